@@ -1,0 +1,35 @@
+{
+  "targets": [
+    {
+      "target_name": "sae_match",
+      "sources": [
+        "native/binding/addon.cpp",
+        "native/core/lap.cpp",
+        "native/core/cost.cpp",
+        "native/core/gemm_builtin.cpp",
+        "native/cuda/device_none.cpp"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/blas-gyp.mjs include)"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "SAE_MATCH_BUILD_SYSTEM=\"node-gyp\"",
+        "<!@(node scripts/blas-gyp.mjs defines)"
+      ],
+      "libraries": ["<!@(node scripts/blas-gyp.mjs libraries)"],
+      "cflags!": ["-fno-exceptions", "-O2"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
+      "cflags": ["-O3"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0"
+      },
+      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
+    }
+  ]
+}

@@ -1,0 +1,306 @@
+// Node-API binding: the only file that knows about JavaScript. Inputs arrive already validated by the
+// TypeScript layer (src/native.ts); this file moves pointers into AsyncWorkers so no heavy work runs
+// on the event loop, and turns C++ exceptions into rejected Promises with stable error codes.
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "../core/cost.hpp"
+#include "../core/lap.hpp"
+#include "../core/lap_kernels.hpp"
+#include "../core/parallel.hpp"
+#include "../cuda/device.hpp"
+
+namespace {
+
+using namespace saematch;
+
+// Cancellation flag shared by a JS AbortSignal listener and the worker thread.
+class CancelToken : public Napi::ObjectWrap<CancelToken> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "CancelToken", {InstanceMethod("cancel", &CancelToken::Cancel)});
+  }
+  explicit CancelToken(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<CancelToken>(info), flag(std::make_shared<std::atomic<bool>>(false)) {}
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    flag->store(true);
+    return info.Env().Undefined();
+  }
+  std::shared_ptr<std::atomic<bool>> flag;
+};
+
+std::shared_ptr<std::atomic<bool>> tokenFlag(const Napi::Value& v) {
+  if (!v.IsObject()) return std::make_shared<std::atomic<bool>>(false);
+  return CancelToken::Unwrap(v.As<Napi::Object>())->flag;
+}
+
+// A worker that resolves or rejects a Promise. Subclasses implement Execute() and Result().
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::shared_ptr<std::atomic<bool>> cancel)
+      : Napi::AsyncWorker(env, "sae-match"), deferred(Napi::Promise::Deferred::New(env)),
+        cancel(std::move(cancel)) {}
+  Napi::Promise promise() { return deferred.Promise(); }
+
+  // Inputs must outlive the worker: keep a reference to every typed array we read or write.
+  void keep(const Napi::Value& v) { refs.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ protected:
+  void Execute() override {
+    try {
+      Run();
+    } catch (const Cancelled&) {
+      kind = "abort";
+      SetError("The operation was aborted");
+    } catch (const InputError& e) {
+      kind = "input";
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      kind = "internal";
+      SetError("out of memory in the native addon");
+    } catch (const std::exception& e) {
+      kind = "internal";
+      SetError(e.what());
+    }
+  }
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred.Resolve(Result(env));
+    } catch (const Napi::Error& e) {
+      deferred.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    Napi::Object err = e.Value();
+    if (kind == "abort") {
+      err.Set("name", "AbortError");
+      err.Set("code", "ABORT_ERR");
+    } else {
+      err.Set("code", kind == "input" ? "ERR_SAE_MATCH_INPUT" : "ERR_SAE_MATCH_INTERNAL");
+    }
+    deferred.Reject(err);
+  }
+
+  Napi::Promise::Deferred deferred;
+  std::shared_ptr<std::atomic<bool>> cancel;
+  std::vector<Napi::ObjectReference> refs;
+  std::string kind;
+};
+
+template <typename T>
+Napi::TypedArrayOf<T> toTyped(Napi::Env env, const std::vector<T>& src) {
+  auto arr = Napi::TypedArrayOf<T>::New(env, src.size());
+  std::copy(src.begin(), src.end(), arr.Data());
+  return arr;
+}
+
+Napi::Object statsObject(Napi::Env env, const LapStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("freeAfterColumnReduction", static_cast<double>(s.free_after_column_reduction));
+  o.Set("freeAfterArr", static_cast<double>(s.free_after_arr));
+  o.Set("arrRowScans", static_cast<double>(s.arr_row_scans));
+  o.Set("augmentations", static_cast<double>(s.augmentations));
+  o.Set("dijkstraSteps", static_cast<double>(s.dijkstra_steps));
+  o.Set("secondsInit", s.seconds_init);
+  o.Set("secondsAugment", s.seconds_augment);
+  return o;
+}
+
+// solveAssignment(cost, nRows, nCols, maximize, token) -> Promise<result>
+class SolveWorker : public PromiseWorker {
+ public:
+  SolveWorker(Napi::Env env, Napi::TypedArray cost, int64_t nr, int64_t nc, bool maximize,
+              std::shared_ptr<std::atomic<bool>> cancel)
+      : PromiseWorker(env, std::move(cancel)), nr(nr), nc(nc), maximize(maximize) {
+    keep(cost);
+    isDouble = cost.TypedArrayType() == napi_float64_array;
+    data = static_cast<uint8_t*>(cost.ArrayBuffer().Data()) + cost.ByteOffset();
+  }
+  void Run() override {
+    result = isDouble ? solveAssignment(reinterpret_cast<const double*>(data), nr, nc, maximize,
+                                        cancel.get())
+                      : solveAssignment(reinterpret_cast<const float*>(data), nr, nc, maximize,
+                                        cancel.get());
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("feasible", result.feasible);
+    if (result.feasible) {
+      o.Set("rowToCol", toTyped<int32_t>(env, result.x));
+      o.Set("colToRow", toTyped<int32_t>(env, result.y));
+      o.Set("u", toTyped<double>(env, result.u));
+      o.Set("v", toTyped<double>(env, result.v));
+      o.Set("totalCost", result.total);
+    }
+    o.Set("stats", statsObject(env, result.stats));
+    return o;
+  }
+
+ private:
+  int64_t nr, nc;
+  bool maximize, isDouble = false;
+  const uint8_t* data = nullptr;
+  LapResult result;
+};
+
+// checkCertificate(cost, nRows, nCols, maximize, rowToCol, u, v, tol, token) -> Promise<cert>
+class CertificateWorker : public PromiseWorker {
+ public:
+  CertificateWorker(Napi::Env env, const Napi::CallbackInfo& info)
+      : PromiseWorker(env, tokenFlag(info[8])) {
+    auto cost = info[0].As<Napi::TypedArray>();
+    for (int k : {0, 4, 5, 6}) keep(info[k]);
+    isDouble = cost.TypedArrayType() == napi_float64_array;
+    data = static_cast<uint8_t*>(cost.ArrayBuffer().Data()) + cost.ByteOffset();
+    nr = info[1].As<Napi::Number>().Int64Value();
+    nc = info[2].As<Napi::Number>().Int64Value();
+    maximize = info[3].As<Napi::Boolean>().Value();
+    x = info[4].As<Napi::Int32Array>().Data();
+    u = info[5].As<Napi::Float64Array>().Data();
+    v = info[6].As<Napi::Float64Array>().Data();
+    tol = info[7].As<Napi::Number>().DoubleValue();
+  }
+  void Run() override {
+    cert = isDouble ? checkCertificate(reinterpret_cast<const double*>(data), nr, nc, maximize, x, u,
+                                       v, tol)
+                    : checkCertificate(reinterpret_cast<const float*>(data), nr, nc, maximize, x, u,
+                                       v, tol);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ok", cert.ok);
+    o.Set("assignmentValid", cert.assignment_valid);
+    o.Set("maxViolation", cert.max_violation);
+    o.Set("minReducedCost", cert.min_reduced_cost);
+    o.Set("maxAssignedGap", cert.max_assigned_gap);
+    o.Set("tolerance", cert.tolerance);
+    o.Set("message", cert.message);
+    return o;
+  }
+
+ private:
+  bool isDouble = false, maximize = false;
+  const uint8_t* data = nullptr;
+  int64_t nr = 0, nc = 0;
+  const int32_t* x = nullptr;
+  const double *u = nullptr, *v = nullptr;
+  double tol = 0;
+  Certificate cert;
+};
+
+// costMatrix(a, nA, b, nB, k, metric, kernel, threads, out, token) -> Promise<info>
+class CostWorker : public PromiseWorker {
+ public:
+  CostWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[9])) {
+    for (int k : {0, 2, 8}) keep(info[k]);
+    a = info[0].As<Napi::Float32Array>().Data();
+    na = info[1].As<Napi::Number>().Int64Value();
+    b = info[2].As<Napi::Float32Array>().Data();
+    nb = info[3].As<Napi::Number>().Int64Value();
+    k = info[4].As<Napi::Number>().Int64Value();
+    metric = info[5].As<Napi::String>().Utf8Value() == "cosine" ? CostMetric::Cosine
+                                                                : CostMetric::SquaredEuclidean;
+    std::string kn = info[6].As<Napi::String>().Utf8Value();
+    kernel = kn == "blas" ? GemmKernel::Blas : kn == "builtin" ? GemmKernel::Builtin : GemmKernel::Auto;
+    threads = info[7].As<Napi::Number>().Int32Value();
+    out = info[8].As<Napi::Float32Array>().Data();
+  }
+  void Run() override { result = costMatrix(a, na, b, nb, k, metric, kernel, threads, out, cancel.get()); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kernel", result.kernel);
+    o.Set("threads", result.threads);
+    o.Set("seconds", result.seconds);
+    return o;
+  }
+
+ private:
+  const float *a = nullptr, *b = nullptr;
+  float* out = nullptr;
+  int64_t na = 0, nb = 0, k = 0;
+  CostMetric metric = CostMetric::SquaredEuclidean;
+  GemmKernel kernel = GemmKernel::Auto;
+  int threads = 0;
+  CostInfo result;
+};
+
+Napi::Value SolveAssignment(const Napi::CallbackInfo& info) {
+  auto* w = new SolveWorker(info.Env(), info[0].As<Napi::TypedArray>(),
+                            info[1].As<Napi::Number>().Int64Value(),
+                            info[2].As<Napi::Number>().Int64Value(),
+                            info[3].As<Napi::Boolean>().Value(), tokenFlag(info[4]));
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value CheckCertificate(const Napi::CallbackInfo& info) {
+  auto* w = new CertificateWorker(info.Env(), info);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value CostMatrix(const Napi::CallbackInfo& info) {
+  auto* w = new CostWorker(info.Env(), info);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("blas", blasName());
+  o.Set("haveBlas", haveBlas());
+  o.Set("threads", hardwareThreads());
+#ifdef SAE_MATCH_X86
+  o.Set("avx2", kernels::cpuHasAvx2());
+#else
+  o.Set("avx2", false);
+#endif
+#ifdef SAE_MATCH_BUILD_SYSTEM
+  o.Set("buildSystem", SAE_MATCH_BUILD_SYSTEM);
+#endif
+  cuda::DeviceReport r = cuda::probeDevices();
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("compiled", r.compiled);
+  c.Set("runtimeVersion", r.runtime_version);
+  c.Set("driverVersion", r.driver_version);
+  c.Set("deviceCount", r.device_count);
+  c.Set("error", r.error);
+  Napi::Array devs = Napi::Array::New(env, r.devices.size());
+  for (size_t i = 0; i < r.devices.size(); ++i) {
+    const auto& d = r.devices[i];
+    Napi::Object od = Napi::Object::New(env);
+    od.Set("index", d.index);
+    od.Set("name", d.name);
+    od.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+    od.Set("totalMemory", static_cast<double>(d.total_memory));
+    od.Set("multiprocessors", d.multiprocessors);
+    devs.Set(i, od);
+  }
+  c.Set("devices", devs);
+  o.Set("cuda", c);
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("CancelToken", CancelToken::Init(env));
+  exports.Set("solveAssignment", Napi::Function::New(env, SolveAssignment));
+  exports.Set("checkCertificate", Napi::Function::New(env, CheckCertificate));
+  exports.Set("costMatrix", Napi::Function::New(env, CostMatrix));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sae_match, Init)

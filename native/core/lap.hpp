@@ -1,0 +1,69 @@
+// Exact linear assignment: Jonker & Volgenant, "A shortest augmenting path algorithm for dense and
+// sparse linear assignment problems", Computing 38 (1987) 325-340.
+//
+// Conventions follow the paper: x (row -> column, "rowsol"), y (column -> row, "colsol"), dual
+// variables u (rows) and v (columns) with reduced cost c_ij - u_i - v_j >= 0 and = 0 on the assignment.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace saematch {
+
+// Raised for inputs the solver cannot accept (NaN, -inf when minimising, ...). The binding turns it
+// into a JS error with code ERR_SAE_MATCH_INPUT; any other exception is an internal failure.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct Cancelled : std::runtime_error {
+  Cancelled() : std::runtime_error("operation was aborted") {}
+};
+
+struct LapStats {
+  int64_t free_after_column_reduction = 0;
+  int64_t free_after_arr = 0;       // rows left for the shortest-augmenting-path phase
+  int64_t arr_row_scans = 0;        // rows scanned by augmenting row reduction
+  int64_t augmentations = 0;        // shortest augmenting paths
+  int64_t dijkstra_steps = 0;       // rows scanned inside those paths
+  double seconds_init = 0;          // column reduction + reduction transfer + ARR
+  double seconds_augment = 0;
+};
+
+struct LapResult {
+  bool feasible = false;
+  std::vector<int32_t> x;  // row -> column, -1 where the row is unassigned (tall matrices)
+  std::vector<int32_t> y;  // column -> row, -1 where the column is unassigned
+  std::vector<double> u, v;
+  double total = 0;        // sum of the original costs on the assignment, accumulated in f64
+  LapStats stats;
+};
+
+struct Certificate {
+  double max_violation = 0;      // worst of: -(min reduced cost), |reduced cost| on the assignment,
+                                 // and (rectangular) the unassigned-side dual condition
+  double min_reduced_cost = 0;
+  double max_assigned_gap = 0;
+  double tolerance = 0;
+  bool assignment_valid = false; // a one-to-one matching of the smaller side using no forbidden pair
+  bool ok = false;               // assignment_valid && max_violation <= tolerance
+  std::string message;
+};
+
+// Solve min (or max) sum_i c[i, x_i] over a dense row-major n_rows x n_cols matrix. The smaller side
+// is fully assigned. Forbidden pairs are +inf (minimise) / -inf (maximise), as in scipy.
+// `cancel` may be null; when it becomes true the solver throws Cancelled.
+template <typename T>
+LapResult solveAssignment(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize,
+                          const std::atomic<bool>* cancel);
+
+// Verify optimality of (x, u, v) from the duals alone: every reduced cost >= -tol, assigned ones
+// within tol of zero; for rectangular problems the duals of the unassigned side must be equal and
+// dominate. tol <= 0 selects 1e-9 * (1 + max |finite cost|).
+template <typename T>
+Certificate checkCertificate(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize,
+                             const int32_t* x, const double* u, const double* v, double tol);
+
+}  // namespace saematch

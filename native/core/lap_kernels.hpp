@@ -1,0 +1,205 @@
+// Row kernels of the JV solver. Every phase of JV spends its time in one of three passes over a cost
+// row: the two smallest reduced costs (reduction transfer, augmenting row reduction), the Dijkstra
+// relaxation with the running minimum (shortest augmenting path), and the column minimum (column
+// reduction). They are written twice: an AVX2 version selected at run time (so one prebuilt binary
+// serves every x86-64 CPU) and a portable scalar version that is also the reference in the tests.
+//
+// Costs are read as T (float or double) and widened to double; NEG negates them (maximisation)
+// without copying the matrix. Scanned Dijkstra columns hold NaN in d: NaN compares false with
+// everything, so a scanned column is neither relaxed nor chosen as a minimum, with no extra state.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define SAE_MATCH_X86 1
+#endif
+
+namespace saematch::kernels {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct MinAt {
+  double value = kInf;
+  int64_t index = -1;
+};
+struct TwoMin {
+  MinAt first, second;
+};
+
+template <bool NEG, typename T>
+inline double cost(T c) {
+  return NEG ? -static_cast<double>(c) : static_cast<double>(c);
+}
+
+inline void offer(TwoMin& t, double x, int64_t j) {
+  if (x < t.second.value) {
+    if (x < t.first.value) {
+      t.second = t.first;
+      t.first = {x, j};
+    } else {
+      t.second = {x, j};
+    }
+  }
+}
+
+inline void offer(MinAt& m, double x, int64_t j) {
+  if (x < m.value || (x == m.value && j < m.index && m.index >= 0)) m = {x, j};
+}
+
+// ---------------------------------------------------------------- scalar (portable, reference)
+
+// Scalar kernels work on columns [j0, n) so the vector versions can hand them their tails.
+template <bool NEG, typename T>
+void twoMinScalar(const T* row, const double* v, int64_t j0, int64_t n, TwoMin& t) {
+  for (int64_t j = j0; j < n; ++j) offer(t, cost<NEG>(row[j]) - v[j], j);
+}
+
+template <bool NEG, typename T>
+void relaxScalar(const T* row, const double* v, double* d, int32_t* pred, const int32_t* y,
+                 int64_t j0, int64_t n, double h, int32_t i, MinAt& assigned, MinAt& unassigned) {
+  for (int64_t j = j0; j < n; ++j) {
+    double nd = cost<NEG>(row[j]) - v[j] - h;
+    if (nd < d[j]) {
+      d[j] = nd;
+      pred[j] = i;
+    }
+    double dj = d[j];
+    if (y[j] < 0) {
+      offer(unassigned, dj, j);
+    } else {
+      offer(assigned, dj, j);
+    }
+  }
+}
+
+// Returns false when the row holds NaN or the value that can never be part of an optimum (-inf after
+// the sign is applied).
+template <bool NEG, typename T>
+bool columnMinScalar(const T* row, T* vmin, int32_t* arg, int64_t n, int32_t i) {
+  bool ok = true;
+  for (int64_t j = 0; j < n; ++j) {
+    T x = NEG ? -row[j] : row[j];
+    ok &= x > -std::numeric_limits<T>::infinity();
+    bool lt = x < vmin[j];
+    vmin[j] = lt ? x : vmin[j];
+    arg[j] = lt ? i : arg[j];
+  }
+  return ok;
+}
+
+#ifdef SAE_MATCH_X86
+// ---------------------------------------------------------------- AVX2
+
+#define SAE_AVX2 __attribute__((target("avx2,fma")))
+
+template <bool NEG>
+SAE_AVX2 inline __m256d load4(const float* p) {
+  __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(p));
+  return NEG ? _mm256_xor_pd(x, _mm256_set1_pd(-0.0)) : x;
+}
+template <bool NEG>
+SAE_AVX2 inline __m256d load4(const double* p) {
+  __m256d x = _mm256_loadu_pd(p);
+  return NEG ? _mm256_xor_pd(x, _mm256_set1_pd(-0.0)) : x;
+}
+
+// Lane-wise (value, index) minima reduced to one; ties go to the smaller index so results do not
+// depend on the vector width.
+SAE_AVX2 inline void reduceLanes(__m256d val, __m256d idx, MinAt& m) {
+  alignas(32) double vv[4], ii[4];
+  _mm256_store_pd(vv, val);
+  _mm256_store_pd(ii, idx);
+  for (int l = 0; l < 4; ++l)
+    if (ii[l] >= 0) offer(m, vv[l], static_cast<int64_t>(ii[l]));
+}
+
+template <bool NEG, typename T>
+SAE_AVX2 TwoMin twoMinAvx2(const T* row, const double* v, int64_t n) {
+  const __m256d inf = _mm256_set1_pd(kInf);
+  __m256d m1 = inf, m2 = inf, i1 = _mm256_set1_pd(-1), i2 = i1;
+  __m256d jv = _mm256_setr_pd(0, 1, 2, 3);
+  const __m256d four = _mm256_set1_pd(4);
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    __m256d x = _mm256_sub_pd(load4<NEG>(row + j), _mm256_loadu_pd(v + j));
+    __m256d lt1 = _mm256_cmp_pd(x, m1, _CMP_LT_OQ);
+    __m256d lt2 = _mm256_cmp_pd(x, m2, _CMP_LT_OQ);
+    m2 = _mm256_blendv_pd(m2, _mm256_blendv_pd(x, m1, lt1), lt2);
+    i2 = _mm256_blendv_pd(i2, _mm256_blendv_pd(jv, i1, lt1), lt2);
+    m1 = _mm256_blendv_pd(m1, x, lt1);
+    i1 = _mm256_blendv_pd(i1, jv, lt1);
+    jv = _mm256_add_pd(jv, four);
+  }
+  alignas(32) double a[4], ai[4], b[4], bi[4];
+  _mm256_store_pd(a, m1);
+  _mm256_store_pd(ai, i1);
+  _mm256_store_pd(b, m2);
+  _mm256_store_pd(bi, i2);
+  TwoMin t;
+  // Offer candidates in index order so equal values keep the first column, as the scalar scan does.
+  int64_t cand[8];
+  double cv[8];
+  int nc = 0;
+  for (int l = 0; l < 4; ++l) {
+    if (ai[l] >= 0) cand[nc] = static_cast<int64_t>(ai[l]), cv[nc++] = a[l];
+    if (bi[l] >= 0) cand[nc] = static_cast<int64_t>(bi[l]), cv[nc++] = b[l];
+  }
+  for (int p = 1; p < nc; ++p)  // insertion sort by index, at most 8 entries
+    for (int q = p; q > 0 && cand[q - 1] > cand[q]; --q) {
+      std::swap(cand[q - 1], cand[q]);
+      std::swap(cv[q - 1], cv[q]);
+    }
+  for (int p = 0; p < nc; ++p) offer(t, cv[p], cand[p]);
+  twoMinScalar<NEG>(row, v, j, n, t);
+  return t;
+}
+
+template <bool NEG, typename T>
+SAE_AVX2 void relaxAvx2(const T* row, const double* v, double* d, int32_t* pred, const int32_t* y,
+                        int64_t n, double h, int32_t i, MinAt& assigned, MinAt& unassigned) {
+  const __m256d inf = _mm256_set1_pd(kInf);
+  const __m256d hv = _mm256_set1_pd(h);
+  const __m256i zero = _mm256_setzero_si256();
+  __m256d minA = inf, minU = inf, idxA = _mm256_set1_pd(-1), idxU = idxA;
+  __m256d jv = _mm256_setr_pd(0, 1, 2, 3);
+  const __m256d four = _mm256_set1_pd(4);
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    __m256d nd = _mm256_sub_pd(_mm256_sub_pd(load4<NEG>(row + j), _mm256_loadu_pd(v + j)), hv);
+    __m256d dd = _mm256_loadu_pd(d + j);
+    __m256d lt = _mm256_cmp_pd(nd, dd, _CMP_LT_OQ);
+    int m = _mm256_movemask_pd(lt);
+    if (m) {
+      dd = _mm256_blendv_pd(dd, nd, lt);
+      _mm256_storeu_pd(d + j, dd);
+      for (int l = 0; l < 4; ++l)
+        if (m & (1 << l)) pred[j + l] = i;
+    }
+    __m256i y64 = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + j)));
+    __m256d isFree = _mm256_castsi256_pd(_mm256_cmpgt_epi64(zero, y64));
+    __m256d keyA = _mm256_blendv_pd(dd, inf, isFree);
+    __m256d keyU = _mm256_blendv_pd(inf, dd, isFree);
+    __m256d ltA = _mm256_cmp_pd(keyA, minA, _CMP_LT_OQ);
+    __m256d ltU = _mm256_cmp_pd(keyU, minU, _CMP_LT_OQ);
+    minA = _mm256_blendv_pd(minA, keyA, ltA);
+    idxA = _mm256_blendv_pd(idxA, jv, ltA);
+    minU = _mm256_blendv_pd(minU, keyU, ltU);
+    idxU = _mm256_blendv_pd(idxU, jv, ltU);
+    jv = _mm256_add_pd(jv, four);
+  }
+  reduceLanes(minA, idxA, assigned);
+  reduceLanes(minU, idxU, unassigned);
+  relaxScalar<NEG>(row, v, d, pred, y, j, n, h, i, assigned, unassigned);
+}
+
+inline bool cpuHasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+#endif
+
+}  // namespace saematch::kernels
