@@ -117,82 +117,112 @@ SAE_AVX2 inline void reduceLanes(__m256d val, __m256d idx, MinAt& m) {
     if (ii[l] >= 0) offer(m, vv[l], static_cast<int64_t>(ii[l]));
 }
 
+// Two independent accumulator sets (even and odd blocks of 4 columns) halve the loop-carried
+// compare/blend chain, which is what limits these scans.
+struct TwoMinLanes {
+  __m256d m1, m2, i1, i2;
+};
+
+SAE_AVX2 inline void twoMinStep(TwoMinLanes& a, __m256d x, __m256d jv) {
+  __m256d lt1 = _mm256_cmp_pd(x, a.m1, _CMP_LT_OQ);
+  __m256d lt2 = _mm256_cmp_pd(x, a.m2, _CMP_LT_OQ);
+  a.m2 = _mm256_blendv_pd(a.m2, _mm256_blendv_pd(x, a.m1, lt1), lt2);
+  a.i2 = _mm256_blendv_pd(a.i2, _mm256_blendv_pd(jv, a.i1, lt1), lt2);
+  a.m1 = _mm256_blendv_pd(a.m1, x, lt1);
+  a.i1 = _mm256_blendv_pd(a.i1, jv, lt1);
+}
+
 template <bool NEG, typename T>
 SAE_AVX2 TwoMin twoMinAvx2(const T* row, const double* v, int64_t n) {
-  const __m256d inf = _mm256_set1_pd(kInf);
-  __m256d m1 = inf, m2 = inf, i1 = _mm256_set1_pd(-1), i2 = i1;
+  const __m256d inf = _mm256_set1_pd(kInf), none = _mm256_set1_pd(-1);
+  TwoMinLanes e{inf, inf, none, none}, o{inf, inf, none, none};
   __m256d jv = _mm256_setr_pd(0, 1, 2, 3);
-  const __m256d four = _mm256_set1_pd(4);
+  const __m256d four = _mm256_set1_pd(4), eight = _mm256_set1_pd(8);
   int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    __m256d x = _mm256_sub_pd(load4<NEG>(row + j), _mm256_loadu_pd(v + j));
-    __m256d lt1 = _mm256_cmp_pd(x, m1, _CMP_LT_OQ);
-    __m256d lt2 = _mm256_cmp_pd(x, m2, _CMP_LT_OQ);
-    m2 = _mm256_blendv_pd(m2, _mm256_blendv_pd(x, m1, lt1), lt2);
-    i2 = _mm256_blendv_pd(i2, _mm256_blendv_pd(jv, i1, lt1), lt2);
-    m1 = _mm256_blendv_pd(m1, x, lt1);
-    i1 = _mm256_blendv_pd(i1, jv, lt1);
-    jv = _mm256_add_pd(jv, four);
+  for (; j + 8 <= n; j += 8) {
+    __m256d x0 = _mm256_sub_pd(load4<NEG>(row + j), _mm256_loadu_pd(v + j));
+    __m256d x1 = _mm256_sub_pd(load4<NEG>(row + j + 4), _mm256_loadu_pd(v + j + 4));
+    twoMinStep(e, x0, jv);
+    twoMinStep(o, x1, _mm256_add_pd(jv, four));
+    jv = _mm256_add_pd(jv, eight);
   }
-  alignas(32) double a[4], ai[4], b[4], bi[4];
-  _mm256_store_pd(a, m1);
-  _mm256_store_pd(ai, i1);
-  _mm256_store_pd(b, m2);
-  _mm256_store_pd(bi, i2);
-  TwoMin t;
-  // Offer candidates in index order so equal values keep the first column, as the scalar scan does.
-  int64_t cand[8];
-  double cv[8];
+  // Offer the lane candidates in index order so equal values keep the first column, as the scalar
+  // scan does.
+  alignas(32) double buf[8][4];
+  _mm256_store_pd(buf[0], e.m1), _mm256_store_pd(buf[1], e.i1);
+  _mm256_store_pd(buf[2], e.m2), _mm256_store_pd(buf[3], e.i2);
+  _mm256_store_pd(buf[4], o.m1), _mm256_store_pd(buf[5], o.i1);
+  _mm256_store_pd(buf[6], o.m2), _mm256_store_pd(buf[7], o.i2);
+  int64_t cand[16];
+  double cv[16];
   int nc = 0;
-  for (int l = 0; l < 4; ++l) {
-    if (ai[l] >= 0) cand[nc] = static_cast<int64_t>(ai[l]), cv[nc++] = a[l];
-    if (bi[l] >= 0) cand[nc] = static_cast<int64_t>(bi[l]), cv[nc++] = b[l];
-  }
-  for (int p = 1; p < nc; ++p)  // insertion sort by index, at most 8 entries
+  for (int s = 0; s < 8; s += 2)
+    for (int l = 0; l < 4; ++l)
+      if (buf[s + 1][l] >= 0) cand[nc] = static_cast<int64_t>(buf[s + 1][l]), cv[nc++] = buf[s][l];
+  for (int p = 1; p < nc; ++p)  // insertion sort by index, at most 16 entries
     for (int q = p; q > 0 && cand[q - 1] > cand[q]; --q) {
       std::swap(cand[q - 1], cand[q]);
       std::swap(cv[q - 1], cv[q]);
     }
+  TwoMin t;
   for (int p = 0; p < nc; ++p) offer(t, cv[p], cand[p]);
   twoMinScalar<NEG>(row, v, j, n, t);
   return t;
 }
 
+struct MinLanes {
+  __m256d val, idx;
+};
+
+SAE_AVX2 inline void minStep(MinLanes& m, __m256d key, __m256d jv) {
+  __m256d lt = _mm256_cmp_pd(key, m.val, _CMP_LT_OQ);
+  m.val = _mm256_blendv_pd(m.val, key, lt);
+  m.idx = _mm256_blendv_pd(m.idx, jv, lt);
+}
+
+// One block of 4 columns of the Dijkstra relaxation; pred is updated without a branch (a blend of
+// the four 32-bit entries) because on random-like rows the update pattern is unpredictable.
+template <bool NEG, typename T>
+SAE_AVX2 inline void relaxBlock(const T* row, const double* v, double* d, int32_t* pred,
+                                const int32_t* y, int64_t j, __m256d hv, __m128i iv, __m256d jv,
+                                MinLanes& a, MinLanes& u) {
+  const __m256d inf = _mm256_set1_pd(kInf);
+  __m256d nd = _mm256_sub_pd(_mm256_sub_pd(load4<NEG>(row + j), _mm256_loadu_pd(v + j)), hv);
+  __m256d dd = _mm256_loadu_pd(d + j);
+  __m256d lt = _mm256_cmp_pd(nd, dd, _CMP_LT_OQ);
+  dd = _mm256_blendv_pd(dd, nd, lt);
+  _mm256_storeu_pd(d + j, dd);
+  // 4 x 64-bit mask -> 4 x 32-bit mask: take the odd 32-bit halves.
+  __m128 lt32 = _mm_shuffle_ps(_mm256_castps256_ps128(_mm256_castpd_ps(lt)),
+                               _mm256_extractf128_ps(_mm256_castpd_ps(lt), 1), _MM_SHUFFLE(3, 1, 3, 1));
+  __m128i p = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pred + j));
+  p = _mm_castps_si128(_mm_blendv_ps(_mm_castsi128_ps(p), _mm_castsi128_ps(iv), lt32));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(pred + j), p);
+  __m256i y64 = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + j)));
+  __m256d isFree = _mm256_castsi256_pd(_mm256_cmpgt_epi64(_mm256_setzero_si256(), y64));
+  minStep(a, _mm256_blendv_pd(dd, inf, isFree), jv);
+  minStep(u, _mm256_blendv_pd(inf, dd, isFree), jv);
+}
+
 template <bool NEG, typename T>
 SAE_AVX2 void relaxAvx2(const T* row, const double* v, double* d, int32_t* pred, const int32_t* y,
                         int64_t n, double h, int32_t i, MinAt& assigned, MinAt& unassigned) {
-  const __m256d inf = _mm256_set1_pd(kInf);
+  const __m256d inf = _mm256_set1_pd(kInf), none = _mm256_set1_pd(-1);
   const __m256d hv = _mm256_set1_pd(h);
-  const __m256i zero = _mm256_setzero_si256();
-  __m256d minA = inf, minU = inf, idxA = _mm256_set1_pd(-1), idxU = idxA;
+  const __m128i iv = _mm_set1_epi32(i);
+  MinLanes a0{inf, none}, a1{inf, none}, u0{inf, none}, u1{inf, none};
   __m256d jv = _mm256_setr_pd(0, 1, 2, 3);
-  const __m256d four = _mm256_set1_pd(4);
+  const __m256d four = _mm256_set1_pd(4), eight = _mm256_set1_pd(8);
   int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    __m256d nd = _mm256_sub_pd(_mm256_sub_pd(load4<NEG>(row + j), _mm256_loadu_pd(v + j)), hv);
-    __m256d dd = _mm256_loadu_pd(d + j);
-    __m256d lt = _mm256_cmp_pd(nd, dd, _CMP_LT_OQ);
-    int m = _mm256_movemask_pd(lt);
-    if (m) {
-      dd = _mm256_blendv_pd(dd, nd, lt);
-      _mm256_storeu_pd(d + j, dd);
-      for (int l = 0; l < 4; ++l)
-        if (m & (1 << l)) pred[j + l] = i;
-    }
-    __m256i y64 = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + j)));
-    __m256d isFree = _mm256_castsi256_pd(_mm256_cmpgt_epi64(zero, y64));
-    __m256d keyA = _mm256_blendv_pd(dd, inf, isFree);
-    __m256d keyU = _mm256_blendv_pd(inf, dd, isFree);
-    __m256d ltA = _mm256_cmp_pd(keyA, minA, _CMP_LT_OQ);
-    __m256d ltU = _mm256_cmp_pd(keyU, minU, _CMP_LT_OQ);
-    minA = _mm256_blendv_pd(minA, keyA, ltA);
-    idxA = _mm256_blendv_pd(idxA, jv, ltA);
-    minU = _mm256_blendv_pd(minU, keyU, ltU);
-    idxU = _mm256_blendv_pd(idxU, jv, ltU);
-    jv = _mm256_add_pd(jv, four);
+  for (; j + 8 <= n; j += 8) {
+    relaxBlock<NEG>(row, v, d, pred, y, j, hv, iv, jv, a0, u0);
+    relaxBlock<NEG>(row, v, d, pred, y, j + 4, hv, iv, _mm256_add_pd(jv, four), a1, u1);
+    jv = _mm256_add_pd(jv, eight);
   }
-  reduceLanes(minA, idxA, assigned);
-  reduceLanes(minU, idxU, unassigned);
+  reduceLanes(a0.val, a0.idx, assigned);
+  reduceLanes(a1.val, a1.idx, assigned);
+  reduceLanes(u0.val, u0.idx, unassigned);
+  reduceLanes(u1.val, u1.idx, unassigned);
   relaxScalar<NEG>(row, v, d, pred, y, j, n, h, i, assigned, unassigned);
 }
 

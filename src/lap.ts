@@ -1,0 +1,148 @@
+// Linear assignment: validation of the inputs at the boundary, then the native JV solver
+// (native/core/lap.cpp) and its dual certificate. The cost matrix is passed zero-copy.
+import { SaeMatchInputError } from './errors.js';
+import { callNative, type NativeCertificate, type SolverStats } from './native.js';
+
+export type { SolverStats } from './native.js';
+
+/** A dense row-major cost matrix. float32 or float64; nothing is copied on the way to C++. */
+export interface CostMatrix {
+  data: Float32Array | Float64Array;
+  nRows: number;
+  nCols: number;
+}
+
+export interface SolveOptions {
+  /** Maximise the total instead of minimising it (forbidden pairs are then -Infinity, as in scipy). */
+  maximize?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface Assignment {
+  /** rowToCol[i] = column of row i, or -1 (only when nRows > nCols). */
+  rowToCol: Int32Array;
+  /** colToRow[j] = row of column j, or -1 (only when nCols > nRows). */
+  colToRow: Int32Array;
+  /** Sum of the costs on the assignment, accumulated in float64. */
+  totalCost: number;
+  /**
+   * Dual variables of the problem as posed: minimising, c_ij - u_i - v_j >= 0 everywhere and = 0 on
+   * the assignment; maximising, u_i + v_j - c_ij >= 0.
+   */
+  u: Float64Array;
+  v: Float64Array;
+  stats: SolverStats;
+  /** Wall time of the native solve. */
+  seconds: number;
+}
+
+export interface Certificate extends NativeCertificate {
+  seconds: number;
+}
+
+/** Raised when no assignment avoids the forbidden pairs. */
+export class InfeasibleError extends SaeMatchInputError {
+  constructor(message = 'cost matrix is infeasible: no assignment avoids the forbidden (infinite) pairs') {
+    super(message);
+    this.name = 'InfeasibleError';
+  }
+}
+
+function checkDim(name: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+    throw new SaeMatchInputError(`${name} must be a non-negative integer, got ${String(n)}`);
+  if (n > 0x7fffffff) throw new SaeMatchInputError(`${name} = ${n} exceeds 2^31-1`);
+  return n;
+}
+
+/**
+ * Accepts a CostMatrix or a 2-D array of numbers (converted to float64) and checks its shape.
+ * Value checks (NaN, wrong-sign infinity) happen in the native solver's first pass over the matrix:
+ * a separate JavaScript pass over a 1 GiB matrix would cost more than the solve itself.
+ */
+export function toCostMatrix(cost: CostMatrix | ArrayLike<ArrayLike<number>>): CostMatrix {
+  if (Array.isArray(cost)) {
+    const nRows = cost.length;
+    const nCols = nRows === 0 ? 0 : (cost[0] as ArrayLike<number>).length;
+    const data = new Float64Array(nRows * nCols);
+    for (let i = 0; i < nRows; i++) {
+      const row = cost[i] as ArrayLike<number>;
+      if (!row || row.length !== nCols)
+        throw new SaeMatchInputError(`cost matrix must be rectangular: row ${i} has ${row?.length} entries, row 0 has ${nCols}`);
+      for (let j = 0; j < nCols; j++) {
+        const x = row[j];
+        if (typeof x !== 'number') throw new SaeMatchInputError(`cost[${i}][${j}] is not a number`);
+        data[i * nCols + j] = x;
+      }
+    }
+    return { data, nRows, nCols };
+  }
+  const m = cost as CostMatrix;
+  if (!(m?.data instanceof Float32Array || m?.data instanceof Float64Array))
+    throw new SaeMatchInputError('cost matrix data must be a Float32Array or Float64Array (row-major)');
+  const nRows = checkDim('nRows', m.nRows);
+  const nCols = checkDim('nCols', m.nCols);
+  if (m.data.length !== nRows * nCols)
+    throw new SaeMatchInputError(`cost matrix data has ${m.data.length} entries, expected nRows*nCols = ${nRows}*${nCols} = ${nRows * nCols}`);
+  return m;
+}
+
+/**
+ * Solves the linear assignment problem exactly (Jonker-Volgenant). The smaller side is fully
+ * assigned, as in scipy.optimize.linear_sum_assignment.
+ */
+export async function solveAssignment(
+  cost: CostMatrix | ArrayLike<ArrayLike<number>>,
+  opts: SolveOptions = {},
+): Promise<Assignment> {
+  const m = toCostMatrix(cost);
+  const maximize = opts.maximize ?? false;
+  const t0 = performance.now();
+  const r = await callNative((a, token) => a.solveAssignment(m.data, m.nRows, m.nCols, maximize, token), opts.signal);
+  const seconds = (performance.now() - t0) / 1000;
+  if (!r.feasible) throw new InfeasibleError();
+  return {
+    rowToCol: r.rowToCol!,
+    colToRow: r.colToRow!,
+    totalCost: r.totalCost!,
+    u: r.u!,
+    v: r.v!,
+    stats: r.stats,
+    seconds,
+  };
+}
+
+export interface CertificateOptions {
+  maximize?: boolean;
+  /** Allowed violation; default 1e-9 * (1 + max |finite cost|). */
+  tolerance?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Proves (or refutes) optimality of an assignment from dual variables alone: every reduced cost
+ * >= -tol, the assigned ones within tol of 0, and for rectangular problems the unassigned side's
+ * duals equal and dominant. Independent of how the assignment was found.
+ */
+export async function checkCertificate(
+  cost: CostMatrix | ArrayLike<ArrayLike<number>>,
+  solution: { rowToCol: Int32Array; u: Float64Array; v: Float64Array },
+  opts: CertificateOptions = {},
+): Promise<Certificate> {
+  const m = toCostMatrix(cost);
+  const { rowToCol, u, v } = solution;
+  if (!(rowToCol instanceof Int32Array) || rowToCol.length !== m.nRows)
+    throw new SaeMatchInputError(`rowToCol must be an Int32Array of length nRows = ${m.nRows}`);
+  if (!(u instanceof Float64Array) || u.length !== m.nRows)
+    throw new SaeMatchInputError(`u must be a Float64Array of length nRows = ${m.nRows}`);
+  if (!(v instanceof Float64Array) || v.length !== m.nCols)
+    throw new SaeMatchInputError(`v must be a Float64Array of length nCols = ${m.nCols}`);
+  const tol = opts.tolerance ?? 0;
+  if (!(tol >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tol}`);
+  const t0 = performance.now();
+  const cert = await callNative(
+    (a, token) => a.checkCertificate(m.data, m.nRows, m.nCols, opts.maximize ?? false, rowToCol, u, v, tol, token),
+    opts.signal,
+  );
+  return { ...cert, seconds: (performance.now() - t0) / 1000 };
+}

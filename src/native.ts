@@ -1,0 +1,146 @@
+// The one place that decides which native binary runs (build/Release from `npm install`, else a
+// prebuild in prebuilds/<platform>-<arch>/) and that turns native rejections into this package's
+// error classes. Everything heavy goes through here as a Promise resolved by a native AsyncWorker.
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SaeMatchInputError, SaeMatchInternalError, throwIfAborted } from './errors.js';
+
+const require = createRequire(import.meta.url);
+/** Package root: this file lives in src/ (tests) or dist/ (installed). */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface NativeSolveResult {
+  feasible: boolean;
+  rowToCol?: Int32Array;
+  colToRow?: Int32Array;
+  u?: Float64Array;
+  v?: Float64Array;
+  totalCost?: number;
+  stats: SolverStats;
+}
+
+/** Counters from the JV phases (see native/core/lap.cpp). */
+export interface SolverStats {
+  freeAfterColumnReduction: number;
+  freeAfterArr: number;
+  arrRowScans: number;
+  augmentations: number;
+  dijkstraSteps: number;
+  secondsInit: number;
+  secondsAugment: number;
+}
+
+export interface NativeCertificate {
+  ok: boolean;
+  assignmentValid: boolean;
+  maxViolation: number;
+  minReducedCost: number;
+  maxAssignedGap: number;
+  tolerance: number;
+  message: string;
+}
+
+export interface CudaDevice {
+  index: number;
+  name: string;
+  computeCapability: string;
+  totalMemory: number;
+  multiprocessors: number;
+}
+
+export interface NativeInfo {
+  blas: string;
+  haveBlas: boolean;
+  threads: number;
+  avx2: boolean;
+  buildSystem?: string;
+  cuda: {
+    compiled: boolean;
+    runtimeVersion: number;
+    driverVersion: number;
+    deviceCount: number;
+    error: string;
+    devices: CudaDevice[];
+  };
+}
+
+interface CancelToken {
+  cancel(): void;
+}
+
+interface NativeAddon {
+  CancelToken: new () => CancelToken;
+  solveAssignment(cost: Float32Array | Float64Array, nRows: number, nCols: number, maximize: boolean,
+    token: CancelToken): Promise<NativeSolveResult>;
+  checkCertificate(cost: Float32Array | Float64Array, nRows: number, nCols: number, maximize: boolean,
+    rowToCol: Int32Array, u: Float64Array, v: Float64Array, tol: number, token: CancelToken): Promise<NativeCertificate>;
+  costMatrix(a: Float32Array, nA: number, b: Float32Array, nB: number, k: number, metric: string,
+    kernel: string, threads: number, out: Float32Array, token: CancelToken): Promise<{ kernel: string; threads: number; seconds: number }>;
+  info(): NativeInfo;
+}
+
+let cached: { addon: NativeAddon; path: string } | undefined;
+
+/** Loads the addon once. SAE_MATCH_ADDON=/path/to/file.node overrides the search. */
+export function loadAddon(): { addon: NativeAddon; path: string } {
+  if (cached) return cached;
+  const override = process.env.SAE_MATCH_ADDON;
+  let path: string;
+  try {
+    path = override ?? (require('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot);
+  } catch (e) {
+    throw new SaeMatchInternalError(
+      `sae-match: no native addon found. Looked in ${packageRoot}/build/Release and ` +
+        `${packageRoot}/prebuilds/${process.platform}-${process.arch}/ (node-gyp-build). ` +
+        `Build it with \`npm run build:native\` (needs cmake or node-gyp and a C++17 compiler), ` +
+        `or \`npm run prebuild\`. Cause: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  try {
+    cached = { addon: require(path) as NativeAddon, path };
+  } catch (e) {
+    throw new SaeMatchInternalError(
+      `sae-match: the native addon at ${path} failed to load: ${(e as Error).message}. ` +
+        'Rebuild it with `npm run build:native`.',
+      { cause: e },
+    );
+  }
+  return cached;
+}
+
+function mapNativeError(e: unknown): unknown {
+  const err = e as Error & { code?: string };
+  if (err?.code === 'ERR_SAE_MATCH_INPUT') return new SaeMatchInputError(err.message, { cause: e });
+  if (err?.code === 'ERR_SAE_MATCH_INTERNAL')
+    return new SaeMatchInternalError(`native addon: ${err.message}`, { cause: e });
+  return e;
+}
+
+/**
+ * Runs one native call off the event loop. An AbortSignal cancels it: the worker checks the token
+ * between phases and rejects with an AbortError.
+ */
+export async function callNative<T>(
+  fn: (addon: NativeAddon, token: CancelToken) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  throwIfAborted(signal);
+  const { addon } = loadAddon();
+  const token = new addon.CancelToken();
+  const onAbort = () => token.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await fn(addon, token);
+  } catch (e) {
+    throw mapNativeError(e);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+export function nativeInfo(): NativeInfo & { addonPath: string } {
+  const { addon, path } = loadAddon();
+  return { ...addon.info(), addonPath: path };
+}
