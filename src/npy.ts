@@ -165,6 +165,7 @@ function pyRepr(v: PyValue): string {
 
 class PyLiteralParser {
   private pos = 0;
+  private depth = 0;
   constructor(
     private readonly text: string,
     private readonly source: string,
@@ -187,6 +188,15 @@ class PyLiteralParser {
   }
 
   private value(): PyValue {
+    if (++this.depth > 32) this.error('nesting too deep');
+    try {
+      return this.valueInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private valueInner(): PyValue {
     this.skipSpace();
     const c = this.text[this.pos];
     if (c === undefined) this.error('unexpected end of header');
