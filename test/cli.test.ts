@@ -1,0 +1,149 @@
+// The CLI end to end, as a user runs it: real files, real exit codes, outputs checked against brute
+// force on small matrices.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readNpy, writeNpy } from '../src/npy.js';
+
+const root = resolve(import.meta.dirname, '..');
+const cli = join(root, 'dist', 'cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'sae-match-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function bruteForce(c: number[][], maximize = false): number {
+  const n = c.length;
+  let best = maximize ? -Infinity : Infinity;
+  const used = new Array(n).fill(false);
+  const rec = (i: number, acc: number) => {
+    if (i === n) {
+      best = maximize ? Math.max(best, acc) : Math.min(best, acc);
+      return;
+    }
+    for (let j = 0; j < n; j++)
+      if (!used[j]) {
+        used[j] = true;
+        rec(i + 1, acc + c[i]![j]!);
+        used[j] = false;
+      }
+  };
+  rec(0, 0);
+  return best;
+}
+
+let seed = 12345;
+const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+
+describe('sae-match solve', () => {
+  const n = 7;
+  const rows = Array.from({ length: n }, () => Array.from({ length: n }, () => Math.round(rand() * 1000) / 8));
+  const file = join(dir, 'cost.npy');
+
+  it('prints the optimal total and a passing certificate, and writes the assignment', async () => {
+    await writeNpy(file, { dtype: 'float64', shape: [n, n], data: Float64Array.from(rows.flat()) });
+    const out = join(dir, 'perm.npy');
+    const r = run('solve', file, '--out', out, '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    const opt = bruteForce(rows);
+    expect(s.totalCost).toBeCloseTo(opt, 9);
+    expect(s.certificate.ok).toBe(true);
+    const perm = await readNpy(out);
+    expect(perm.dtype).toBe('int32');
+    expect(perm.shape).toEqual([n]);
+    const p = Array.from(perm.data as Int32Array);
+    expect(new Set(p).size).toBe(n);
+    expect(p.reduce((acc, j, i) => acc + rows[i]![j]!, 0)).toBeCloseTo(opt, 9);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('--maximize finds the brute-force maximum', async () => {
+    const r = run('solve', file, '--maximize', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).totalCost).toBeCloseTo(bruteForce(rows, true), 9);
+  });
+
+  it('human output names the total and the certificate', () => {
+    const r = run('solve', file);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/total cost\s+\d/);
+    expect(r.stdout).toMatch(/certificate\s+optimal/);
+  });
+
+  it('exits 2 with the file name for NaN entries', async () => {
+    const bad = join(dir, 'nan.npy');
+    await writeNpy(bad, { dtype: 'float32', shape: [2, 2], data: Float32Array.from([1, NaN, 2, 3]) });
+    const r = run('solve', bad);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nan.npy');
+    expect(r.stderr).toContain('invalid numeric entries');
+  });
+
+  it('exits 2 for an infeasible matrix', async () => {
+    const bad = join(dir, 'infeasible.npy');
+    await writeNpy(bad, { dtype: 'float64', shape: [2, 2], data: Float64Array.from([1, Infinity, 2, Infinity]) });
+    const r = run('solve', bad);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('infeasible');
+  });
+
+  it('exits 2 for a 1-D array, an int matrix, a truncated file and a missing file', async () => {
+    const v = join(dir, 'vec.npy');
+    await writeNpy(v, { dtype: 'float32', shape: [3], data: Float32Array.from([1, 2, 3]) });
+    let r = run('solve', v);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/vec\.npy.*2-D/);
+
+    const im = join(dir, 'int.npy');
+    await writeNpy(im, { dtype: 'int32', shape: [2, 2], data: Int32Array.from([1, 2, 3, 4]) });
+    r = run('solve', im);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/int\.npy.*int32/);
+
+    const t = join(dir, 'trunc.npy');
+    await writeNpy(t, { dtype: 'float32', shape: [4, 4], data: new Float32Array(16) });
+    const { readFileSync } = await import('node:fs');
+    writeFileSync(t, readFileSync(t).subarray(0, 100));
+    r = run('solve', t);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/trunc\.npy.*truncated/);
+
+    r = run('solve', join(dir, 'nope.npy'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nope.npy');
+  });
+});
+
+describe('sae-match info', () => {
+  it('reports the addon, BLAS, threads and the CUDA state', () => {
+    const r = run('info', '--json');
+    expect(r.code).toBe(0);
+    const i = JSON.parse(r.stdout);
+    expect(i.addonPath).toMatch(/\.node$/);
+    expect(i.threads).toBeGreaterThan(0);
+    expect(typeof i.haveBlas).toBe('boolean');
+    // either devices, or the reason there are none
+    expect(i.cuda.devices.length > 0 || i.cuda.error.length > 0).toBe(true);
+  });
+});
+
+describe('sae-match bench', () => {
+  it('runs a tiny benchmark and the solvers agree', () => {
+    const r = run('bench', '--family', 'uniform,sae', '--n', '64', '--no-scipy', '--munkres-timeout', '30', '--json');
+    expect(r.code).toBe(0);
+    const b = JSON.parse(r.stdout);
+    expect(b.solve).toHaveLength(2);
+    for (const row of b.solve) {
+      expect(row.certificate.ok).toBe(true);
+      const m = row.peers.find((p: { peer: string }) => p.peer === 'munkres');
+      expect(m.agrees).toBe(true);
+    }
+    expect(b.disagreements).toEqual([]);
+  });
+});
