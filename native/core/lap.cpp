@@ -334,6 +334,11 @@ Certificate checkCertificate(const T* cost, int64_t n_rows, int64_t n_cols, bool
     cert.message = "only " + std::to_string(assigned) + " of " +
                    std::to_string(std::min(n_rows, n_cols)) + " rows/columns are assigned";
   }
+  // A NaN dual would slip through every comparison below (NaN compares false), so non-finite duals
+  // are a violation on their own.
+  bool dualsFinite = true;
+  for (int64_t i = 0; i < n_rows && dualsFinite; ++i) dualsFinite = std::isfinite(u[i]);
+  for (int64_t j = 0; j < n_cols && dualsFinite; ++j) dualsFinite = std::isfinite(v[j]);
   // 2. Reduced costs r_ij = c'_ij - u'_i - v'_j of the minimisation c' = s c (duals u' = s u).
   double scale = 0, minR = kInf, gap = 0;
   for (int64_t i = 0; i < n_rows; ++i) {
@@ -370,7 +375,10 @@ Certificate checkCertificate(const T* cost, int64_t n_rows, int64_t n_cols, bool
   cert.max_assigned_gap = gap;
   cert.tolerance = tol > 0 ? tol : 1e-9 * (1.0 + scale);
   cert.max_violation = std::max({0.0, -cert.min_reduced_cost, gap, rect});
-  if (std::isnan(cert.max_violation) || std::isnan(minR)) cert.max_violation = kInf;
+  if (!dualsFinite || std::isnan(cert.max_violation) || std::isnan(minR)) {
+    cert.max_violation = kInf;
+    if (!dualsFinite && cert.message.empty()) cert.message = "a dual variable is NaN or infinite";
+  }
   cert.ok = cert.assignment_valid && cert.max_violation <= cert.tolerance;
   if (cert.message.empty() && !cert.ok)
     cert.message = "dual certificate violated by " + std::to_string(cert.max_violation) +
