@@ -34,7 +34,20 @@ function costShapes(value: string): [number, number, number][] {
   });
 }
 
-const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
+/**
+ * Peak resident memory of this process. Linux's VmHWM belongs to the address space made at exec;
+ * getrusage's maxRSS is inherited across fork+exec, so a child of a big parent would report the
+ * parent's peak.
+ */
+function peakRssBytes(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
 
 async function solveCommand(file: string, opts: { maximize?: boolean; out?: string; json?: boolean; certificate: boolean }) {
   const arr = await readNpy(file, { expectRank: 2, expectDtype: ['float32', 'float64'] });
