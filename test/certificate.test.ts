@@ -6,17 +6,8 @@
 import { describe, expect, test } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
 import { checkCertificate, solveAssignment, type CostMatrix } from '../src/lap.js';
+import { prng } from './helpers.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniformMatrix(seed: number, nRows: number, nCols: number, f32 = false): CostMatrix {
   const rng = prng(seed);

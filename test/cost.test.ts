@@ -7,17 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { costMatrix, type CostMetric, type FeatureMatrix, type GemmKernel } from '../src/cost.js';
 import { SaeMatchInputError } from '../src/errors.js';
 import { nativeInfo } from '../src/native.js';
+import { prng } from './helpers.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function features(seed: number, rows: number, dim: number, lo = -1, hi = 1): FeatureMatrix {
   const rng = prng(seed);

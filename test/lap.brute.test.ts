@@ -6,18 +6,8 @@
 import { describe, expect, test } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
 import { checkCertificate, InfeasibleError, solveAssignment, type Assignment, type CostMatrix } from '../src/lap.js';
+import { prng } from './helpers.js';
 
-/** mulberry32: a small, fixed, well-mixed 32-bit PRNG; uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'continuous' | 'wide-range' | 'ties' | 'forbidden' | 'forbidden-ties' | 'forbidden-dense';
 const KINDS: Kind[] = ['continuous', 'wide-range', 'ties', 'forbidden', 'forbidden-ties', 'forbidden-dense'];
