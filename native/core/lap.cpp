@@ -195,7 +195,10 @@ class JonkerVolgenant {
         if (std::isfinite(usub)) v_[j1] -= usub - umin;
         else strict = false;  // only one allowed column: take it without moving its price
       } else if (i0 >= 0) {
-        j1 = static_cast<int32_t>(t.second.index);
+        int64_t j2 = t.second.index >= 0
+                         ? t.second.index
+                         : kernels::secondIndex<NEG>(row(i), v_.data(), nc_, j1, usub);
+        j1 = static_cast<int32_t>(j2);
         i0 = y_[j1];
       }
       if (i0 >= 0) x_[i0] = -1;

@@ -9,6 +9,7 @@
 // everything, so a scanned column is neither relaxed nor chosen as a minimum, with no extra state.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -117,25 +118,25 @@ SAE_AVX2 inline void reduceLanes(__m256d val, __m256d idx, MinAt& m) {
     if (ii[l] >= 0) offer(m, vv[l], static_cast<int64_t>(ii[l]));
 }
 
-// Two independent accumulator sets (even and odd blocks of 4 columns) halve the loop-carried
-// compare/blend chain, which is what limits these scans.
+// The smallest value with its (first) index, and the second smallest value. The index of the second
+// is left at -1: only JV's rare tie case needs it, and the caller finds it with secondIndex(). Not
+// tracking it saves half the blends, which bound this scan. Two independent accumulator sets (even
+// and odd blocks of 4 columns) halve the loop-carried compare/min chain.
 struct TwoMinLanes {
-  __m256d m1, m2, i1, i2;
+  __m256d m1, i1, m2;
 };
 
 SAE_AVX2 inline void twoMinStep(TwoMinLanes& a, __m256d x, __m256d jv) {
   __m256d lt1 = _mm256_cmp_pd(x, a.m1, _CMP_LT_OQ);
-  __m256d lt2 = _mm256_cmp_pd(x, a.m2, _CMP_LT_OQ);
-  a.m2 = _mm256_blendv_pd(a.m2, _mm256_blendv_pd(x, a.m1, lt1), lt2);
-  a.i2 = _mm256_blendv_pd(a.i2, _mm256_blendv_pd(jv, a.i1, lt1), lt2);
-  a.m1 = _mm256_blendv_pd(a.m1, x, lt1);
+  a.m2 = _mm256_min_pd(a.m2, _mm256_max_pd(a.m1, x));
+  a.m1 = _mm256_min_pd(a.m1, x);
   a.i1 = _mm256_blendv_pd(a.i1, jv, lt1);
 }
 
 template <bool NEG, typename T>
 SAE_AVX2 TwoMin twoMinAvx2(const T* row, const double* v, int64_t n) {
   const __m256d inf = _mm256_set1_pd(kInf), none = _mm256_set1_pd(-1);
-  TwoMinLanes e{inf, inf, none, none}, o{inf, inf, none, none};
+  TwoMinLanes e{inf, none, inf}, o{inf, none, inf};
   __m256d jv = _mm256_setr_pd(0, 1, 2, 3);
   const __m256d four = _mm256_set1_pd(4), eight = _mm256_set1_pd(8);
   int64_t j = 0;
@@ -146,28 +147,35 @@ SAE_AVX2 TwoMin twoMinAvx2(const T* row, const double* v, int64_t n) {
     twoMinStep(o, x1, _mm256_add_pd(jv, four));
     jv = _mm256_add_pd(jv, eight);
   }
-  // Offer the lane candidates in index order so equal values keep the first column, as the scalar
-  // scan does.
-  alignas(32) double buf[8][4];
-  _mm256_store_pd(buf[0], e.m1), _mm256_store_pd(buf[1], e.i1);
-  _mm256_store_pd(buf[2], e.m2), _mm256_store_pd(buf[3], e.i2);
-  _mm256_store_pd(buf[4], o.m1), _mm256_store_pd(buf[5], o.i1);
-  _mm256_store_pd(buf[6], o.m2), _mm256_store_pd(buf[7], o.i2);
-  int64_t cand[16];
-  double cv[16];
-  int nc = 0;
-  for (int s = 0; s < 8; s += 2)
-    for (int l = 0; l < 4; ++l)
-      if (buf[s + 1][l] >= 0) cand[nc] = static_cast<int64_t>(buf[s + 1][l]), cv[nc++] = buf[s][l];
-  for (int p = 1; p < nc; ++p)  // insertion sort by index, at most 16 entries
-    for (int q = p; q > 0 && cand[q - 1] > cand[q]; --q) {
-      std::swap(cand[q - 1], cand[q]);
-      std::swap(cv[q - 1], cv[q]);
-    }
+  alignas(32) double m1[8], i1[8], m2[8];
+  _mm256_store_pd(m1, e.m1), _mm256_store_pd(m1 + 4, o.m1);
+  _mm256_store_pd(i1, e.i1), _mm256_store_pd(i1 + 4, o.i1);
+  _mm256_store_pd(m2, e.m2), _mm256_store_pd(m2 + 4, o.m2);
   TwoMin t;
-  for (int p = 0; p < nc; ++p) offer(t, cv[p], cand[p]);
+  int best = -1;  // lane holding the overall minimum, first index on ties
+  for (int l = 0; l < 8; ++l)
+    if (i1[l] >= 0 && (best < 0 || m1[l] < m1[best] || (m1[l] == m1[best] && i1[l] < i1[best])))
+      best = l;
+  if (best >= 0) t.first = {m1[best], static_cast<int64_t>(i1[best])};
+  double second = kInf;
+  for (int l = 0; l < 8; ++l) {
+    second = std::min(second, m2[l]);
+    if (l != best) second = std::min(second, m1[l]);
+  }
+  t.second = {second, -1};
+  // Tail: the scalar rule, except that it may record an index for the second; drop it for
+  // consistency with the vector part (the caller asks secondIndex() when it needs one).
   twoMinScalar<NEG>(row, v, j, n, t);
+  t.second.index = -1;
   return t;
+}
+
+// Index of the first column other than `j1` whose reduced cost equals `value` (the second minimum).
+template <bool NEG, typename T>
+int64_t secondIndex(const T* row, const double* v, int64_t n, int64_t j1, double value) {
+  for (int64_t j = 0; j < n; ++j)
+    if (j != j1 && cost<NEG>(row[j]) - v[j] == value) return j;
+  return -1;
 }
 
 struct MinLanes {
