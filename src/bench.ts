@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { costMatrix } from './cost.js';
 import { type Family, makeInstance, Rng } from './instances.js';
 import { checkCertificate, solveAssignment, type SolverStats } from './lap.js';
-import { packageRoot } from './native.js';
+import { nativeInfo, packageRoot } from './native.js';
 import { writeNpy } from './npy.js';
 
 export interface BenchOptions {
@@ -70,18 +70,15 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-function runJson(cmd: string, args: string[], timeoutMs = 0): Promise<{ json?: any; error?: string }> {
+function runJson(cmd: string, args: string[]): Promise<{ json?: any; error?: string }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    let timer: NodeJS.Timeout | undefined;
-    if (timeoutMs > 0) timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
     p.on('error', (e) => resolve({ error: e.message }));
     p.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
       if (signal) return resolve({ error: `killed (${signal})` });
       if (code !== 0) return resolve({ error: (err.trim().split('\n').pop() ?? '') || `exit ${code}` });
       try {
@@ -206,9 +203,7 @@ async function benchCost(nA: number, nB: number, k: number, o: BenchOptions): Pr
   const out = new Float32Array(nA * nB);
   const flop = 2 * nA * nB * k;
   const row: CostBenchRow = { nA, nB, k, kernels: [] };
-  const { nativeInfo } = await import('./native.js');
   const kernels = nativeInfo().haveBlas ? ['blas', 'builtin'] : ['builtin'];
-  let numpy: PeerResult | undefined;
   const why = await pythonUnavailable();
   if (why) row.numpy = { seconds: NaN, gflops: NaN, note: `skipped: ${why}` };
   else {
@@ -228,7 +223,6 @@ async function benchCost(nA: number, nB: number, k: number, o: BenchOptions): Pr
     const ratio = row.numpy && Number.isFinite(row.numpy.seconds) ? s / row.numpy.seconds : undefined;
     row.kernels.push({ kernel, seconds: s, gflops: flop / s / 1e9, ratioToNumpy: ratio });
   }
-  void numpy;
   o.log(`  cost ${nA}x${nB} k=${k}: ` + row.kernels.map((x) => `${x.kernel} ${x.seconds.toFixed(3)} s (${x.gflops.toFixed(0)} GFLOP/s${x.ratioToNumpy ? `, ${x.ratioToNumpy.toFixed(2)}x numpy` : ''})`).join(', ') +
     (row.numpy?.note ? `; numpy ${row.numpy.note}` : `; numpy matmul ${row.numpy!.seconds.toFixed(3)} s (${row.numpy!.gflops.toFixed(0)} GFLOP/s)`));
   return row;

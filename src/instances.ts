@@ -98,7 +98,7 @@ function unitRows(rows: number, dim: number, rng: Rng): Float32Array {
  * has a noisy copy (noise level drawn per pair, so match costs spread like real feature drift) and
  * the rest are unrelated. Cost = squared Euclidean distance, computed by the native cost kernel.
  */
-export async function saeFeatures(n: number, dim: number, plantedFrac: number, rng: Rng) {
+export function saeFeatures(n: number, dim: number, plantedFrac: number, rng: Rng) {
   const a = unitRows(n, dim, rng);
   // Folded SAE features have very different norms (the threshold scales them); a partner keeps its
   // feature's scale up to a small drift. Scale is what makes some columns cheap for every row.
@@ -168,7 +168,7 @@ export async function makeInstance(family: Family, n: number, opts: InstanceOpti
       return { family, data, nRows: n, nCols: n };
     }
     case 'sae': {
-      const { a, b, planted } = await saeFeatures(n, opts.dim ?? 2304, opts.planted ?? 0.8, rng);
+      const { a, b, planted } = saeFeatures(n, opts.dim ?? 2304, opts.planted ?? 0.8, rng);
       const c = await costMatrix(a, b);
       const data = dtype === 'float64' ? Float64Array.from(c.data) : c.data;
       return { family, data, nRows: n, nCols: n, planted };
