@@ -7,6 +7,8 @@
         "native/core/lap.cpp",
         "native/core/cost.cpp",
         "native/core/gemm_builtin.cpp",
+        "native/core/fileio.cpp",
+        "native/core/fold.cpp",
         "native/cuda/device_none.cpp"
       ],
       "include_dirs": [

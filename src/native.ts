@@ -78,6 +78,28 @@ interface NativeAddon {
   costMatrix(a: Float32Array, nA: number, b: Float32Array, nB: number, k: number, metric: string,
     kernel: string, threads: number, out: Float32Array, token: CancelToken): Promise<{ kernel: string; threads: number; seconds: number }>;
   info(): NativeInfo;
+  readRange(path: string, offset: number, length: number, dst: Uint8Array, threads: number, crc: boolean,
+    token: CancelToken): Promise<{ bytesRead: number; crc32: number; seconds: number }>;
+  scanValues(x: Float32Array, threads: number, token: CancelToken): Promise<ValueScan>;
+  buildFeatures(W_enc: Float32Array, W_dec: Float32Array, b_enc: Float32Array, threshold: Float32Array | null,
+    dModel: number, dSae: number, dec: boolean, enc: boolean, biasWeight: number, fold: boolean,
+    out: Float32Array, threads: number, token: CancelToken): Promise<{ dim: number }>;
+  foldThreshold(W_enc: Float32Array, W_dec: Float32Array, b_enc: Float32Array, threshold: Float32Array,
+    dModel: number, dSae: number, outWenc: Float32Array, outWdec: Float32Array, outBenc: Float32Array,
+    threads: number, token: CancelToken): Promise<void>;
+  halfToFloat(src: Uint16Array, bfloat16: boolean, out: Float32Array, threads: number, token: CancelToken): Promise<void>;
+  allocLarge(bytes: number): ArrayBuffer;
+  crc32(bytes: Uint8Array, crc: number): number;
+}
+
+/** What native/core/fold.cpp's scanValues reports about a float32 array. */
+export interface ValueScan {
+  nonFinite: number;
+  firstNonFinite: number;
+  nonPositive: number;
+  firstNonPositive: number;
+  min: number;
+  max: number;
 }
 
 let cached: { addon: NativeAddon; path: string } | undefined;

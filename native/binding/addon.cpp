@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "../core/cost.hpp"
+#include "../core/fileio.hpp"
+#include "../core/fold.hpp"
 #include "../core/lap.hpp"
 #include "../core/lap_kernels.hpp"
 #include "../core/parallel.hpp"
@@ -231,6 +233,191 @@ class CostWorker : public PromiseWorker {
   CostInfo result;
 };
 
+
+// Pointer to the bytes of a typed array (any element type).
+template <typename T>
+T* bytesOf(const Napi::Value& v) {
+  auto a = v.As<Napi::TypedArray>();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+}
+
+// readRange(path, offset, length, dstUint8, threads, crc, token) -> Promise<{bytesRead, crc32, seconds}>
+class ReadWorker : public PromiseWorker {
+ public:
+  ReadWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[6])) {
+    keep(info[3]);
+    path = info[0].As<Napi::String>().Utf8Value();
+    offset = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+    length = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
+    dst = bytesOf<uint8_t>(info[3]);
+    threads = info[4].As<Napi::Number>().Int32Value();
+    crc = info[5].As<Napi::Boolean>().Value();
+  }
+  void Run() override { result = readRange(path, offset, length, dst, threads, crc, cancel.get()); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bytesRead", static_cast<double>(result.bytes_read));
+    o.Set("crc32", static_cast<double>(result.crc32));
+    o.Set("seconds", result.seconds);
+    return o;
+  }
+
+ private:
+  std::string path;
+  uint64_t offset = 0, length = 0;
+  uint8_t* dst = nullptr;
+  int threads = 0;
+  bool crc = false;
+  ReadResult result;
+};
+
+// scanValues(f32, threads, token) -> Promise<{nonFinite, firstNonFinite, nonPositive, firstNonPositive, min, max}>
+class ScanWorker : public PromiseWorker {
+ public:
+  ScanWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[2])) {
+    keep(info[0]);
+    x = bytesOf<const float>(info[0]);
+    n = static_cast<int64_t>(info[0].As<Napi::TypedArray>().ElementLength());
+    threads = info[1].As<Napi::Number>().Int32Value();
+  }
+  void Run() override { s = scanValues(x, n, threads); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nonFinite", static_cast<double>(s.non_finite));
+    o.Set("firstNonFinite", static_cast<double>(s.first_non_finite));
+    o.Set("nonPositive", static_cast<double>(s.non_positive));
+    o.Set("firstNonPositive", static_cast<double>(s.first_non_positive));
+    o.Set("min", s.min);
+    o.Set("max", s.max);
+    return o;
+  }
+
+ private:
+  const float* x = nullptr;
+  int64_t n = 0;
+  int threads = 0;
+  ValueScan s;
+};
+
+// buildFeatures(W_enc, W_dec, b_enc, threshold|null, dModel, dSae, dec, enc, biasWeight, fold, out,
+//               threads, token) -> Promise<{dim}>
+class FeaturesWorker : public PromiseWorker {
+ public:
+  FeaturesWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[12])) {
+    for (int k : {0, 1, 2, 10}) keep(info[k]);
+    W_enc = bytesOf<const float>(info[0]);
+    W_dec = bytesOf<const float>(info[1]);
+    b_enc = bytesOf<const float>(info[2]);
+    if (info[3].IsTypedArray()) {
+      keep(info[3]);
+      threshold = bytesOf<const float>(info[3]);
+    }
+    d_model = info[4].As<Napi::Number>().Int64Value();
+    d_sae = info[5].As<Napi::Number>().Int64Value();
+    parts.dec = info[6].As<Napi::Boolean>().Value();
+    parts.enc = info[7].As<Napi::Boolean>().Value();
+    parts.bias_weight = info[8].As<Napi::Number>().FloatValue();
+    parts.fold = info[9].As<Napi::Boolean>().Value();
+    out = bytesOf<float>(info[10]);
+    threads = info[11].As<Napi::Number>().Int32Value();
+  }
+  void Run() override {
+    if (parts.fold && !threshold) throw InputError("folding needs the threshold");
+    buildFeatures(W_enc, W_dec, b_enc, threshold, d_model, d_sae, parts, out, threads);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("dim", static_cast<double>(featureDim(d_model, parts)));
+    return o;
+  }
+
+ private:
+  const float *W_enc = nullptr, *W_dec = nullptr, *b_enc = nullptr, *threshold = nullptr;
+  float* out = nullptr;
+  int64_t d_model = 0, d_sae = 0;
+  FeatureParts parts;
+  int threads = 0;
+};
+
+// foldThreshold(W_enc, W_dec, b_enc, threshold, dModel, dSae, outWenc, outWdec, outBenc, threads, token)
+class FoldWorker : public PromiseWorker {
+ public:
+  FoldWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[10])) {
+    for (int k : {0, 1, 2, 3, 6, 7, 8}) keep(info[k]);
+    W_enc = bytesOf<const float>(info[0]);
+    W_dec = bytesOf<const float>(info[1]);
+    b_enc = bytesOf<const float>(info[2]);
+    threshold = bytesOf<const float>(info[3]);
+    d_model = info[4].As<Napi::Number>().Int64Value();
+    d_sae = info[5].As<Napi::Number>().Int64Value();
+    oe = bytesOf<float>(info[6]);
+    od = bytesOf<float>(info[7]);
+    ob = bytesOf<float>(info[8]);
+    threads = info[9].As<Napi::Number>().Int32Value();
+  }
+  void Run() override { foldThreshold(W_enc, W_dec, b_enc, threshold, d_model, d_sae, oe, od, ob, threads); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  const float *W_enc = nullptr, *W_dec = nullptr, *b_enc = nullptr, *threshold = nullptr;
+  float *oe = nullptr, *od = nullptr, *ob = nullptr;
+  int64_t d_model = 0, d_sae = 0;
+  int threads = 0;
+};
+
+// halfToFloat(u16, bfloat16, outF32, threads, token) -> Promise<undefined>
+class HalfWorker : public PromiseWorker {
+ public:
+  HalfWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[4])) {
+    keep(info[0]);
+    keep(info[2]);
+    src = bytesOf<const uint16_t>(info[0]);
+    n = static_cast<int64_t>(info[0].As<Napi::TypedArray>().ElementLength());
+    bf16 = info[1].As<Napi::Boolean>().Value();
+    dst = bytesOf<float>(info[2]);
+    threads = info[3].As<Napi::Number>().Int32Value();
+  }
+  void Run() override { halfToFloat(src, n, bf16, dst, threads); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  const uint16_t* src = nullptr;
+  float* dst = nullptr;
+  int64_t n = 0;
+  bool bf16 = false;
+  int threads = 0;
+};
+
+template <typename W>
+Napi::Value queue(const Napi::CallbackInfo& info) {
+  auto* w = new W(info.Env(), info);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+// allocLarge(bytes) -> ArrayBuffer backed by huge-page-advised anonymous memory, freed by the GC.
+Napi::Value AllocLarge(const Napi::CallbackInfo& info) {
+  size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  void* p;
+  try {
+    p = allocLarge(bytes);
+  } catch (const std::bad_alloc&) {
+    Napi::Error e = Napi::Error::New(info.Env(), "cannot allocate " + std::to_string(bytes) + " bytes");
+    e.Set("code", "ERR_SAE_MATCH_INTERNAL");
+    throw e;
+  }
+  return Napi::ArrayBuffer::New(info.Env(), p, bytes,
+                                [bytes](Napi::Env, void* data) { freeLarge(data, bytes); });
+}
+
+// crc32(u8, crc) -> number: for small buffers (inflated stream chunks); large reads CRC in readRange.
+Napi::Value Crc32(const Napi::CallbackInfo& info) {
+  auto a = info[0].As<Napi::TypedArray>();
+  uint32_t c = static_cast<uint32_t>(info[1].As<Napi::Number>().Int64Value());
+  return Napi::Number::New(info.Env(), crc32Update(c, bytesOf<const uint8_t>(info[0]), a.ByteLength()));
+}
+
 Napi::Value SolveAssignment(const Napi::CallbackInfo& info) {
   auto* w = new SolveWorker(info.Env(), info[0].As<Napi::TypedArray>(),
                             info[1].As<Napi::Number>().Int64Value(),
@@ -298,6 +485,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("checkCertificate", Napi::Function::New(env, CheckCertificate));
   exports.Set("costMatrix", Napi::Function::New(env, CostMatrix));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("readRange", Napi::Function::New(env, queue<ReadWorker>));
+  exports.Set("scanValues", Napi::Function::New(env, queue<ScanWorker>));
+  exports.Set("buildFeatures", Napi::Function::New(env, queue<FeaturesWorker>));
+  exports.Set("foldThreshold", Napi::Function::New(env, queue<FoldWorker>));
+  exports.Set("halfToFloat", Napi::Function::New(env, queue<HalfWorker>));
+  exports.Set("allocLarge", Napi::Function::New(env, AllocLarge));
+  exports.Set("crc32", Napi::Function::New(env, Crc32));
   return exports;
 }
 
