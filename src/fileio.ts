@@ -59,6 +59,11 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
   return loadAddon().addon.crc32(bytes, crc) >>> 0;
 }
 
+/** CRC-32 of A||B from crc(A), crc(B) and B's length (zlib's crc32_combine). */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  return loadAddon().addon.crc32Combine(crcA, crcB, lengthB) >>> 0;
+}
+
 /** Size of a regular file, or a SaeMatchInputError naming it. */
 export async function fileSize(path: string, what = 'file'): Promise<number> {
   let st;

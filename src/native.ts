@@ -90,6 +90,7 @@ interface NativeAddon {
   halfToFloat(src: Uint16Array, bfloat16: boolean, out: Float32Array, threads: number, token: CancelToken): Promise<void>;
   allocLarge(bytes: number): ArrayBuffer;
   crc32(bytes: Uint8Array, crc: number): number;
+  crc32Combine(crcA: number, crcB: number, lengthB: number): number;
 }
 
 /** What native/core/fold.cpp's scanValues reports about a float32 array. */

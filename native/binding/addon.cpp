@@ -492,6 +492,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("halfToFloat", Napi::Function::New(env, queue<HalfWorker>));
   exports.Set("allocLarge", Napi::Function::New(env, AllocLarge));
   exports.Set("crc32", Napi::Function::New(env, Crc32));
+  exports.Set("crc32Combine", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    auto u32 = [&](int k) { return static_cast<uint32_t>(info[k].As<Napi::Number>().Int64Value()); };
+    return Napi::Number::New(info.Env(), crc32Combine(u32(0), u32(1), static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value())));
+  }));
   return exports;
 }
 
