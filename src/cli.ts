@@ -9,6 +9,8 @@ import { FAMILIES, type Family } from './instances.js';
 import { checkCertificate, solveAssignment } from './lap.js';
 import { nativeInfo, packageRoot } from './native.js';
 import { readNpy, writeNpy } from './npy.js';
+import { peakRssBytes } from './proc.js';
+import { registerMatchCommands } from './cli-match.js';
 
 const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -32,21 +34,6 @@ function costShapes(value: string): [number, number, number][] {
     if (!m) throw new InvalidArgumentError(`expected NAxNBxK (e.g. 4096x4096x4608) or 'none', got '${s}'`);
     return [Number(m[1]), Number(m[2]), Number(m[3])];
   });
-}
-
-/**
- * Peak resident memory of this process. Linux's VmHWM belongs to the address space made at exec;
- * getrusage's maxRSS is inherited across fork+exec, so a child of a big parent would report the
- * parent's peak.
- */
-function peakRssBytes(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS * 1024;
 }
 
 async function solveCommand(file: string, opts: { maximize?: boolean; out?: string; json?: boolean; certificate: boolean }) {
@@ -132,6 +119,8 @@ program.command('bench')
   .addOption(new Option('--cost <shapes>', "cost-matrix shapes NAxNBxK, comma-separated, or 'none'").argParser(costShapes).default([]))
   .option('--json', 'print the results as one JSON object on stdout (progress on stderr)')
   .action(benchCommand);
+
+registerMatchCommands(program);
 
 program.command('info')
   .description('addon path, build flags, BLAS, threads, CUDA device or why there is none')
