@@ -496,7 +496,7 @@ function checkExpectations(
   }
 }
 
-function viewOf(dtype: NpyDtype, buffer: ArrayBuffer): NpyData {
+export function viewOf(dtype: NpyDtype, buffer: ArrayBuffer): NpyData {
   return new DTYPES[dtype].ctor(buffer);
 }
 
@@ -662,7 +662,7 @@ function bytesOf(data: NpyData): Uint8Array {
 }
 
 /** Validates arr and builds the header bytes (preamble + padded dict), data aligned to 64 bytes. */
-function encodeHeader(arr: NpyArray, source: string): Uint8Array {
+export function encodeHeader(arr: NpyArray, source: string): Uint8Array {
   const info = Object.prototype.hasOwnProperty.call(DTYPES, arr.dtype) ? DTYPES[arr.dtype] : undefined;
   if (!info) fail(source, `cannot write dtype ${String(arr.dtype)}`);
   if (!(arr.data instanceof info.ctor)) {
