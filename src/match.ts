@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { selectBackend, type DeviceChoice, type MatchBackend } from './backend.js';
 import type { FeatureMatrix } from './cost.js';
 import { SaeMatchInputError, throwIfAborted } from './errors.js';
-import { allocFloat32 } from './fileio.js';
+import { allocFloat32, recycleBuffer } from './fileio.js';
 import { layerFeatures, metricParts, type MatchMetric } from './fold.js';
 import {
   costFile, fileIdentity, pairIsDone, permFile, prepareOutDir, readManifest, settingsKey, toolVersion,
@@ -207,6 +207,8 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
           throw new SaeMatchInputError(`${sae.source}: d_model is ${sae.dModel} but layer ${dModel.layer} has ${dModel.value}; all layers of a suite must share d_model`);
         dModel ??= { value: sae.dModel, layer: l.layer };
         const features = await layerFeatures(sae, fo);
+        // The raw tensors are not needed once the features exist; the next layer is read into them.
+        for (const t of [sae.W_enc, sae.W_dec]) recycleBuffer(t.buffer as ArrayBuffer);
         return { features, dModel: sae.dModel, dSae: sae.dSae, seconds: (performance.now() - s) / 1000 };
       })();
       p.catch(() => undefined); // a prefetch nobody awaits must not become an unhandled rejection

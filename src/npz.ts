@@ -11,7 +11,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createInflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
 import { SaeMatchInputError, throwIfAborted } from './errors.js';
-import { allocBuffer, bytesView, crc32, crc32Combine, fileSize, readRange, writeAll, writeAtomic } from './fileio.js';
+import { allocBuffer, takeBuffer, bytesView, crc32, crc32Combine, fileSize, readRange, writeAll, writeAtomic } from './fileio.js';
 import { encodeHeader, parseNpyHeader, viewOf, type NpyArray, type NpyHeader } from './npy.js';
 
 export interface NpzEntry {
@@ -232,7 +232,7 @@ async function readStored(
   }
   const h = parseNpyHeader(head, source);
   checkMemberSize(path, e, h);
-  const buffer = allocBuffer(h.dataBytes, source);
+  const buffer = takeBuffer(h.dataBytes, source);
   let dataCrc = 0;
   if (h.dataBytes > 0) {
     const r = await readRange(path, start + h.headerLength, h.dataBytes, { crc: verifyCrc, into: new Uint8Array(buffer), signal });

@@ -8,7 +8,7 @@
 // allocated, so a corrupt or truncated file fails fast with a message naming the file and tensor.
 import type { FileHandle } from 'node:fs/promises';
 import { SaeMatchInputError, throwIfAborted } from './errors.js';
-import { allocBuffer, allocFloat32, bytesView, fileSize, readRange, writeAll, writeAtomic } from './fileio.js';
+import { allocBuffer, allocFloat32, takeBuffer, recycleBuffer, bytesView, fileSize, readRange, writeAll, writeAtomic } from './fileio.js';
 import { callNative } from './native.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
@@ -111,7 +111,7 @@ async function readTensor(path: string, t: TensorInfo, signal?: AbortSignal): Pr
   const dtype = t.dtype as SafetensorsDtype;
   const bytes = t.end - t.begin;
   const count = bytes / (dtype === 'F32' ? 4 : 2);
-  const raw = dtype === 'F32' ? allocFloat32(count, source) : new Uint16Array(allocBuffer(bytes, source));
+  const raw = dtype === 'F32' ? new Float32Array(takeBuffer(bytes, source)) : new Uint16Array(takeBuffer(bytes, source));
   if (bytes > 0) {
     const r = await readRange(path, t.begin, bytes, { into: bytesView(raw), signal });
     if (r.bytesRead < bytes) {
@@ -121,6 +121,7 @@ async function readTensor(path: string, t: TensorInfo, signal?: AbortSignal): Pr
   if (raw instanceof Float32Array) return { dtype, shape: t.shape, data: raw };
   const out = allocFloat32(count, source);
   if (count > 0) await callNative((a, token) => a.halfToFloat(raw, dtype === 'BF16', out, 0, token), signal);
+  recycleBuffer(raw.buffer as ArrayBuffer);
   return { dtype, shape: t.shape, data: out };
 }
 
