@@ -33,7 +33,7 @@ const ENC_NOISE = 0.5;
 /** Threshold of layer l: THETA_BASE·(1 + THETA_GROWTH·l)·exp(THETA_SIGMA·N), redrawn per layer. */
 const THETA_BASE = 0.2;
 const THETA_GROWTH = 0.12;
-const THETA_SIGMA = 0.4;
+const THETA_SIGMA = 0.8;
 
 export const KIND = { persist: 0, split: 1, died: 2 } as const;
 export type SynthFormat = 'gemmascope' | 'saelens' | 'npy';
