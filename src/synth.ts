@@ -9,7 +9,10 @@
 //   W_dec[i] = s·d/θ, W_enc[:, i] = θ·e/s, b_enc[i] = θ·b', so folding recovers s·d and e/s exactly
 //   and matching unfolded weights is visibly worse.
 // truth/perm_{l}_{l+1}.npy records where each feature went (-1: died; split parents: the primary child).
-import { mkdir } from 'node:fs/promises';
+// Speed (16k × 2304, ~75M normals a layer): normals come in bulk from a Box–Muller generator with
+// its state in locals, concept and tensor buffers are allocated once and reused, and computing the
+// next layer overlaps writing the previous one.
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SaeMatchInputError, throwIfAborted } from './errors.js';
 import { allocFloat32, writeAll, writeAtomic } from './fileio.js';
@@ -30,7 +33,16 @@ const SCALE_SIGMA = 0.5;
 const SCALE_JITTER = 0.05;
 /** How far the encoder direction is from the decoder direction of the same concept. */
 const ENC_NOISE = 0.5;
-/** Threshold of layer l: THETA_BASE·(1 + THETA_GROWTH·l)·exp(THETA_SIGMA·N), redrawn per layer. */
+/** Folded encoder bias of a new concept: -BIAS_SCALE·|N| (negative, as trained JumpReLU biases mostly are); per-layer jitter. */
+const BIAS_SCALE = 0.2;
+const BIAS_JITTER = 0.02;
+/** Decoder bias: N(0, B_DEC_SIGMA²) per coordinate, redrawn per layer (it plays no part in matching). */
+const B_DEC_SIGMA = 0.05;
+/**
+ * Threshold of layer l: THETA_BASE·(1 + THETA_GROWTH·l)·exp(THETA_SIGMA·N), redrawn per layer.
+ * THETA_SIGMA 0.8 rather than 0.4: with 0.4 unfolded nearest neighbours still find ~92% of the
+ * planted partners (folded: 100%), too close for "folding matters" to show; with 0.8, ~75%.
+ */
 const THETA_BASE = 0.2;
 const THETA_GROWTH = 0.12;
 const THETA_SIGMA = 0.8;
@@ -74,36 +86,80 @@ interface Concepts {
   bias: Float32Array;
 }
 
-/** Standard normals two at a time (Box–Muller keeps both). */
-class Normals {
-  private spare = NaN;
-  constructor(private rng: Rng) {}
-  next(): number {
-    if (!Number.isNaN(this.spare)) {
-      const s = this.spare;
-      this.spare = NaN;
-      return s;
+/**
+ * Standard normals, polar Box–Muller keeping both values of each pair. The xoshiro128** state lives
+ * in locals inside fill() (seeded from the suite's Rng): a 16k×2304 layer needs ~75M normals, and
+ * a method call per uniform through Rng's Uint32Array state costs more than the normal itself.
+ */
+class Gauss {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spare = 0;
+  private hasSpare = false;
+  private readonly tmp = new Float64Array(1);
+  constructor(rng: Rng) {
+    this.s0 = rng.nextU32() | 1; // never the all-zero state
+    this.s1 = rng.nextU32() | 0;
+    this.s2 = rng.nextU32() | 0;
+    this.s3 = rng.nextU32() | 0;
+  }
+  /** out[at .. at+n) = k · (the next n normals of the stream). */
+  fill(out: Float32Array | Float64Array, at: number, n: number, k: number): void {
+    let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
+    let i = at;
+    const end = at + n, U = 2 / 4294967296;
+    if (this.hasSpare && i < end) {
+      out[i++] = k * this.spare;
+      this.hasSpare = false;
     }
-    let u = this.rng.next();
-    while (u === 0) u = this.rng.next();
-    const r = Math.sqrt(-2 * Math.log(u)), t = 2 * Math.PI * this.rng.next();
-    this.spare = r * Math.sin(t);
-    return r * Math.cos(t);
+    while (i < end) {
+      let r = Math.imul(s1, 5), t = s1 << 9;
+      r = Math.imul((r << 7) | (r >>> 25), 9);
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+      const x = (r >>> 0) * U - 1;
+      r = Math.imul(s1, 5); t = s1 << 9;
+      r = Math.imul((r << 7) | (r >>> 25), 9);
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+      const y = (r >>> 0) * U - 1;
+      const q = x * x + y * y;
+      if (q >= 1 || q === 0) continue; // outside the unit disc: draw again
+      const f = Math.sqrt((-2 * Math.log(q)) / q);
+      out[i++] = k * x * f;
+      if (i < end) out[i++] = k * y * f;
+      else {
+        this.spare = y * f; // the pair's second value starts the next fill
+        this.hasSpare = true;
+      }
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
+  }
+  one(): number {
+    this.fill(this.tmp, 0, 1, 1);
+    return this.tmp[0]!;
   }
 }
 
+/**
+ * Gemma Scope's width folder label: thousands, rounded down, for multiples of 1024 (16384 → '16k',
+ * 65536 → '65k', 131072 → '131k'), millions for multiples of 2^20 ('1m'), else the plain number.
+ */
 export function widthLabelOf(w: number): string {
-  if (w % (1 << 20) === 0) return `${w >> 20}m`;
-  if (w % 1024 === 0) return `${w / 1024}k`;
+  if (w % (1 << 20) === 0) return `${w / (1 << 20)}m`;
+  if (w % 1024 === 0) return `${Math.floor(w / 1000)}k`;
   return String(w);
 }
 
-/** dst = normalize(src + noise·g/sqrt(D)) for one row; src may be null (a fresh random direction). */
-function driftRow(dst: Float32Array, at: number, src: Float32Array | null, from: number, noise: number, D: number, n: Normals) {
-  const k = noise / Math.sqrt(D);
+/** dst row = normalize(src row + noise·g/sqrt(D)); src null: a fresh random direction. */
+function driftRow(dst: Float32Array, at: number, src: Float32Array | null, from: number, noise: number, D: number, g: Gauss) {
+  g.fill(dst, at, D, noise / Math.sqrt(D));
   let ss = 0;
   for (let c = 0; c < D; c++) {
-    const v = (src ? src[from + c]! : 0) + k * n.next();
+    const v = dst[at + c]! + (src === null ? 0 : src[from + c]!);
     dst[at + c] = v;
     ss += v * v;
   }
@@ -111,25 +167,51 @@ function driftRow(dst: Float32Array, at: number, src: Float32Array | null, from:
   for (let c = 0; c < D; c++) dst[at + c]! *= inv;
 }
 
-function newConcept(c: Concepts, i: number, D: number, n: Normals) {
-  driftRow(c.d, i * D, null, 0, Math.sqrt(D), D, n);
-  driftRow(c.e, i * D, c.d, i * D, ENC_NOISE, D, n);
-  c.scale[i] = Math.exp(SCALE_SIGMA * n.next());
-  c.bias[i] = -0.2 * Math.abs(n.next());
+function newConcept(c: Concepts, i: number, D: number, g: Gauss) {
+  driftRow(c.d, i * D, null, 0, Math.sqrt(D), D, g);
+  driftRow(c.e, i * D, c.d, i * D, ENC_NOISE, D, g);
+  c.scale[i] = Math.exp(SCALE_SIGMA * g.one());
+  c.bias[i] = -BIAS_SCALE * Math.abs(g.one());
 }
 
+/** Concept buffers are allocated once per suite and reused: first-touching fresh pages costs more than filling them. */
 function allocConcepts(width: number, D: number): Concepts {
   return { d: allocFloat32(width * D), e: allocFloat32(width * D), scale: new Float32Array(width), bias: new Float32Array(width) };
 }
 
-function randomConcepts(width: number, D: number, n: Normals): Concepts {
-  const c = allocConcepts(width, D);
-  for (let i = 0; i < width; i++) newConcept(c, i, D, n);
+/**
+ * Generation yields to the event loop every ~YIELD_EVERY normals: the previous layer's file is being
+ * written meanwhile, and writeNpz/writeSafetensors only move on (next CRC chunk, next write call)
+ * when the loop gets a turn. It is also where an abort is noticed. The rows between two pauses are
+ * done by plain synchronous functions (hot loops inside an async function run measurably slower).
+ */
+class Yielder {
+  constructor(private readonly signal?: AbortSignal) {}
+  /** Rows to do between pauses when a row costs `normalsPerRow` normals. */
+  rows(normalsPerRow: number): number {
+    return Math.max(1, Math.floor(YIELD_EVERY / normalsPerRow));
+  }
+  async pause(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    throwIfAborted(this.signal);
+  }
+}
+
+/** Fresh random concepts at rows at[k] for k in [k0, k1) (at null: rows k0..k1). */
+function newConcepts(c: Concepts, at: Int32Array | null, k0: number, k1: number, D: number, g: Gauss) {
+  for (let k = k0; k < k1; k++) newConcept(c, at === null ? k : at[k]!, D, g);
+}
+
+async function randomConcepts(c: Concepts, width: number, D: number, g: Gauss, y: Yielder): Promise<Concepts> {
+  for (let i = 0, step = y.rows(2 * D); i < width; i += step) {
+    newConcepts(c, null, i, Math.min(width, i + step), D, g);
+    await y.pause();
+  }
   return c;
 }
 
-/** Layer l → l+1: fates, children, births, shuffle. Returns the new layer and the truth. */
-function transition(prev: Concepts, width: number, D: number, rng: Rng, n: Normals) {
+/** The fate of every concept of a layer; splits are undone from the end if children would overflow the layer. */
+function drawFates(width: number, rng: Rng): Int8Array {
   const kind = new Int8Array(width);
   let children = 0;
   for (let i = 0; i < width; i++) {
@@ -142,55 +224,104 @@ function transition(prev: Concepts, width: number, D: number, rng: Rng, n: Norma
       kind[i] = KIND.persist;
       children--;
     }
-  const pos = rng.shuffle(Int32Array.from({ length: width }, (_, k) => k));
-  const next = allocConcepts(width, D);
-  const perm = new Int32Array(width).fill(-1);
-  const counts = { persisted: 0, split: 0, died: 0, born: 0 };
-  let k = 0;
-  const child = (i: number, drift: number, keepScale: boolean) => {
-    const j = pos[k++]!;
-    driftRow(next.d, j * D, prev.d, i * D, drift, D, n);
-    driftRow(next.e, j * D, prev.e, i * D, drift, D, n);
-    next.scale[j] = keepScale ? prev.scale[i]! * Math.exp(SCALE_JITTER * n.next()) : Math.exp(SCALE_SIGMA * n.next());
-    next.bias[j] = prev.bias[i]! + 0.02 * n.next();
-    return j;
-  };
-  for (let i = 0; i < width; i++) {
-    if (kind[i] === KIND.died) {
-      counts.died++;
-    } else if (kind[i] === KIND.persist) {
-      perm[i] = child(i, DRIFT, true);
-      counts.persisted++;
-    } else {
-      perm[i] = child(i, DRIFT * SPLIT_DRIFT, true);
-      child(i, DRIFT * SPLIT_DRIFT, false);
-      counts.split++;
-    }
-  }
-  for (; k < width; k++) {
-    newConcept(next, pos[k]!, D, n);
-    counts.born++;
-  }
-  return { next, perm, kind, counts };
+  return kind;
 }
 
-/** The raw (unfolded) SAE tensors of a layer of concepts, with thresholds for layer `layer`. */
-function unfold(c: Concepts, width: number, D: number, layer: number, n: Normals): Record<string, NpyArray> {
-  const theta = new Float32Array(width);
-  const base = THETA_BASE * (1 + THETA_GROWTH * layer);
-  for (let i = 0; i < width; i++) theta[i] = base * Math.exp(THETA_SIGMA * n.next());
-  const W_dec = allocFloat32(width * D), W_enc = allocFloat32(D * width), b_enc = new Float32Array(width);
-  for (let i = 0; i < width; i++) {
-    const th = theta[i]!, s = c.scale[i]!, dec = s / th, enc = th / s;
-    for (let col = 0; col < D; col++) {
-      W_dec[i * D + col] = c.d[i * D + col]! * dec;
-      W_enc[col * width + i] = c.e[i * D + col]! * enc;
+/** A transition in progress: concepts of the next layer take the shuffled positions pos[0], pos[1], ... in turn. */
+interface Transition {
+  prev: Concepts;
+  next: Concepts;
+  kind: Int8Array;
+  pos: Int32Array;
+  perm: Int32Array;
+  used: number;
+  counts: { persisted: number; split: number; died: number; born: number };
+}
+
+/** A child of concept i of the previous layer, at the next free position; returns that position. */
+function child(t: Transition, i: number, drift: number, keepScale: boolean, D: number, g: Gauss): number {
+  const { prev, next } = t, j = t.pos[t.used++]!;
+  driftRow(next.d, j * D, prev.d, i * D, drift, D, g);
+  driftRow(next.e, j * D, prev.e, i * D, drift, D, g);
+  next.scale[j] = keepScale ? prev.scale[i]! * Math.exp(SCALE_JITTER * g.one()) : Math.exp(SCALE_SIGMA * g.one());
+  next.bias[j] = prev.bias[i]! + BIAS_JITTER * g.one();
+  return j;
+}
+
+/** Concepts i0..i1 of the previous layer persist, split or die. */
+function moveConcepts(t: Transition, i0: number, i1: number, D: number, g: Gauss) {
+  for (let i = i0; i < i1; i++) {
+    if (t.kind[i] === KIND.died) {
+      t.counts.died++;
+    } else if (t.kind[i] === KIND.persist) {
+      t.perm[i] = child(t, i, DRIFT, true, D, g);
+      t.counts.persisted++;
+    } else {
+      t.perm[i] = child(t, i, DRIFT * SPLIT_DRIFT, true, D, g); // the primary child keeps the scale
+      child(t, i, DRIFT * SPLIT_DRIFT, false, D, g);
+      t.counts.split++;
     }
-    b_enc[i] = th * c.bias[i]!;
   }
-  const b_dec = Float32Array.from({ length: D }, () => 0.05 * n.next());
-  const f = (shape: number[], data: Float32Array): NpyArray => ({ dtype: 'float32', shape, data });
-  return { W_enc: f([D, width], W_enc), W_dec: f([width, D], W_dec), b_enc: f([width], b_enc), b_dec: f([D], b_dec), threshold: f([width], theta) };
+}
+
+/** Layer l → l+1 into `next`: fates, children, births, shuffle. Returns the truth of the pair. */
+async function transition(prev: Concepts, next: Concepts, width: number, D: number, rng: Rng, g: Gauss, y: Yielder) {
+  const kind = drawFates(width, rng);
+  const pos = rng.shuffle(Int32Array.from({ length: width }, (_, k) => k));
+  const t: Transition = { prev, next, kind, pos, perm: new Int32Array(width).fill(-1), used: 0, counts: { persisted: 0, split: 0, died: 0, born: 0 } };
+  for (let i = 0, step = y.rows(4 * D); i < width; i += step) {
+    moveConcepts(t, i, Math.min(width, i + step), D, g);
+    await y.pause();
+  }
+  // Births fill the positions left over.
+  t.counts.born = width - t.used;
+  for (let k = t.used, step = y.rows(2 * D); k < width; k += step) {
+    newConcepts(next, pos, k, Math.min(width, k + step), D, g);
+    await y.pause();
+  }
+  return { perm: t.perm, kind, counts: t.counts };
+}
+
+type Tensors = Record<'W_enc' | 'W_dec' | 'b_enc' | 'b_dec' | 'threshold', NpyArray & { data: Float32Array }>;
+
+function allocTensors(width: number, D: number): Tensors {
+  const f = (shape: number[], data: Float32Array) => ({ dtype: 'float32' as const, shape, data });
+  return {
+    W_enc: f([D, width], allocFloat32(D * width)),
+    W_dec: f([width, D], allocFloat32(width * D)),
+    b_enc: f([width], new Float32Array(width)),
+    b_dec: f([D], new Float32Array(D)),
+    threshold: f([width], new Float32Array(width)),
+  };
+}
+
+/** Normals generated between two yields to the event loop (~1M: a few tens of milliseconds). */
+const YIELD_EVERY = 1 << 20;
+
+/** Features per tile of the W_enc transpose: 64 contiguous floats per W_enc row stay in cache. */
+const TILE = 64;
+
+/** Fills `t` with the raw (unfolded) SAE tensors of a layer of concepts, thresholds drawn for `layer`. */
+function unfold(c: Concepts, t: Tensors, width: number, D: number, layer: number, g: Gauss): Tensors {
+  const theta = t.threshold.data, W_dec = t.W_dec.data, W_enc = t.W_enc.data, b_enc = t.b_enc.data;
+  const base = THETA_BASE * (1 + THETA_GROWTH * layer);
+  for (let i = 0; i < width; i++) theta[i] = base * Math.exp(THETA_SIGMA * g.one());
+  const encScale = new Float64Array(TILE);
+  for (let i0 = 0; i0 < width; i0 += TILE) {
+    const i1 = Math.min(width, i0 + TILE);
+    for (let i = i0; i < i1; i++) {
+      const th = theta[i]!, s = c.scale[i]!, dec = s / th;
+      encScale[i - i0] = th / s;
+      for (let col = 0; col < D; col++) W_dec[i * D + col] = c.d[i * D + col]! * dec;
+      b_enc[i] = th * c.bias[i]!;
+    }
+    for (let col = 0; col < D; col++) {
+      const row = col * width;
+      for (let i = i0; i < i1; i++) W_enc[row + i] = c.e[i * D + col]! * encScale[i - i0]!;
+    }
+  }
+  g.fill(t.b_dec.data, 0, D, B_DEC_SIGMA);
+  return t;
 }
 
 /** The average-L0 folder names of a layer: the canonical one (70..140, so closest to 100) first. */
@@ -231,53 +362,105 @@ async function writeLayer(dir: string, layer: number, t: Record<string, NpyArray
   });
 }
 
-/** Writes a synthetic suite under `dir` (see the top of this file) and its truth under `dir/truth`. */
+type LayerWriteOpts = Parameters<typeof writeLayer>[3];
+
+function checkOptions(opts: SynthOptions) {
+  const { layers, width, dModel } = opts;
+  for (const [k, v] of [['layers', layers], ['width', width], ['dModel', dModel]] as const)
+    if (!Number.isSafeInteger(v) || v < 1) throw new SaeMatchInputError(`synth: ${k} must be an integer >= 1, got ${v}`);
+  const format = opts.format ?? 'gemmascope', dtype = opts.dtype ?? 'f32', seed = opts.seed ?? 0;
+  if (!['gemmascope', 'saelens', 'npy'].includes(format)) throw new SaeMatchInputError(`synth: unknown format '${String(format)}' (gemmascope, saelens or npy)`);
+  if (!['f32', 'f16', 'bf16'].includes(dtype)) throw new SaeMatchInputError(`synth: unknown dtype '${String(dtype)}' (f32, f16 or bf16)`);
+  if (format !== 'saelens' && dtype !== 'f32') throw new SaeMatchInputError(`synth: --dtype ${dtype} applies to the saelens format only`);
+  if (!Number.isSafeInteger(seed)) throw new SaeMatchInputError(`synth: seed must be an integer, got ${seed}`);
+  const l0Variants = opts.l0Variants ?? 3;
+  if (!Number.isInteger(l0Variants) || l0Variants < 1) throw new SaeMatchInputError(`synth: l0Variants must be an integer >= 1, got ${l0Variants}`);
+  return { format, dtype, seed, variants: format === 'gemmascope' ? l0Variants : 1 };
+}
+
+/**
+ * Writes a synthetic suite under `dir` (see the top of this file) and its truth under `dir/truth`.
+ * Writing a layer's file (kernel copies, on the thread pool) overlaps computing the next concepts;
+ * the raw tensors are one set of buffers, reused once the previous write has finished with them.
+ */
 export async function writeSynthSuite(dir: string, opts: SynthOptions): Promise<SynthSummary> {
   const t0 = performance.now();
   const { layers, width, dModel: D } = opts;
-  for (const [k, v, min] of [['layers', layers, 1], ['width', width, 1], ['dModel', D, 1]] as const)
-    if (!Number.isInteger(v) || v < min) throw new SaeMatchInputError(`synth: ${k} must be an integer >= ${min}, got ${v}`);
-  const format = opts.format ?? 'gemmascope', dtype = opts.dtype ?? 'f32', seed = opts.seed ?? 0;
-  if (format !== 'saelens' && dtype !== 'f32') throw new SaeMatchInputError(`synth: --dtype ${dtype} applies to the saelens format only`);
-  const variants = format === 'gemmascope' ? Math.max(1, opts.l0Variants ?? 3) : 1;
+  const { format, dtype, seed, variants } = checkOptions(opts);
   const label = opts.widthLabel ?? widthLabelOf(width);
-  const rng = new Rng(seed), n = new Normals(rng);
-  await mkdir(join(dir, 'truth'), { recursive: true });
+  if (!/^[A-Za-z0-9_.-]+$/.test(label) || label === '.' || label === '..') throw new SaeMatchInputError(`synth: widthLabel must be a plain folder name, got '${label}'`);
+  const rng = new Rng(seed), g = new Gauss(rng), y = new Yielder(opts.signal);
   const summary: SynthSummary = { root: dir, format, layers, width, dModel: D, seed, widthLabel: label, canonicalL0: [], pairs: [], seconds: 0 };
   const truths: Array<{ perm: Int32Array; kind: Int8Array }> = [];
-  const wo = { format, dtype, width, dModel: D, label };
-  let concepts = randomConcepts(width, D, n);
-  for (let l = 0; l < layers; l++) {
+  const wo: LayerWriteOpts = { format, dtype, width, dModel: D, label };
+  await mkdir(dir, { recursive: true });
+  await removeStaleTruth(dir);
+  let cur = await randomConcepts(allocConcepts(width, D), width, D, g, y);
+  let spare: Concepts | undefined; // next layer's concepts, then the previous one's buffers
+  let other: Concepts | undefined; // unplanted L0 variants
+  const out = allocTensors(width, D);
+  let pending: Promise<void> = Promise.resolve();
+  const write = async (l: number, c: Concepts, l0: number) => {
+    await pending; // the tensors are free again once the previous file is written
     throwIfAborted(opts.signal);
-    opts.onProgress?.(l, layers, `layer ${l}`);
-    if (l > 0) {
-      const t = transition(concepts, width, D, rng, n);
-      concepts = t.next;
-      truths.push({ perm: t.perm, kind: t.kind });
-      summary.pairs.push({ from: l - 1, to: l, ...t.counts });
+    pending = writeLayer(dir, l, unfold(c, out, width, D, l, g), { ...wo, l0 });
+    pending.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
+  };
+  try {
+    for (let l = 0; l < layers; l++) {
+      throwIfAborted(opts.signal);
+      opts.onProgress?.(l, layers, `layer ${l}`);
+      if (l > 0) {
+        spare ??= allocConcepts(width, D);
+        const t = await transition(cur, spare, width, D, rng, g, y);
+        [cur, spare] = [spare, cur];
+        truths.push({ perm: t.perm, kind: t.kind });
+        summary.pairs.push({ from: l - 1, to: l, ...t.counts });
+      }
+      const l0s = l0Values(l, variants, rng);
+      summary.canonicalL0.push(l0s[0]!);
+      await write(l, cur, l0s[0]!);
+      // Other L0 variants: SAEs of the same shape from unrelated concepts (a wrong choice shows up).
+      for (const k of l0s.slice(1)) await write(l, await randomConcepts((other ??= allocConcepts(width, D)), width, D, g, y), k);
     }
-    const l0s = l0Values(l, variants, rng);
-    summary.canonicalL0.push(l0s[0]!);
-    await writeLayer(dir, l, unfold(concepts, width, D, l, n), { ...wo, l0: l0s[0] });
-    // Other L0 variants: SAEs of the same shape from unrelated concepts (a wrong choice shows up).
-    for (const k of l0s.slice(1)) await writeLayer(dir, l, unfold(randomConcepts(width, D, n), width, D, l, n), { ...wo, l0: k });
+    await pending;
+  } finally {
+    await pending.catch(() => undefined); // never return (or throw) with a write still running
   }
-  // Truth last: a crash never leaves truth for layers that are not there.
+  await writeTruth(dir, summary, truths, t0);
+  opts.onProgress?.(layers, layers, 'done');
+  return summary;
+}
+
+/** A rerun into an old suite's folder: its truth goes first, so a crash cannot pair it with new layers. */
+async function removeStaleTruth(dir: string) {
+  const names = await readdir(join(dir, 'truth')).catch(() => [] as string[]);
+  const ours = names.filter((n) => /^(perm|kind)_\d+_\d+\.npy$|^truth\.json$/.test(n));
+  for (const n of ours) await rm(join(dir, 'truth', n), { force: true });
+  await rm(join(dir, 'suite.json'), { force: true });
+}
+
+/** Truth last: a crash never leaves truth for layers that are not there. */
+async function writeTruth(dir: string, summary: SynthSummary, truths: Array<{ perm: Int32Array; kind: Int8Array }>, t0: number) {
+  const { width } = summary;
+  await mkdir(join(dir, 'truth'), { recursive: true });
   for (let k = 0; k < truths.length; k++) {
     await writeNpy(join(dir, 'truth', `perm_${k}_${k + 1}.npy`), { dtype: 'int32', shape: [width], data: truths[k]!.perm });
     await writeNpy(join(dir, 'truth', `kind_${k}_${k + 1}.npy`), { dtype: 'int8', shape: [width], data: truths[k]!.kind });
   }
   summary.seconds = (performance.now() - t0) / 1000;
-  const params = { P_DIE, P_SPLIT, DRIFT, SPLIT_DRIFT, SCALE_SIGMA, SCALE_JITTER, ENC_NOISE, THETA_BASE, THETA_GROWTH, THETA_SIGMA };
-  await writeJson(join(dir, 'truth', 'truth.json'), { ...summary, generator: params, kinds: KIND });
+  const generator = {
+    P_DIE, P_SPLIT, DRIFT, SPLIT_DRIFT, SCALE_SIGMA, SCALE_JITTER, ENC_NOISE, BIAS_SCALE, BIAS_JITTER, B_DEC_SIGMA,
+    threshold: { THETA_BASE, THETA_GROWTH, THETA_SIGMA, formula: 'theta_i = THETA_BASE*(1+THETA_GROWTH*layer)*exp(THETA_SIGMA*N(0,1))' },
+  };
+  await writeJson(join(dir, 'truth', 'truth.json'), { ...summary, generator, kinds: KIND });
   await writeJson(join(dir, 'suite.json'), { generator: 'sae-match synth', ...summary });
-  opts.onProgress?.(layers, layers, 'done');
-  return summary;
 }
 
 /** The planted truth of pair (from, from+1) of a synthetic suite. */
 export async function readSynthTruth(dir: string, from: number): Promise<{ perm: Int32Array; kind: Int8Array }> {
-  const perm = await readNpy(join(dir, 'truth', `perm_${from}_${from + 1}.npy`));
-  const kind = await readNpy(join(dir, 'truth', `kind_${from}_${from + 1}.npy`));
+  const perm = await readNpy(join(dir, 'truth', `perm_${from}_${from + 1}.npy`), { expectDtype: ['int32'], expectRank: 1 });
+  const kind = await readNpy(join(dir, 'truth', `kind_${from}_${from + 1}.npy`), { expectDtype: ['int8'], expectRank: 1 });
+  if (perm.shape[0] !== kind.shape[0]) throw new SaeMatchInputError(`${dir}/truth: perm and kind of pair ${from}->${from + 1} differ in length`);
   return { perm: perm.data as Int32Array, kind: kind.data as Int8Array };
 }

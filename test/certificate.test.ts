@@ -287,3 +287,23 @@ describe('tolerance', () => {
     await expect(checkCertificate(m, r, { tolerance: NaN })).rejects.toBeInstanceOf(SaeMatchInputError);
   });
 });
+
+describe('phase 4 split over two threads (n >= 4096)', () => {
+  test('reaches the same optimum as the single-threaded solver, with a passing certificate', async () => {
+    const { makeInstance } = await import('../src/instances.js');
+    for (const family of ['uniform', 'geometric'] as const) {
+      const inst = await makeInstance(family, 4096, { seed: 31 });
+      const two = await solveAssignment(inst);
+      process.env.SAE_MATCH_LAP_THREADS = '1';
+      let one;
+      try {
+        one = await solveAssignment(inst);
+      } finally {
+        delete process.env.SAE_MATCH_LAP_THREADS;
+      }
+      expect(two.stats.augmentations).toBeGreaterThan(4);
+      expect(two.totalCost).toBeCloseTo(one.totalCost, 6);
+      expect((await checkCertificate(inst, two)).ok).toBe(true);
+    }
+  });
+});

@@ -15,9 +15,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <atomic>
 #include <limits>
+#include <thread>
 
 #include "lap_kernels.hpp"
+#include "parallel.hpp"
 
 namespace saematch {
 namespace {
@@ -74,10 +78,13 @@ class JonkerVolgenant {
     std::vector<double> d(nc_);
     std::vector<int32_t> pred(nc_, -1);
     std::vector<std::pair<int32_t, double>> scanned;
-    for (int32_t f : freeRows) {
-      checkCancel(cancel_);
-      if (!augment(f, d, pred, scanned, r.stats)) return r;
-      ++r.stats.augmentations;
+    {
+      RelaxTeam team(*this, freeRows.size());
+      for (int32_t f : freeRows) {
+        checkCancel(cancel_);
+        if (!augment(f, d, pred, scanned, r.stats)) return r;
+        ++r.stats.augmentations;
+      }
     }
     r.stats.seconds_augment = secondsSince(t1);
 
@@ -107,14 +114,92 @@ class JonkerVolgenant {
     return t;
   }
 
-  void relax(int64_t i, double h, double* d, int32_t* pred, MinAt& a, MinAt& u) const {
+  // Relaxation of columns [lo, hi) from row i (indices in a and u are absolute).
+  void relaxRange(int64_t i, double h, double* d, int32_t* pred, int64_t lo, int64_t hi, MinAt& a,
+                  MinAt& u) const {
+    const int32_t ii = static_cast<int32_t>(i);
 #ifdef SAE_MATCH_X86
-    if (avx2_) return kernels::relaxAvx2<NEG>(row(i), v_.data(), d, pred, y_.data(), nc_, h,
-                                              static_cast<int32_t>(i), a, u);
+    if (avx2_) {
+      kernels::relaxAvx2<NEG>(row(i) + lo, v_.data() + lo, d + lo, pred + lo, y_.data() + lo, hi - lo,
+                              h, ii, a, u);
+      if (a.index >= 0) a.index += lo;
+      if (u.index >= 0) u.index += lo;
+      return;
+    }
 #endif
-    kernels::relaxScalar<NEG>(row(i), v_.data(), d, pred, y_.data(), 0, nc_, h,
-                              static_cast<int32_t>(i), a, u);
+    kernels::relaxScalar<NEG>(row(i), v_.data(), d, pred, y_.data(), lo, hi, h, ii, a, u);
   }
+
+  // One Dijkstra step's relaxation over all columns: split with the helper thread when there is one.
+  void relax(int64_t i, double h, double* d, int32_t* pred, MinAt& a, MinAt& u) {
+    if (!team_) return relaxRange(i, h, d, pred, 0, nc_, a, u);
+    team_->job = {i, h, d, pred};
+    const uint64_t g = team_->gen.fetch_add(1, std::memory_order_release) + 1;
+    relaxRange(i, h, d, pred, 0, team_->split, a, u);
+    while (team_->done.load(std::memory_order_acquire) != g) kernels::cpuRelax();
+    // Ties go to the lower column, as in one sequential scan.
+    if (team_->a.value < a.value) a = team_->a;
+    if (team_->u.value < u.value) u = team_->u;
+  }
+
+  // Phase 4 spends its time in relaxations over all n columns, ~20 us each at n = 16k and often a
+  // thousand per augmentation on rows without a partner; the rest of the solver is sequential, so
+  // the second core is idle. A helper thread takes the upper half of the columns of every step,
+  // woken by a generation counter it spins on (a futex wake-up would cost as much as the work).
+  struct Team {
+    struct Job {
+      int64_t i;
+      double h;
+      double* d;
+      int32_t* pred;
+    } job{};
+    std::atomic<uint64_t> gen{0}, done{0};
+    std::atomic<bool> stop{false};
+    int64_t split = 0;
+    MinAt a, u;
+    std::thread thread;
+  };
+  class RelaxTeam {
+   public:
+    RelaxTeam(JonkerVolgenant& jv, size_t free_rows) : jv_(jv) {
+      // SAE_MATCH_LAP_THREADS=1 keeps phase 4 on one thread (tests compare the two; benchmarks too).
+      const char* env = std::getenv("SAE_MATCH_LAP_THREADS");
+      if (jv.nc_ < 4096 || free_rows < 4 || hardwareThreads() < 2 || (env && std::atoi(env) == 1)) return;
+      team_.split = (jv.nc_ / 2) & ~int64_t{7};
+      team_.thread = std::thread([this] { work(); });
+      jv_.team_ = &team_;
+    }
+    ~RelaxTeam() {
+      if (!jv_.team_) return;
+      team_.stop.store(true, std::memory_order_release);
+      team_.thread.join();
+      jv_.team_ = nullptr;
+    }
+    RelaxTeam(const RelaxTeam&) = delete;
+    RelaxTeam& operator=(const RelaxTeam&) = delete;
+
+   private:
+    void work() {
+      uint64_t seen = 0;
+      for (;;) {
+        uint64_t g;
+        for (int spins = 0; (g = team_.gen.load(std::memory_order_acquire)) == seen; ++spins) {
+          if (team_.stop.load(std::memory_order_acquire)) return;
+          if (spins > (1 << 14)) std::this_thread::yield();  // between augmentations: let others run
+          kernels::cpuRelax();
+        }
+        seen = g;
+        MinAt a, u;
+        const auto& j = team_.job;
+        jv_.relaxRange(j.i, j.h, j.d, j.pred, team_.split, jv_.nc_, a, u);
+        team_.a = a;
+        team_.u = u;
+        team_.done.store(g, std::memory_order_release);
+      }
+    }
+    JonkerVolgenant& jv_;
+    Team team_;
+  };
 
   void validateEntries() const {
     const T lo = -std::numeric_limits<T>::infinity();
@@ -260,6 +345,7 @@ class JonkerVolgenant {
   std::vector<int32_t> x_, y_;
   std::vector<double> v_;
   bool avx2_ = false;
+  Team* team_ = nullptr;
 };
 
 template <typename T, bool NEG>

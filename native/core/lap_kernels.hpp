@@ -23,6 +23,13 @@ namespace saematch::kernels {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// Spin-wait hint (PAUSE on x86): keeps a spinning core from starving its sibling and the memory bus.
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 struct MinAt {
   double value = kInf;
   int64_t index = -1;
