@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include "lap.hpp"  // InputError, Cancelled
@@ -92,9 +93,11 @@ CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, in
     for (double& x : nb) x = x > 0 ? 1.0 / std::sqrt(x) : 0.0;
   }
   const float alpha = metric == CostMetric::SquaredEuclidean ? -2.0f : 1.0f;
-  // Row panels keep the fix-up pass close to the GEMM that wrote the panel and give cancellation a
-  // point to act; 512 rows is large enough that the GEMM stays at full speed.
-  const int64_t panel = 512;
+  // Row panels give cancellation a point to act. Every panel's GEMM repacks all of b, so panels must
+  // be tall: at 16384 x 16384 x 4608, 512-row panels took 17.7 s, 1024-16384 rows 14.4-15.6 s (noise
+  // +-1 s here). SAE_MATCH_COST_PANEL overrides the height for such measurements.
+  const char* env = std::getenv("SAE_MATCH_COST_PANEL");
+  const int64_t panel = env ? std::max(16, std::atoi(env)) : 2048;
   for (int64_t i0 = 0; i0 < n_a; i0 += panel) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     int64_t rows = std::min(panel, n_a - i0);
