@@ -1,0 +1,109 @@
+// Shared by the binding's translation units: the cancel token a JS AbortSignal flips, the worker
+// base class that turns C++ exceptions into rejected Promises with stable error codes, and small
+// helpers to reach typed-array memory.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/lap.hpp"  // InputError, Cancelled
+
+namespace saematch::binding {
+
+// Cancellation flag shared by a JS AbortSignal listener and the worker thread.
+class CancelToken : public Napi::ObjectWrap<CancelToken> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "CancelToken", {InstanceMethod("cancel", &CancelToken::Cancel)});
+  }
+  explicit CancelToken(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<CancelToken>(info), flag(std::make_shared<std::atomic<bool>>(false)) {}
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    flag->store(true);
+    return info.Env().Undefined();
+  }
+  std::shared_ptr<std::atomic<bool>> flag;
+};
+
+inline std::shared_ptr<std::atomic<bool>> tokenFlag(const Napi::Value& v) {
+  if (!v.IsObject()) return std::make_shared<std::atomic<bool>>(false);
+  return CancelToken::Unwrap(v.As<Napi::Object>())->flag;
+}
+
+// A worker that resolves or rejects a Promise. Subclasses implement Execute() and Result().
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::shared_ptr<std::atomic<bool>> cancel)
+      : Napi::AsyncWorker(env, "sae-match"), deferred(Napi::Promise::Deferred::New(env)),
+        cancel(std::move(cancel)) {}
+  Napi::Promise promise() { return deferred.Promise(); }
+
+  // Inputs must outlive the worker: keep a reference to every typed array we read or write.
+  void keep(const Napi::Value& v) { refs.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ protected:
+  void Execute() override {
+    try {
+      Run();
+    } catch (const Cancelled&) {
+      kind = "abort";
+      SetError("The operation was aborted");
+    } catch (const InputError& e) {
+      kind = "input";
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      kind = "internal";
+      SetError("out of memory in the native addon");
+    } catch (const std::exception& e) {
+      kind = "internal";
+      SetError(e.what());
+    }
+  }
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred.Resolve(Result(env));
+    } catch (const Napi::Error& e) {
+      deferred.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    Napi::Object err = e.Value();
+    if (kind == "abort") {
+      err.Set("name", "AbortError");
+      err.Set("code", "ABORT_ERR");
+    } else {
+      err.Set("code", kind == "input" ? "ERR_SAE_MATCH_INPUT" : "ERR_SAE_MATCH_INTERNAL");
+    }
+    deferred.Reject(err);
+  }
+
+  Napi::Promise::Deferred deferred;
+  std::shared_ptr<std::atomic<bool>> cancel;
+  std::vector<Napi::ObjectReference> refs;
+  std::string kind;
+};
+
+// Pointer to the bytes of a typed array (any element type).
+template <typename T>
+T* bytesOf(const Napi::Value& v) {
+  auto a = v.As<Napi::TypedArray>();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+}
+
+template <typename W>
+Napi::Value queue(const Napi::CallbackInfo& info) {
+  auto* w = new W(info.Env(), info);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace saematch::binding
