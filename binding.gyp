@@ -4,8 +4,6 @@
       "target_name": "sae_match",
       "sources": [
         "native/binding/addon.cpp",
-        "native/binding/analysis.cpp",
-        "native/binding/eval.cpp",
         "native/core/lap.cpp",
         "native/core/cost.cpp",
         "native/core/gemm_builtin.cpp",

@@ -16,11 +16,6 @@
 #include "../cuda/device.hpp"
 #include "worker.hpp"
 
-namespace saematch::binding {
-void initAnalysis(Napi::Env env, Napi::Object exports);  // analysis.cpp
-void initEval(Napi::Env env, Napi::Object exports);      // eval.cpp
-}  // namespace saematch::binding
-
 namespace {
 
 using namespace saematch;
@@ -411,8 +406,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     auto u32 = [&](int k) { return static_cast<uint32_t>(info[k].As<Napi::Number>().Int64Value()); };
     return Napi::Number::New(info.Env(), crc32Combine(u32(0), u32(1), static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value())));
   }));
-  initAnalysis(env, exports);
-  initEval(env, exports);
   return exports;
 }
 
