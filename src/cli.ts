@@ -11,6 +11,7 @@ import { nativeInfo, packageRoot } from './native.js';
 import { readNpy, writeNpy } from './npy.js';
 import { peakRssBytes } from './proc.js';
 import { registerMatchCommands } from './cli-match.js';
+import { registerAnalysisCommands } from './cli-analysis.js';
 
 const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -121,6 +122,7 @@ program.command('bench')
   .action(benchCommand);
 
 registerMatchCommands(program);
+registerAnalysisCommands(program);
 
 program.command('info')
   .description('addon path, build flags, BLAS, threads, CUDA device or why there is none')
