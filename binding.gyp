@@ -9,6 +9,7 @@
         "native/core/gemm_builtin.cpp",
         "native/core/fileio.cpp",
         "native/core/fold.cpp",
+        "native/core/topk.cpp",
         "native/cuda/device_none.cpp"
       ],
       "include_dirs": [

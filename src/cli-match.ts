@@ -60,7 +60,7 @@ async function suiteCommand(root: string, o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'suite ');
   const r = await matchSuite(root, {
     ...(await discoverOptions(o)), out: o.out, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold,
-    device: o.device, force: o.force, onProgress: bar.update,
+    device: o.device, force: o.force, topk: o.topk, onProgress: bar.update,
     onPair: (p, skipped) => {
       if (o.json) return;
       bar.end();
@@ -196,6 +196,7 @@ export function registerMatchCommands(program: Command): void {
     .addOption(biasOption())
     .option('--no-fold', 'compare unfolded parameters')
     .addOption(deviceOption())
+    .addOption(new Option('--topk <k>', 'also write each feature\'s k lowest-cost candidates (topk_idx/topk_cost_{l}_{l+1}.npy)').argParser(int(1)))
     .option('--force', 'recompute every pair')
     .option('--json', 'print one JSON summary on stdout')
     .action(suiteCommand);

@@ -27,3 +27,7 @@ export { readSafetensors, writeSafetensors } from './safetensors.js';
 export { writeSynthSuite, readSynthTruth, KIND } from './synth.js';
 export type { SynthOptions, SynthSummary } from './synth.js';
 export { runDemo } from './demo.js';
+export { topkCandidates } from './topk.js';
+export type { TopK } from './topk.js';
+export { readSuiteOutput, unmatchedMask, unmatchedThreshold, pairSummaries, composeMatches, traceFeature, lifetimes, costQuantile } from './analysis.js';
+export type { UnmatchedRule, SuiteOutput, PairMatches, TraceStep, Lifetimes } from './analysis.js';

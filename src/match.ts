@@ -9,11 +9,12 @@ import { SaeMatchInputError, throwIfAborted } from './errors.js';
 import { allocFloat32, recycleBuffer } from './fileio.js';
 import { layerFeatures, metricParts, type MatchMetric } from './fold.js';
 import {
-  costFile, fileIdentity, pairIsDone, permFile, prepareOutDir, readManifest, settingsKey, toolVersion,
+  costFile, topkFile, fileIdentity, pairIsDone, permFile, prepareOutDir, readManifest, settingsKey, toolVersion,
   writeManifest, writePairFiles, type Manifest, type ManifestLayer, type ManifestPair,
 } from './outputs.js';
 import type { ProgressListener } from './progress.js';
 import { loadSae, type Sae } from './sae.js';
+import { topkCandidates, type TopK } from './topk.js';
 import { adjacentPairs, discoverSuite, type DiscoverOptions, type SuiteLayer } from './suite.js';
 
 export interface MatchOptions {
@@ -22,6 +23,8 @@ export interface MatchOptions {
   /** Default true; false matches unfolded parameters. */
   fold?: boolean;
   device?: DeviceChoice;
+  /** > 0: also the k lowest-cost candidates of every feature (many-to-one), from the same cost matrix. */
+  topk?: number;
   signal?: AbortSignal;
 }
 
@@ -41,6 +44,7 @@ export interface PairResult {
   /** Seconds per step: features (load+fold, when done here), cost, solve, certificate. */
   timings: Record<string, number>;
   seconds: number;
+  topk?: TopK;
 }
 
 /** The per-feature costs and their summary, from the cost matrix and the assignment. */
@@ -68,7 +72,7 @@ function summarise(C: Float32Array, nTo: number, perm: Int32Array) {
 /** Cost matrix, exact assignment and its certificate for two layers' feature vectors. */
 export async function matchFeatures(
   a: FeatureMatrix, b: FeatureMatrix, backend: MatchBackend,
-  opts: { metric?: MatchMetric; costBuffer?: Float32Array; signal?: AbortSignal } = {},
+  opts: { metric?: MatchMetric; costBuffer?: Float32Array; topk?: number; signal?: AbortSignal } = {},
 ): Promise<PairResult & { cost: Float32Array }> {
   if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ (${a.dim} vs ${b.dim}): d_model differs between the layers`);
   const t0 = performance.now();
@@ -82,13 +86,14 @@ export async function matchFeatures(
   const t2 = performance.now();
   const cert = await backend.checkCertificate(m, sol, opts.signal);
   const t3 = performance.now();
+  const topk = opts.topk ? await topkCandidates({ data: C.data, nRows: a.rows, nCols: b.rows }, Math.min(opts.topk, b.rows), opts.signal) : undefined;
   if (!cert.ok) throw new Error(`internal: the assignment failed its optimality certificate (${cert.message})`);
   const s = summarise(C.data, b.rows, sol.rowToCol);
   return {
     nFrom: a.rows, nTo: b.rows, perm: sol.rowToCol, ...s, device: backend.description,
     certificate: { ok: cert.ok, maxViolation: cert.maxViolation, tolerance: cert.tolerance },
     timings: { cost: (t1 - t0) / 1000, solve: (t2 - t1) / 1000, certificate: (t3 - t2) / 1000 },
-    seconds: (t3 - t0) / 1000, cost: C.data,
+    seconds: (t3 - t0) / 1000, cost: C.data, ...(topk ? { topk } : {}),
   };
 }
 
@@ -103,7 +108,7 @@ export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOpt
   const fo = { metric: opts.metric, biasWeight: opts.biasWeight, fold: opts.fold, signal: opts.signal };
   const [fa, fb] = [await layerFeatures(sa!, fo), await layerFeatures(sb!, fo)];
   const t2 = performance.now();
-  const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, signal: opts.signal });
+  const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, topk: opts.topk, signal: opts.signal });
   const { cost: _drop, ...result } = r;
   result.timings = { load: (t1 - t0) / 1000, features: (t2 - t1) / 1000, ...r.timings };
   result.seconds = (performance.now() - t0) / 1000;
@@ -177,6 +182,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   const keys = await Promise.all(pairs.map(async ([A, B]) => settingsKey({
     metric, biasWeight: parts.biasWeight, fold: parts.fold,
     from: await fileIdentity(saeFiles(A)), to: await fileIdentity(saeFiles(B)),
+    ...(opts.topk ? { topk: opts.topk } : {}),
   })));
   const pending: Array<{ A: SuiteLayer; B: SuiteLayer; key: string }> = [];
   let skipped = 0;
@@ -240,7 +246,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
       ml.d_sae = f.dSae;
     }
     opts.onProgress?.({ done: done(), total, what: `match ${A.layer}→${B.layer} (${fa.dSae}×${fb.dSae})` });
-    const r = await matchFeatures(fa.features, fb.features, backend, { metric, costBuffer, signal: opts.signal });
+    const r = await matchFeatures(fa.features, fb.features, backend, { metric, costBuffer, topk: opts.topk, signal: opts.signal });
     costBuffer = r.cost;
     const { cost: _c, ...result } = r;
     result.timings = { wait_for_load: waited, ...r.timings };
@@ -252,9 +258,10 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
       device: backend.description, seconds: r.seconds, timings: result.timings,
       certificate: { ok: r.certificate.ok, max_violation: r.certificate.maxViolation, tolerance: r.certificate.tolerance },
       settings: key, sae_from: A.rel, sae_to: B.rel,
+      ...(r.topk ? { topk: { k: r.topk.k, indices: topkFile('idx', A.layer, B.layer), costs: topkFile('cost', A.layer, B.layer) } } : {}),
     };
     if (out) {
-      await writePairFiles(out, A.layer, B.layer, r.perm, r.costs);
+      await writePairFiles(out, A.layer, B.layer, r.perm, r.costs, r.topk);
       manifest.pairs = manifest.pairs.filter((p) => !(p.from === A.layer && p.to === B.layer));
       manifest.pairs.push(entry);
       await writeManifest(out, manifest);

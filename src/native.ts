@@ -88,6 +88,8 @@ interface NativeAddon {
     dModel: number, dSae: number, outWenc: Float32Array, outWdec: Float32Array, outBenc: Float32Array,
     threads: number, token: CancelToken): Promise<void>;
   halfToFloat(src: Uint16Array, bfloat16: boolean, out: Float32Array, threads: number, token: CancelToken): Promise<void>;
+  topkRows(cost: Float32Array, nRows: number, nCols: number, k: number, idx: Int32Array, out: Float32Array,
+    threads: number, token: CancelToken): Promise<void>;
   allocLarge(bytes: number): ArrayBuffer;
   crc32(bytes: Uint8Array, crc: number): number;
   crc32Combine(crcA: number, crcB: number, lengthB: number): number;

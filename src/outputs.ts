@@ -49,6 +49,8 @@ export interface ManifestPair {
   settings: string;
   sae_from: string;
   sae_to: string;
+  /** With --topk k: topk_idx_{l}_{m}.npy int32 [n_from, k] and topk_cost_{l}_{m}.npy float32 [n_from, k]. */
+  topk?: { k: number; indices: string; costs: string };
 }
 
 export interface Manifest {
@@ -69,7 +71,9 @@ export const permFile = (from: number | string, to: number | string) => `perm_${
 export const costFile = (from: number | string, to: number | string) => `cost_${from}_${to}.npy`;
 
 /** What a pair's result depends on; equal keys mean the stored result is still the answer. */
-export function settingsKey(parts: { metric: string; biasWeight: number; fold: boolean; from: string; to: string }): string {
+export const topkFile = (what: 'idx' | 'cost', from: number | string, to: number | string) => `topk_${what}_${from}_${to}.npy`;
+
+export function settingsKey(parts: { metric: string; biasWeight: number; fold: boolean; from: string; to: string; topk?: number }): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
@@ -108,10 +112,18 @@ export async function pairIsDone(out: string, p: ManifestPair | undefined, setti
   if (!p || p.settings !== settings) return false;
   const sizes = await Promise.all([p.perm, p.costs].map((f) => stat(join(out, f)).then((s) => s.size, () => -1)));
   // .npy v1 header of a 1-D array is 128 bytes; 4 bytes per entry for int32 and float32 alike.
-  return sizes.every((s) => s === 128 + 4 * p.n_from);
+  if (!sizes.every((s) => s === 128 + 4 * p.n_from)) return false;
+  if (!p.topk) return true;
+  const topk = await Promise.all([p.topk.indices, p.topk.costs].map((f) => stat(join(out, f)).then((s) => s.size, () => -1)));
+  return topk.every((s) => s >= 4 * p.n_from * p.topk!.k);
 }
 
-export async function writePairFiles(out: string, from: number, to: number, perm: Int32Array, costs: Float32Array): Promise<void> {
+export async function writePairFiles(out: string, from: number, to: number, perm: Int32Array, costs: Float32Array,
+  topk?: { k: number; indices: Int32Array; costs: Float32Array }): Promise<void> {
+  if (topk) {
+    await writeNpy(join(out, topkFile('idx', from, to)), { dtype: 'int32', shape: [perm.length, topk.k], data: topk.indices });
+    await writeNpy(join(out, topkFile('cost', from, to)), { dtype: 'float32', shape: [perm.length, topk.k], data: topk.costs });
+  }
   await writeNpy(join(out, permFile(from, to)), { dtype: 'int32', shape: [perm.length], data: perm });
   await writeNpy(join(out, costFile(from, to)), { dtype: 'float32', shape: [costs.length], data: costs });
 }

@@ -102,3 +102,35 @@ describe('planted truth', () => {
     expect(agree / chains).toBeGreaterThanOrEqual(0.95);
   });
 });
+
+describe('top-k candidates', () => {
+  it('equal brute force over folded enc-dec distances, written next to the matches', async () => {
+    const { loadSae } = await import('../src/sae.js');
+    const { readNpy } = await import('../src/npy.js');
+    const { resolve } = await import('node:path');
+    const root = resolve(import.meta.dirname, 'fixtures', 'suite-small', 'gemmascope');
+    const out = join(tmp, 'topk-out');
+    const r = await matchSuite(root, { out, topk: 5 });
+    const p = r.manifest.pairs[0]!;
+    expect(p.topk).toEqual({ k: 5, indices: 'topk_idx_0_1.npy', costs: 'topk_cost_0_1.npy' });
+    const idx = await readNpy(join(out, p.topk!.indices));
+    const cst = await readNpy(join(out, p.topk!.costs));
+    expect(idx.shape).toEqual([64, 5]);
+    const [A, B] = await Promise.all(r.manifest.layers.slice(0, 2).map((l) => loadSae(join(root, l.sae))));
+    const vec = (s: any, i: number) => {
+      const D = s.dModel, S = s.dSae, th = s.threshold[i];
+      return [...Array.from({ length: D }, (_, c) => s.W_dec[i * D + c] * th), ...Array.from({ length: D }, (_, c) => s.W_enc[c * S + i] / th)];
+    };
+    for (let i = 0; i < 64; i++) {
+      const a = vec(A, i);
+      const d = Array.from({ length: 64 }, (_, j) => [vec(B, j).reduce((acc, x, c) => acc + (a[c]! - x) ** 2, 0), j] as [number, number]).sort((x, y) => x[0] - y[0]);
+      for (let r2 = 0; r2 < 5; r2++) {
+        expect((idx.data as Int32Array)[i * 5 + r2]).toBe(d[r2]![1]);
+        expect((cst.data as Float32Array)[i * 5 + r2]).toBeCloseTo(d[r2]![0], 3);
+      }
+    }
+    // a rerun with the same k skips; asking for top-k where the earlier run had none recomputes
+    expect((await matchSuite(root, { out, topk: 5 })).skipped).toBe(3);
+    expect((await matchSuite(root, { out })).computed).toBe(3);
+  });
+});

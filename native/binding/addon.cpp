@@ -10,6 +10,7 @@
 #include "../core/cost.hpp"
 #include "../core/fileio.hpp"
 #include "../core/fold.hpp"
+#include "../core/topk.hpp"
 #include "../core/lap.hpp"
 #include "../core/lap_kernels.hpp"
 #include "../core/parallel.hpp"
@@ -306,6 +307,30 @@ class HalfWorker : public PromiseWorker {
   int threads = 0;
 };
 
+// topkRows(costF32, nRows, nCols, k, idxI32, costF32out, threads, token) -> Promise<undefined>
+class TopkWorker : public PromiseWorker {
+ public:
+  TopkWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[7])) {
+    for (int q : {0, 4, 5}) keep(info[q]);
+    c = bytesOf<const float>(info[0]);
+    nr = info[1].As<Napi::Number>().Int64Value();
+    nc = info[2].As<Napi::Number>().Int64Value();
+    k = info[3].As<Napi::Number>().Int64Value();
+    idx = bytesOf<int32_t>(info[4]);
+    out = bytesOf<float>(info[5]);
+    threads = info[6].As<Napi::Number>().Int32Value();
+  }
+  void Run() override { topkRows(c, nr, nc, k, idx, out, threads); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  const float* c = nullptr;
+  int64_t nr = 0, nc = 0, k = 0;
+  int32_t* idx = nullptr;
+  float* out = nullptr;
+  int threads = 0;
+};
+
 // allocLarge(bytes) -> ArrayBuffer backed by huge-page-advised anonymous memory, freed by the GC.
 Napi::Value AllocLarge(const Napi::CallbackInfo& info) {
   size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
@@ -400,6 +425,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildFeatures", Napi::Function::New(env, queue<FeaturesWorker>));
   exports.Set("foldThreshold", Napi::Function::New(env, queue<FoldWorker>));
   exports.Set("halfToFloat", Napi::Function::New(env, queue<HalfWorker>));
+  exports.Set("topkRows", Napi::Function::New(env, queue<TopkWorker>));
   exports.Set("allocLarge", Napi::Function::New(env, AllocLarge));
   exports.Set("crc32", Napi::Function::New(env, Crc32));
   exports.Set("crc32Combine", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
