@@ -10,6 +10,7 @@
         "native/core/fileio.cpp",
         "native/core/fold.cpp",
         "native/core/topk.cpp",
+        "native/core/eval.cpp",
         "native/cuda/device_none.cpp"
       ],
       "include_dirs": [

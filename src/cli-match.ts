@@ -132,7 +132,7 @@ async function synthCommand(dir: string, o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'synth ');
   const s = await writeSynthSuite(dir, {
     layers: o.layers, width: o.width, dModel: o.dModel, format: o.format, dtype: o.dtype, seed: o.seed,
-    l0Variants: o.l0Variants, onProgress: (done, total, what) => bar.update({ done, total, what }),
+    l0Variants: o.l0Variants, acts: o.acts, onProgress: (done, total, what) => bar.update({ done, total, what }),
   });
   bar.end();
   if (o.json) return console.log(JSON.stringify(s));
@@ -211,6 +211,7 @@ export function registerMatchCommands(program: Command): void {
     .addOption(new Option('--dtype <t>', 'SAELens tensor dtype').choices(['f32', 'f16', 'bf16']).default('f32'))
     .addOption(new Option('--seed <s>', 'random seed').argParser(int(0)).default(0))
     .addOption(new Option('--l0-variants <k>', 'average_l0 folders per layer (Gemma Scope)').argParser(int(1)).default(3))
+    .addOption(new Option('--acts <N>', 'also write acts/layer_{L}.npy: N rows of activations following the planted chains').argParser(int(2)))
     .option('--json', 'print the summary as JSON')
     .action(synthCommand);
 

@@ -12,6 +12,8 @@ import { readNpy, writeNpy } from './npy.js';
 import { peakRssBytes } from './proc.js';
 import { registerMatchCommands } from './cli-match.js';
 import { registerAnalysisCommands } from './cli-analysis.js';
+import { registerEvalCommands } from './cli-eval.js';
+import { registerReportCommands } from './cli-report.js';
 
 const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -123,6 +125,8 @@ program.command('bench')
 
 registerMatchCommands(program);
 registerAnalysisCommands(program);
+registerEvalCommands(program);
+registerReportCommands(program);
 
 program.command('info')
   .description('addon path, build flags, BLAS, threads, CUDA device or why there is none')

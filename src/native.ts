@@ -90,9 +90,62 @@ interface NativeAddon {
   halfToFloat(src: Uint16Array, bfloat16: boolean, out: Float32Array, threads: number, token: CancelToken): Promise<void>;
   topkRows(cost: Float32Array, nRows: number, nCols: number, k: number, idx: Int32Array, out: Float32Array,
     threads: number, token: CancelToken): Promise<void>;
+  evaluateSae(args: EvalEncodeArgs, token: CancelToken): Promise<SparseCodes>;
+  evaluateSae(args: EvalPairArgs, token: CancelToken): Promise<NativePairEval>;
   allocLarge(bytes: number): ArrayBuffer;
   crc32(bytes: Uint8Array, crc: number): number;
   crc32Combine(crcA: number, crcB: number, lengthB: number): number;
+}
+
+/** Row-compressed JumpReLU codes [rows, cols] (native/core/eval.hpp): row r is rowPtr[r]..rowPtr[r+1]. */
+export interface SparseCodes {
+  rowPtr: Float64Array;
+  idx: Int32Array;
+  val: Float32Array;
+  cols: number;
+}
+
+export interface EvalEncodeArgs {
+  op: 'encode';
+  X: Float32Array;
+  n: number;
+  dModel: number;
+  W_enc: Float32Array;
+  b_enc: Float32Array;
+  threshold: Float32Array;
+  dSae: number;
+  threads: number;
+}
+
+export interface EvalPairArgs {
+  op: 'pair';
+  X: Float32Array;
+  n: number;
+  dModel: number;
+  ft: SparseCodes;
+  fn: SparseCodes;
+  W_dec_t: Float32Array;
+  b_dec_t: Float32Array;
+  W_dec_next: Float32Array;
+  b_dec_next: Float32Array;
+  perm: Int32Array;
+  costs: Float32Array;
+  thresholds: Float64Array;
+  /** Both set: evaluate in folded coordinates (codes / θ_t, decoder rows · θ_{t+1}); null: raw. */
+  theta_t: Float32Array | null;
+  theta_next: Float32Array | null;
+  threads: number;
+}
+
+/** native/core/eval.cpp's explained variances of one pair (NaN: undefined). */
+export interface NativePairEval {
+  saeMatch: number;
+  own: number;
+  noPermutation: number;
+  reusePrevious: number;
+  hybrid: Float64Array;
+  matchingScore: number;
+  matchingActive: number;
 }
 
 /** What native/core/fold.cpp's scanValues reports about a float32 array. */

@@ -19,6 +19,7 @@ import { allocFloat32, writeAll, writeAtomic } from './fileio.js';
 import { Rng } from './instances.js';
 import { readNpy, writeNpy, type NpyArray } from './npy.js';
 import { writeNpz } from './npz.js';
+import { loadSae } from './sae.js';
 import { writeSafetensors, type SafetensorsDtype } from './safetensors.js';
 
 /** Probability that a concept dies / splits between two layers. */
@@ -61,6 +62,8 @@ export interface SynthOptions {
   /** average_l0 folders per layer (Gemma Scope); only the canonical one carries the planted structure. */
   l0Variants?: number;
   widthLabel?: string;
+  /** > 0: also `acts/layer_{L}.npy`, float32 [acts, d_model] activations consistent with the planted chains. */
+  acts?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, what: string) => void;
 }
@@ -427,9 +430,87 @@ export async function writeSynthSuite(dir: string, opts: SynthOptions): Promise<
   } finally {
     await pending.catch(() => undefined); // never return (or throw) with a write still running
   }
+  if (opts.acts) await writeActivations(dir, summary, truths, opts.acts, seed, y);
   await writeTruth(dir, summary, truths, t0);
   opts.onProgress?.(layers, layers, 'done');
   return summary;
+}
+
+/**
+ * Concepts active per row of synthetic activations: ~100 like Gemma Scope's canonical L0, but at most
+ * d_model/32: the synthetic SAEs are not trained, so every active concept leaks into the other
+ * features' pre-activations (≈ 1/sqrt(d_model) each) and too many at once fire features at random.
+ */
+const ACTS_L0 = (width: number, D: number) => Math.max(1, Math.min(100, D / 32, width / 16));
+/** Folded code of a fresh activation: ACT_BASE + ACT_SPREAD·|N|. The JumpReLU fires at folded code 1
+ * (less the folded bias, over e·d ≈ 0.9), so 1.6 clears it with room while adding little leakage. */
+const ACT_BASE = 1.6;
+const ACT_SPREAD = 0.3;
+/** Log-space noise of a code carried to the next layer along a chain. */
+const ACT_CARRY_NOISE = 0.05;
+/** Gaussian noise added to every coordinate of an activation. */
+const ACT_NOISE = 0.01;
+
+/**
+ * Activations for the planted suite: per row, sparse concept codes in folded units (c > 1 fires),
+ * carried along the truth chains (a persisting or primary split child keeps its parent's code, with
+ * a little noise; born and secondary children are drawn fresh), and x_l = Σ_j (c_j θ_j) W_dec_l[j] +
+ * b_dec_l + noise, where c_j θ_j is feature j's raw JumpReLU code. The SAEs are re-read from disk
+ * (canonical L0) so the activations match exactly what a matcher and an evaluator will see.
+ */
+async function writeActivations(dir: string, s: SynthSummary, truths: Array<{ perm: Int32Array }>, rows: number, seed: number, y: Yielder) {
+  if (!Number.isSafeInteger(rows) || rows < 2) throw new SaeMatchInputError(`synth: acts must be an integer >= 2, got ${rows}`);
+  const { width, dModel: D } = s;
+  const rng = new Rng(seed ^ 0x5eed1e55), g = new Gauss(rng);
+  const p = ACTS_L0(width, D) / width;
+  await mkdir(join(dir, 'acts'), { recursive: true });
+  let idx: Int32Array[] = [], val: Float32Array[] = [];
+  const tmp = new Float64Array(2);
+  for (let l = 0; l < s.layers; l++) {
+    const path = s.format === 'gemmascope' ? join(dir, `layer_${l}`, `width_${s.widthLabel}`, `average_l0_${s.canonicalL0[l]}`, 'params.npz') : join(dir, `layer_${l}`);
+    const sae = await loadSae(path, { skipValueChecks: true });
+    // Features of this layer with no planted parent draw fresh codes.
+    let fresh: Int32Array;
+    if (l === 0) fresh = Int32Array.from({ length: width }, (_, k) => k);
+    else {
+      const child = new Uint8Array(width);
+      for (const j of truths[l - 1]!.perm) if (j >= 0) child[j] = 1;
+      fresh = Int32Array.from(Array.from({ length: width }, (_, k) => k).filter((k) => !child[k]));
+    }
+    const X = new Float32Array(rows * D);
+    const nextIdx: Int32Array[] = new Array(rows), nextVal: Float32Array[] = new Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const I: number[] = [], V: number[] = [];
+      if (l > 0) {
+        const perm = truths[l - 1]!.perm, pi = idx[r]!, pv = val[r]!;
+        for (let k = 0; k < pi.length; k++) {
+          const j = perm[pi[k]!]!;
+          if (j < 0) continue;
+          g.fill(tmp, 0, 1, ACT_CARRY_NOISE);
+          I.push(j);
+          V.push(Math.max(ACT_BASE - 0.2, pv[k]! * Math.exp(tmp[0]!))); // a carried code still fires
+        }
+      }
+      for (let k = 0; k < fresh.length; k++)
+        if (rng.next() < p) {
+          g.fill(tmp, 0, 1, 1);
+          I.push(fresh[k]!);
+          V.push(ACT_BASE + ACT_SPREAD * Math.abs(tmp[0]!));
+        }
+      const x = X.subarray(r * D, (r + 1) * D);
+      g.fill(x, 0, D, ACT_NOISE);
+      for (let c = 0; c < D; c++) x[c]! += sae.b_dec[c]!;
+      for (let k = 0; k < I.length; k++) {
+        const j = I[k]!, f = V[k]! * sae.threshold[j]!, w = j * D;
+        for (let c = 0; c < D; c++) x[c]! += f * sae.W_dec[w + c]!;
+      }
+      nextIdx[r] = Int32Array.from(I);
+      nextVal[r] = Float32Array.from(V);
+      if (r % 1024 === 1023) await y.pause();
+    }
+    [idx, val] = [nextIdx, nextVal];
+    await writeNpy(join(dir, 'acts', `layer_${l}.npy`), { dtype: 'float32', shape: [rows, D], data: X });
+  }
 }
 
 /** A rerun into an old suite's folder: its truth goes first, so a crash cannot pair it with new layers. */

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "../core/cost.hpp"
+#include "../core/eval.hpp"
 #include "../core/fileio.hpp"
 #include "../core/fold.hpp"
 #include "../core/topk.hpp"
@@ -377,6 +378,105 @@ Napi::Value CostMatrix(const Napi::CallbackInfo& info) {
   return p;
 }
 
+
+// evaluateSae({op: 'encode', ...} | {op: 'pair', ...}, token) -> Promise (see src/eval.ts): one entry
+// point for both steps of the reconstruction evaluation, so each layer is encoded once and its
+// sparse codes handed back to JS to be reused by the two pairs it belongs to.
+class EvalWorker : public PromiseWorker {
+ public:
+  EvalWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[1])) {
+    Napi::Object a = info[0].As<Napi::Object>();
+    auto f32 = [&](const char* k) {
+      Napi::Value v = a.Get(k);
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        throw Napi::TypeError::New(env, std::string("evaluateSae: ") + k + " must be a Float32Array");
+      keep(v);
+      return bytesOf<const float>(v);
+    };
+    auto i64 = [&](const char* k) { return a.Get(k).As<Napi::Number>().Int64Value(); };
+    encode = a.Get("op").As<Napi::String>().Utf8Value() == "encode";
+    threads = a.Get("threads").As<Napi::Number>().Int32Value();
+    X = f32("X");
+    n = i64("n");
+    d_model = i64("dModel");
+    if (encode) {
+      W_enc = f32("W_enc");
+      b_enc = f32("b_enc");
+      theta = f32("threshold");
+      d_sae = i64("dSae");
+      return;
+    }
+    in.X_next = X;
+    in.n = n;
+    in.d_model = d_model;
+    auto codes = [&](const char* k, std::vector<int64_t>& rowPtr) {
+      Napi::Object c = a.Get(k).As<Napi::Object>();
+      Napi::Float64Array rp = c.Get("rowPtr").As<Napi::Float64Array>();
+      rowPtr.resize(rp.ElementLength());
+      for (size_t r = 0; r < rowPtr.size(); ++r) rowPtr[r] = static_cast<int64_t>(rp[r]);
+      Napi::Value idx = c.Get("idx"), val = c.Get("val");
+      keep(idx);
+      keep(val);
+      CodesView v;
+      v.rows = static_cast<int64_t>(rowPtr.size()) - 1;
+      v.cols = c.Get("cols").As<Napi::Number>().Int64Value();
+      v.row_ptr = rowPtr.data();
+      v.idx = bytesOf<const int32_t>(idx);
+      v.val = bytesOf<const float>(val);
+      return v;
+    };
+    in.F_t = codes("ft", rowPtrT);
+    in.F_next = codes("fn", rowPtrN);
+    in.W_dec_t = f32("W_dec_t");
+    in.b_dec_t = f32("b_dec_t");
+    in.W_dec_next = f32("W_dec_next");
+    in.b_dec_next = f32("b_dec_next");
+    in.costs = f32("costs");
+    if (a.Get("theta_t").IsTypedArray()) {
+      in.theta_t = f32("theta_t");
+      in.theta_next = f32("theta_next");
+    }
+    Napi::Value perm = a.Get("perm");
+    keep(perm);
+    in.perm = bytesOf<const int32_t>(perm);
+    Napi::Float64Array th = a.Get("thresholds").As<Napi::Float64Array>();
+    for (size_t q = 0; q < th.ElementLength(); ++q) in.hybrid_thresholds.push_back(th[q]);
+  }
+  void Run() override {
+    if (encode) codes = jumpReluEncode(X, n, d_model, W_enc, b_enc, theta, d_sae, threads, cancel.get());
+    else result = evaluatePair(in, threads, cancel.get());
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    if (encode) {
+      std::vector<double> rp(codes.row_ptr.begin(), codes.row_ptr.end());
+      o.Set("rowPtr", toTyped<double>(env, rp));
+      o.Set("idx", toTyped<int32_t>(env, codes.idx));
+      o.Set("val", toTyped<float>(env, codes.val));
+      o.Set("cols", static_cast<double>(codes.cols));
+      return o;
+    }
+    o.Set("saeMatch", result.sae_match);
+    o.Set("own", result.own);
+    o.Set("noPermutation", result.no_permutation);
+    o.Set("reusePrevious", result.reuse_previous);
+    o.Set("hybrid", toTyped<double>(env, result.hybrid));
+    o.Set("matchingScore", result.matching_score);
+    o.Set("matchingActive", static_cast<double>(result.matching_active));
+    return o;
+  }
+
+ private:
+  bool encode = false;
+  int threads = 0;
+  const float *X = nullptr, *W_enc = nullptr, *b_enc = nullptr, *theta = nullptr;
+  int64_t n = 0, d_model = 0, d_sae = 0;
+  PairEvalInput in;
+  std::vector<int64_t> rowPtrT, rowPtrN;
+  SparseCodes codes;
+  PairEval result;
+};
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -426,6 +526,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("foldThreshold", Napi::Function::New(env, queue<FoldWorker>));
   exports.Set("halfToFloat", Napi::Function::New(env, queue<HalfWorker>));
   exports.Set("topkRows", Napi::Function::New(env, queue<TopkWorker>));
+  exports.Set("evaluateSae", Napi::Function::New(env, queue<EvalWorker>));
   exports.Set("allocLarge", Napi::Function::New(env, AllocLarge));
   exports.Set("crc32", Napi::Function::New(env, Crc32));
   exports.Set("crc32Combine", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {

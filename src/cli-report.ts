@@ -1,0 +1,36 @@
+// The CLI's `report` command: one self-contained HTML page (src/report.ts) for a suite output folder.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { join, resolve } from 'node:path';
+import { writeReport } from './report.js';
+
+const num = (v: string) => {
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new InvalidArgumentError('expected a number');
+  return x;
+};
+const positiveInt = (v: string) => {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return x;
+};
+
+async function reportCommand(out: string, o: Record<string, any>) {
+  const t0 = performance.now();
+  const file = resolve(o.output ?? join(out, 'report.html'));
+  const bytes = await writeReport(out, file, { rule: { quantile: o.quantile, maxCost: o.maxCost }, features: o.features });
+  const seconds = (performance.now() - t0) / 1000;
+  if (o.json) return console.log(JSON.stringify({ file, bytes, seconds }));
+  console.log(`${file}: ${(bytes / 2 ** 20).toFixed(2)} MiB, written in ${seconds.toFixed(2)} s (open it in a browser; it needs no network)`);
+}
+
+export function registerReportCommands(program: Command): void {
+  program.command('report')
+    .description('one self-contained HTML page of plots for a suite output folder (costs, matched fractions, lifetimes, EV, feature flow)')
+    .argument('<out>', 'output folder of `sae-match suite` (eval.json from `sae-match eval` is plotted when present)')
+    .option('-o, --output <file>', 'HTML file to write (default OUT/report.html)')
+    .addOption(new Option('--quantile <q>', "a match above the pair's q-quantile of costs is unmatched (paper App. B)").argParser(num).conflicts('maxCost'))
+    .addOption(new Option('--max-cost <c>', 'a match above this cost is unmatched').argParser(num))
+    .addOption(new Option('--features <n>', 'features of the first layer traced in the flow view').argParser(positiveInt).default(20))
+    .option('--json', 'print {file, bytes, seconds} as JSON')
+    .action(reportCommand);
+}

@@ -1,0 +1,156 @@
+// Evaluating a suite's matches by reconstruction (paper §4.2, App. B): layer t's JumpReLU codes,
+// moved through the matching permutation and decoded with layer t+1's decoder, should explain layer
+// t+1's activations nearly as well as layer t+1's own SAE does, and far better than the unpermuted
+// codes (chance). The heavy work (encode, sparse decodes, the matching score) is native
+// (native/core/eval.cpp); this file reads the inputs, keeps each layer's codes for the two pairs it
+// belongs to, and writes OUT/eval.json.
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { costQuantile } from './analysis.js';
+import { SaeMatchInputError, throwIfAborted } from './errors.js';
+import { writeAll, writeAtomic } from './fileio.js';
+import { callNative, type SparseCodes } from './native.js';
+import { readNpy } from './npy.js';
+import { readManifest, type Manifest } from './outputs.js';
+import { loadSae, type Sae } from './sae.js';
+
+/** The quantiles of the hybrid reconstruction (App. B); q = 1 is plain SAE Match. */
+export const HYBRID_QUANTILES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0] as const;
+
+export interface PairEvaluation {
+  from: number;
+  to: number;
+  ev: { sae_match: number; own: number; no_permutation: number | null; reuse_previous: number };
+  hybrid: Array<{ q: number; ev: number }>;
+  matching_score: number;
+  seconds: number;
+}
+
+export interface SuiteEvaluation {
+  rows: number;
+  acts: string;
+  pairs: PairEvaluation[];
+}
+
+export interface EvaluateOptions {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, what: string) => void;
+  /** Decode across layers in folded units (default: as the manifest's matching was done). */
+  folded?: boolean;
+  /** Native threads (0: all cores). */
+  threads?: number;
+}
+
+/**
+ * Activations of one layer as float32 [N, d_model]: float32, float16, or uint16 holding bfloat16 bits
+ * (numpy has no bfloat16, so a dump of a bf16 model's residual stream usually arrives that way).
+ */
+export async function readActivations(path: string, dModel: number, signal?: AbortSignal): Promise<{ X: Float32Array; rows: number }> {
+  const a = await readNpy(path, { expectRank: 2, expectDtype: ['float32', 'float16', 'uint16'] });
+  const [rows, d] = a.shape as [number, number];
+  if (d !== dModel) throw new SaeMatchInputError(`${path}: activations have ${d} columns, the layer's SAE has d_model ${dModel}`);
+  if (rows < 2) throw new SaeMatchInputError(`${path}: need at least 2 rows of activations for explained variance, got ${rows}`);
+  if (a.dtype === 'float32') return { X: a.data as Float32Array, rows };
+  const X = new Float32Array(rows * d);
+  await callNative((x, token) => x.halfToFloat(a.data as Uint16Array, a.dtype === 'uint16', X, 0, token), signal);
+  return { X, rows };
+}
+
+interface LayerData {
+  sae: Sae;
+  X: Float32Array;
+  codes: SparseCodes;
+}
+
+async function readOutput(out: string): Promise<Manifest> {
+  const m = await readManifest(out);
+  if (!m) throw new SaeMatchInputError(`${out}: no sae-match manifest.json (run \`sae-match suite\` first)`);
+  if (m.pairs.length === 0) throw new SaeMatchInputError(`${out}/manifest.json: no pairs to evaluate`);
+  return m;
+}
+
+async function readPairFiles(out: string, p: Manifest['pairs'][number], nFrom: number, nTo: number) {
+  const perm = await readNpy(join(out, p.perm), { expectDtype: ['int32'], expectRank: 1 });
+  const costs = await readNpy(join(out, p.costs), { expectDtype: ['float32'], expectRank: 1 });
+  if (perm.shape[0] !== nFrom || costs.shape[0] !== nFrom)
+    throw new SaeMatchInputError(`${out}: ${p.perm} / ${p.costs} have ${perm.shape[0]} / ${costs.shape[0]} entries, layer ${p.from}'s SAE has ${nFrom} features`);
+  const P = perm.data as Int32Array;
+  for (let i = 0; i < P.length; i++)
+    if (P[i]! < -1 || P[i]! >= nTo) throw new SaeMatchInputError(`${join(out, p.perm)}: entry ${i} is ${P[i]}, outside [-1, ${nTo})`);
+  return { perm: P, costs: costs.data as Float32Array };
+}
+
+/**
+ * Scores every pair of the output folder `out` on the activations in `actsDir/layer_{L}.npy` and
+ * writes OUT/eval.json (atomically). Each layer is encoded once; its codes are dropped after the
+ * last pair that needs them.
+ */
+export async function evaluateSuite(out: string, actsDir: string, opts: EvaluateOptions = {}): Promise<SuiteEvaluation> {
+  const { signal, onProgress } = opts;
+  const threads = opts.threads ?? 0;
+  out = resolve(out);
+  const m = await readOutput(out);
+  const layerEntry = new Map(m.layers.map((l) => [l.layer, l]));
+  const cache = new Map<number, LayerData>();
+  let rows = -1, rowsFrom = '';
+  const layer = async (L: number): Promise<LayerData> => {
+    const hit = cache.get(L);
+    if (hit) return hit;
+    const entry = layerEntry.get(L);
+    if (!entry) throw new SaeMatchInputError(`${out}/manifest.json: layer ${L} is in a pair but not in layers`);
+    const sae = await loadSae(join(m.source_root, entry.sae), { signal });
+    const file = join(actsDir, `layer_${L}.npy`);
+    const { X, rows: n } = await readActivations(file, sae.dModel, signal);
+    if (rows < 0) [rows, rowsFrom] = [n, file];
+    else if (n !== rows) throw new SaeMatchInputError(`${file}: ${n} rows of activations, but ${rowsFrom} has ${rows} (the layers must be the same tokens)`);
+    const codes = await callNative((x, token) => x.evaluateSae({
+      op: 'encode', X, n, dModel: sae.dModel, W_enc: sae.W_enc, b_enc: sae.b_enc, threshold: sae.threshold, dSae: sae.dSae, threads,
+    }, token), signal);
+    const d = { sae, X, codes };
+    cache.set(L, d);
+    return d;
+  };
+  // Matches of folded SAEs (the default, paper §3.3) pair folded features, so codes cross layers in
+  // folded units: f_i / θ_t[i] times the folded decoder row θ_{t+1}[j]·W_dec(t+1)[j]. Raw JumpReLU
+  // codes carry each layer's own threshold scale and would not transfer.
+  const folded = opts.folded ?? m.fold !== false;
+  const pairs: PairEvaluation[] = [];
+  const total = m.pairs.length;
+  for (const [k, p] of m.pairs.entries()) {
+    throwIfAborted(signal);
+    onProgress?.(k, total, `pair ${p.from} → ${p.to}`);
+    const t0 = performance.now();
+    const a = await layer(p.from), b = await layer(p.to);
+    if (a.sae.dModel !== b.sae.dModel) throw new SaeMatchInputError(`layers ${p.from} and ${p.to} differ in d_model (${a.sae.dModel} vs ${b.sae.dModel})`);
+    const { perm, costs } = await readPairFiles(out, p, a.sae.dSae, b.sae.dSae);
+    // numpy-style linear-interpolation quantiles of the pair's finite costs; q = 1 is +inf so that
+    // the hybrid at 1 is exactly SAE Match (no feature is above it).
+    const thresholds = Float64Array.from(HYBRID_QUANTILES, (q) => (q >= 1 ? Infinity : costQuantile(costs, q)));
+    const r = await callNative((x, token) => x.evaluateSae({
+      op: 'pair', X: b.X, n: rows, dModel: b.sae.dModel, ft: a.codes, fn: b.codes,
+      W_dec_t: a.sae.W_dec, b_dec_t: a.sae.b_dec, W_dec_next: b.sae.W_dec, b_dec_next: b.sae.b_dec,
+      perm, costs, thresholds, threads,
+      theta_t: folded ? a.sae.threshold : null, theta_next: folded ? b.sae.threshold : null,
+    }, token), signal);
+    pairs.push({
+      from: p.from, to: p.to,
+      ev: { sae_match: r.saeMatch, own: r.own, no_permutation: Number.isNaN(r.noPermutation) ? null : r.noPermutation, reuse_previous: r.reusePrevious },
+      hybrid: HYBRID_QUANTILES.map((q, i) => ({ q, ev: r.hybrid[i]! })),
+      matching_score: r.matchingScore,
+      seconds: (performance.now() - t0) / 1000,
+    });
+    // Codes of a layer are only needed by the pairs that mention it.
+    for (const L of [p.from, p.to]) if (!m.pairs.slice(k + 1).some((q) => q.from === L || q.to === L)) cache.delete(L);
+  }
+  onProgress?.(total, total, 'done');
+  const result: SuiteEvaluation = { rows, acts: actsDir, pairs };
+  const bytes = new TextEncoder().encode(JSON.stringify(result, null, 2) + '\n');
+  await writeAtomic(join(out, 'eval.json'), (fh) => writeAll(fh, bytes));
+  return result;
+}
+
+/** OUT/eval.json as written by evaluateSuite, or undefined. */
+export async function readEvaluation(out: string): Promise<SuiteEvaluation | undefined> {
+  const text = await readFile(join(out, 'eval.json'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as SuiteEvaluation);
+}
