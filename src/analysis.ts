@@ -4,7 +4,7 @@
 // a feature's trajectory through the layers, and how many consecutive layers each feature persists.
 import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from './errors.js';
-import { readManifest, type Manifest, type ManifestPair } from './outputs.js';
+import { readManifest, writeManifest, type Manifest, type ManifestPair } from './outputs.js';
 import { readNpy } from './npy.js';
 
 /** A match counts as unmatched when its cost is above maxCost, or above the pair's q-quantile of costs. */
@@ -200,4 +200,19 @@ export function lifetimes(o: SuiteOutput, rule: UnmatchedRule = {}): Lifetimes {
     middle = { layers: mid, meanLifetime: all.reduce((a, b) => a + b, 0) / all.length, medianLifetime: all[Math.floor(all.length / 2)]! };
   }
   return { perLayer, histograms, middle };
+}
+
+/** Records the unmatched counts per pair (and the middle-layer lifetime) in the folder's manifest.json. */
+export async function recordAnalysis(o: SuiteOutput, rule: UnmatchedRule): Promise<Manifest> {
+  const life = lifetimes(o, rule);
+  const manifest: Manifest = {
+    ...o.manifest,
+    analysis: {
+      rule: { ...(rule.quantile !== undefined ? { quantile: rule.quantile } : {}), ...(rule.maxCost !== undefined ? { max_cost: rule.maxCost } : {}) },
+      pairs: pairSummaries(o, rule).map((p) => ({ from: p.from, to: p.to, matched: p.matched, unmatched: p.unmatched, unassigned: p.unassigned, threshold: Number.isFinite(p.threshold) ? p.threshold : null })),
+      middle_lifetime: life.middle && { layers: life.middle.layers, mean: life.middle.meanLifetime, median: life.middle.medianLifetime },
+    },
+  };
+  await writeManifest(o.out, manifest);
+  return manifest;
 }

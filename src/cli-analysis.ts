@@ -2,7 +2,7 @@
 // lifetimes), trace (one feature's path through the layers), compose (a long-range permutation).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
-import { composeMatches, lifetimes, pairSummaries, readSuiteOutput, traceFeature, type UnmatchedRule } from './analysis.js';
+import { composeMatches, lifetimes, pairSummaries, readSuiteOutput, recordAnalysis, traceFeature, type UnmatchedRule } from './analysis.js';
 import { writeNpy } from './npy.js';
 
 const num = (v: string) => {
@@ -25,6 +25,7 @@ async function analyzeCommand(out: string, o: Record<string, any>) {
   const s = await readSuiteOutput(out);
   const pairs = pairSummaries(s, rule(o));
   const life = lifetimes(s, rule(o));
+  if (o.write) await recordAnalysis(s, rule(o));
   if (o.json) {
     const histograms = life.histograms;
     return console.log(JSON.stringify({ out: s.out, rule: rule(o), pairs, lifetimes: { histograms, middle: life.middle } }));
@@ -56,6 +57,7 @@ export function registerAnalysisCommands(program: Command): void {
   ruleOptions(program.command('analyze')
     .description('unmatched features per pair and feature lifetimes of a suite output folder')
     .argument('<out>', 'output folder of `sae-match suite`'))
+    .option('--no-write', 'do not record the counts in manifest.json (key "analysis")')
     .option('--json', 'print JSON')
     .action(analyzeCommand);
   ruleOptions(program.command('trace')

@@ -65,6 +65,12 @@ export interface Manifest {
   layers: ManifestLayer[];
   pairs: ManifestPair[];
   updated: string;
+  /** Written by `sae-match analyze`: unmatched counts per pair under a rule (dropped when the suite is rerun). */
+  analysis?: {
+    rule: { quantile?: number; max_cost?: number };
+    pairs: Array<{ from: number; to: number; matched: number; unmatched: number; unassigned: number; threshold: number | null }>;
+    middle_lifetime: { layers: number[]; mean: number; median: number } | null;
+  };
 }
 
 export const permFile = (from: number | string, to: number | string) => `perm_${from}_${to}.npy`;

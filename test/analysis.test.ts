@@ -134,3 +134,16 @@ describe('top-k candidates', () => {
     expect((await matchSuite(root, { out })).computed).toBe(3);
   });
 });
+
+describe('analyze records its counts in the manifest', () => {
+  it('manifest.analysis holds the per-pair counts under the rule, recounted here from the arrays', async () => {
+    const { recordAnalysis } = await import('../src/analysis.js');
+    const { readFileSync } = await import('node:fs');
+    const out = join(tmp, 'hand');
+    await recordAnalysis(await readSuiteOutput(out), { maxCost: 1 });
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(m.analysis.rule).toEqual({ max_cost: 1 });
+    expect(m.analysis.pairs.map((p: any) => p.unmatched)).toEqual(P.map((p) => p.costs.filter((c) => c > 1).length));
+    expect(m.pairs).toHaveLength(3);
+  });
+});
