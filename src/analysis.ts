@@ -45,9 +45,23 @@ export async function readSuiteOutput(outDir: string): Promise<SuiteOutput> {
   return { out, manifest, pairs };
 }
 
+/**
+ * The finite costs in ascending order, sorted once per array: the quantile rule is asked for by every
+ * mask, every trace step and every hybrid level of the same pair.
+ */
+const sortedCache = new WeakMap<Float32Array, Float64Array>();
+function sortedFinite(costs: Float32Array): Float64Array {
+  let xs = sortedCache.get(costs);
+  if (!xs) {
+    xs = Float64Array.from(Array.from(costs).filter(Number.isFinite)).sort();
+    sortedCache.set(costs, xs);
+  }
+  return xs;
+}
+
 /** The q-quantile of the finite costs (linear interpolation between order statistics, as numpy's default). */
 export function costQuantile(costs: Float32Array, q: number): number {
-  const xs = Float64Array.from(Array.from(costs).filter(Number.isFinite)).sort();
+  const xs = sortedFinite(costs);
   if (xs.length === 0) return NaN;
   const pos = q * (xs.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
   return xs[lo]! + (pos - lo) * (xs[hi]! - xs[lo]!);

@@ -5,11 +5,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { DEVICES, type DeviceChoice } from './backend.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
-import { SaeMatchInputError } from './errors.js';
 import { METRICS, type MatchMetric } from './fold.js';
-import { matchPair, matchSuite, type PairResult } from './match.js';
+import { manifestPair, matchPair, matchSuite, type PairResult } from './match.js';
 import {
-  costFile, fileIdentity, pairIsDone, permFile, prepareOutDir, readManifest, settingsKey, toolVersion,
+  fileIdentity, pairIsDone, prepareOutDir, readManifest, settingsKey, toolVersion,
   writeManifest, writePairFiles, type Manifest, type ManifestPair,
 } from './outputs.js';
 import { peakRssBytes } from './proc.js';
@@ -107,13 +106,7 @@ async function pairCommand(a: string, b: string, o: Record<string, any>) {
     const r: PairResult = await matchPair(a, b, { metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device });
     bar?.end();
     await writePairFiles(out, from, to, r.perm, r.costs);
-    entry = {
-      from, to, n_from: r.nFrom, n_to: r.nTo, perm: permFile(from, to), costs: costFile(from, to),
-      total_cost: r.totalCost, mean_cost: r.meanCost, median_cost: r.medianCost, unassigned: r.unassigned,
-      device: r.device, seconds: r.seconds, timings: r.timings,
-      certificate: { ok: r.certificate.ok, max_violation: r.certificate.maxViolation, tolerance: r.certificate.tolerance },
-      settings: key, sae_from: fa.file, sae_to: fb.file,
-    };
+    entry = manifestPair(r, from, to, key, fa.file, fb.file);
     const manifest: Manifest = {
       tool: 'sae-match', version: toolVersion, source_root: '', metric, bias_weight: o.biasWeight,
       fold: metric === 'cosine-dec' ? false : o.fold,
@@ -226,5 +219,3 @@ export function registerMatchCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(demoCommand);
 }
-
-export { SaeMatchInputError };

@@ -97,6 +97,18 @@ export async function matchFeatures(
   };
 }
 
+/** A pair's entry in manifest.json (the files it names are written by writePairFiles). */
+export function manifestPair(r: PairResult, from: number, to: number, settings: string, saeFrom: string, saeTo: string): ManifestPair {
+  return {
+    from, to, n_from: r.nFrom, n_to: r.nTo, perm: permFile(from, to), costs: costFile(from, to),
+    total_cost: r.totalCost, mean_cost: r.meanCost, median_cost: r.medianCost, unassigned: r.unassigned,
+    device: r.device, seconds: r.seconds, timings: r.timings,
+    certificate: { ok: r.certificate.ok, max_violation: r.certificate.maxViolation, tolerance: r.certificate.tolerance },
+    settings, sae_from: saeFrom, sae_to: saeTo,
+    ...(r.topk ? { topk: { k: r.topk.k, indices: topkFile('idx', from, to), costs: topkFile('cost', from, to) } } : {}),
+  };
+}
+
 /** Matches two SAEs (paths or loaded SAEs): perm[i] = j means feature i of `a` is feature j of `b`. */
 export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOptions = {}): Promise<PairResult> {
   const t0 = performance.now();
@@ -251,15 +263,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
     const { cost: _c, ...result } = r;
     result.timings = { wait_for_load: waited, ...r.timings };
     results.set(`${A.layer}_${B.layer}`, result);
-    const entry: ManifestPair = {
-      from: A.layer, to: B.layer, n_from: r.nFrom, n_to: r.nTo,
-      perm: permFile(A.layer, B.layer), costs: costFile(A.layer, B.layer),
-      total_cost: r.totalCost, mean_cost: r.meanCost, median_cost: r.medianCost, unassigned: r.unassigned,
-      device: backend.description, seconds: r.seconds, timings: result.timings,
-      certificate: { ok: r.certificate.ok, max_violation: r.certificate.maxViolation, tolerance: r.certificate.tolerance },
-      settings: key, sae_from: A.rel, sae_to: B.rel,
-      ...(r.topk ? { topk: { k: r.topk.k, indices: topkFile('idx', A.layer, B.layer), costs: topkFile('cost', A.layer, B.layer) } } : {}),
-    };
+    const entry = manifestPair(result, A.layer, B.layer, key, A.rel, B.rel);
     if (out) {
       await writePairFiles(out, A.layer, B.layer, r.perm, r.costs, r.topk);
       manifest.pairs = manifest.pairs.filter((p) => !(p.from === A.layer && p.to === B.layer));

@@ -12,6 +12,7 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { SaeMatchInputError, SaeMatchInternalError } from './errors.js';
+import { writeAll } from './fileio.js';
 
 export type NpyDtype =
   | 'float16'
@@ -553,16 +554,6 @@ async function readFully(fh: FileHandle, target: Uint8Array, position: number): 
   return done;
 }
 
-async function writeFully(fh: FileHandle, source: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < source.length) {
-    const len = Math.min(IO_CHUNK, source.length - done);
-    const { bytesWritten } = await fh.write(source.subarray(done, done + len), 0, len);
-    if (bytesWritten <= 0) throw new Error('write returned 0 bytes');
-    done += bytesWritten;
-  }
-}
-
 /**
  * Reads a .npy file. The header is read first (at most 64 KiB, more if the header length demands it),
  * checked against the file size, and only then is one ArrayBuffer of exactly the data size allocated
@@ -744,8 +735,8 @@ export async function writeNpy(path: string, arr: NpyArray): Promise<void> {
   let closed = false;
   try {
     try {
-      await writeFully(fh, header);
-      await writeFully(fh, data);
+      await writeAll(fh, header);
+      await writeAll(fh, data);
     } catch (e) {
       throw wrapFsError(e, path, 'write .npy file');
     }

@@ -4,7 +4,7 @@
 //   SAELens      <dir>/cfg.json + <dir>/sae_weights.safetensors
 //   npy folder   <dir>/W_enc.npy, W_dec.npy, b_enc.npy, b_dec.npy, threshold.npy
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from './errors.js';
 import { allocFloat32 } from './fileio.js';
 import { callNative, type ValueScan } from './native.js';
@@ -202,10 +202,4 @@ export async function loadSae(path: string, opts: LoadSaeOptions = {}): Promise<
   };
   if (!opts.skipValueChecks) await checkSaeValues(sae, opts.signal);
   return sae;
-}
-
-/** A short name for an SAE in messages: its path relative to `root` when inside it. */
-export function saeLabel(sae: Sae, root?: string): string {
-  if (root && sae.source.startsWith(resolve(root) + '/')) return sae.source.slice(resolve(root).length + 1);
-  return basename(sae.source) === 'params.npz' ? sae.source : sae.source;
 }
