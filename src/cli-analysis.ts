@@ -1,20 +1,12 @@
 // The CLI's analysis commands over a suite's output folder: analyze (unmatched counts per pair and
 // lifetimes), trace (one feature's path through the layers), compose (a long-range permutation).
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { finiteNumber as num, intAtLeast } from './cli-args.js';
 import { resolve } from 'node:path';
 import { composeMatches, lifetimes, pairSummaries, readSuiteOutput, recordAnalysis, traceFeature, type UnmatchedRule } from './analysis.js';
 import { writeNpy } from './npy.js';
 
-const num = (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new InvalidArgumentError('expected a number');
-  return x;
-};
-const int = (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError('expected an integer >= 0');
-  return x;
-};
+const int = intAtLeast(0);
 const rule = (o: { quantile?: number; maxCost?: number }): UnmatchedRule => ({ quantile: o.quantile, maxCost: o.maxCost });
 const ruleOptions = (c: Command) =>
   c.addOption(new Option('--quantile <q>', 'a match above the pair\'s q-quantile of costs is unmatched (paper App. B)').argParser(num))

@@ -1,7 +1,8 @@
 // The suite commands of the CLI: ls, pair, suite, synth, demo. Each is a thin shell over the library
 // (suite.ts, match.ts, synth.ts, demo.ts): parse, call, print — a table for people, one JSON object
 // on stdout with --json, a progress bar on stderr when it is a terminal.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { intAtLeast as int, nonNegative } from './cli-args.js';
 import { resolve } from 'node:path';
 import { DEVICES, type DeviceChoice } from './backend.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
@@ -17,16 +18,6 @@ import { detectSaeFormat } from './sae.js';
 import { discoverSuite, parseL0, parseLayers, type DiscoverOptions } from './suite.js';
 import { writeSynthSuite } from './synth.js';
 
-const int = (min: number) => (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return x;
-};
-const nonNegative = (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < 0) throw new InvalidArgumentError('expected a number >= 0');
-  return x;
-};
 
 async function discoverOptions(o: { width?: string; l0?: string; layers?: string }): Promise<DiscoverOptions> {
   return {

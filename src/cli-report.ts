@@ -1,18 +1,10 @@
 // The CLI's `report` command: one self-contained HTML page (src/report.ts) for a suite output folder.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
+import { finiteNumber as num, intAtLeast } from './cli-args.js';
 import { writeReport } from './report.js';
 
-const num = (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new InvalidArgumentError('expected a number');
-  return x;
-};
-const positiveInt = (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('expected an integer >= 1');
-  return x;
-};
+const positiveInt = intAtLeast(1);
 
 async function reportCommand(out: string, o: Record<string, any>) {
   const t0 = performance.now();
