@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Writes the reconstruction-evaluation fixtures in test/fixtures/eval/ (numpy only; deterministic).
+"""Writes the reconstruction-evaluation fixtures in test/fixtures/eval/ and test/fixtures/eval-wide/
+(numpy only; deterministic).
 
-Two tiny JumpReLU SAEs (d_model 8, d_sae 12) as npy folders layer_0/, layer_1/, activations
-acts/layer_{0,1}.npy [20, 8] float32, a matching perm_0_1.npy (one feature unassigned, -1) with
+Two tiny JumpReLU SAEs (d_model 8, d_sae 12; eval-wide: d_model 136, d_sae 40, so the addon's
+64-column decode chunks run full and with a tail) as npy folders layer_0/, layer_1/, activations
+acts/layer_{0,1}.npy [20, 8] float32 ([48, 136] wide), a matching perm_0_1.npy (one feature unassigned, -1) with
 costs cost_0_1.npy (+inf for the unassigned one), and expected.json: every method of src/eval.ts
 computed here in float64, both folded (codes / theta_t times theta_{t+1}-scaled decoder rows, as the
 matching compares folded SAEs) and raw. Inputs are redrawn until no pre-activation is within 1e-3 of
@@ -13,14 +15,16 @@ import os
 
 import numpy as np
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'eval')
-D, S, N = 8, 12, 20
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures')
+# (folder, d_model, d_sae, rows, seed); set per fixture by main()
+SETS = [('eval', 8, 12, 20, 20250101), ('eval-wide', 136, 40, 48, 20251124)]
+HERE, D, S, N = '', 0, 0, 0
 QS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0]
 
 
 def draw(rng):
     sae = {
-        'W_enc': (rng.standard_normal((D, S)) * 0.5).astype(np.float32),
+        'W_enc': (rng.standard_normal((D, S)) * 0.5 * np.sqrt(8 / D)).astype(np.float32),
         'W_dec': (rng.standard_normal((S, D)) * 0.5).astype(np.float32),
         'b_enc': (rng.standard_normal(S) * 0.1).astype(np.float32),
         'b_dec': (rng.standard_normal(D) * 0.1).astype(np.float32),
@@ -79,7 +83,13 @@ def methods(s0, s1, X1, F0, F1, perm, costs, folded):
 
 
 def main():
-    rng = np.random.default_rng(20250101)
+    global HERE, D, S, N
+    for name, D, S, N, seed in SETS:
+        HERE = os.path.join(FIXTURES, name)
+        write_set(np.random.default_rng(seed))
+
+
+def write_set(rng):
     while True:
         s0, s1 = draw(rng), draw(rng)
         X0 = rng.standard_normal((N, D)).astype(np.float32)

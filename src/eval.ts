@@ -91,24 +91,42 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
   out = resolve(out);
   const m = await readOutput(out);
   const layerEntry = new Map(m.layers.map((l) => [l.layer, l]));
-  const cache = new Map<number, LayerData>();
+  const cache = new Map<number, Promise<LayerData>>();
+  const inputs = new Map<number, Promise<{ sae: Sae; X: Float32Array; rows: number; file: string }>>();
   let rows = -1, rowsFrom = '';
-  const layer = async (L: number): Promise<LayerData> => {
-    const hit = cache.get(L);
-    if (hit) return hit;
-    const entry = layerEntry.get(L);
-    if (!entry) throw new SaeMatchInputError(`${out}/manifest.json: layer ${L} is in a pair but not in layers`);
-    const sae = await loadSae(join(m.source_root, entry.sae), { signal });
-    const file = join(actsDir, `layer_${L}.npy`);
-    const { X, rows: n } = await readActivations(file, sae.dModel, signal);
-    if (rows < 0) [rows, rowsFrom] = [n, file];
-    else if (n !== rows) throw new SaeMatchInputError(`${file}: ${n} rows of activations, but ${rowsFrom} has ${rows} (the layers must be the same tokens)`);
-    const codes = await callNative((x, token) => x.evaluateSae({
-      op: 'encode', X, n, dModel: sae.dModel, W_enc: sae.W_enc, b_enc: sae.b_enc, threshold: sae.threshold, dSae: sae.dSae, threads,
-    }, token), signal);
-    const d = { sae, X, codes };
-    cache.set(L, d);
-    return d;
+  // Reading a layer's SAE and activations (I/O) is started one pair ahead, so it overlaps the
+  // previous pair's encode and decodes (CPU); the encode itself waits its turn.
+  const readInputs = (L: number) => {
+    let p = inputs.get(L);
+    if (!p) {
+      const entry = layerEntry.get(L);
+      if (!entry) throw new SaeMatchInputError(`${out}/manifest.json: layer ${L} is in a pair but not in layers`);
+      p = (async () => {
+        const sae = await loadSae(join(m.source_root, entry.sae), { signal });
+        const file = join(actsDir, `layer_${L}.npy`);
+        const { X, rows: n } = await readActivations(file, sae.dModel, signal);
+        return { sae, X, rows: n, file };
+      })();
+      p.catch(() => undefined); // awaited by layer(); not an unhandled rejection meanwhile
+      inputs.set(L, p);
+    }
+    return p;
+  };
+  const layer = (L: number): Promise<LayerData> => {
+    let hit = cache.get(L);
+    if (!hit) {
+      hit = (async () => {
+        const { sae, X, rows: n, file } = await readInputs(L);
+        if (rows < 0) [rows, rowsFrom] = [n, file];
+        else if (n !== rows) throw new SaeMatchInputError(`${file}: ${n} rows of activations, but ${rowsFrom} has ${rows} (the layers must be the same tokens)`);
+        const codes = await callNative((x, token) => x.evaluateSae({
+          op: 'encode', X, n, dModel: sae.dModel, W_enc: sae.W_enc, b_enc: sae.b_enc, threshold: sae.threshold, dSae: sae.dSae, threads,
+        }, token), signal);
+        return { sae, X, codes };
+      })();
+      cache.set(L, hit);
+    }
+    return hit;
   };
   // Matches of folded SAEs (the default, paper §3.3) pair folded features, so codes cross layers in
   // folded units: f_i / θ_t[i] times the folded decoder row θ_{t+1}[j]·W_dec(t+1)[j]. Raw JumpReLU
@@ -121,6 +139,8 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
     onProgress?.(k, total, `pair ${p.from} → ${p.to}`);
     const t0 = performance.now();
     const a = await layer(p.from), b = await layer(p.to);
+    const ahead = m.pairs[k + 1];
+    if (ahead) for (const L of [ahead.from, ahead.to]) if (!cache.has(L)) void readInputs(L);
     if (a.sae.dModel !== b.sae.dModel) throw new SaeMatchInputError(`layers ${p.from} and ${p.to} differ in d_model (${a.sae.dModel} vs ${b.sae.dModel})`);
     const { perm, costs } = await readPairFiles(out, p, a.sae.dSae, b.sae.dSae);
     // numpy-style linear-interpolation quantiles of the pair's finite costs; q = 1 is +inf so that
@@ -140,7 +160,11 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
       seconds: (performance.now() - t0) / 1000,
     });
     // Codes of a layer are only needed by the pairs that mention it.
-    for (const L of [p.from, p.to]) if (!m.pairs.slice(k + 1).some((q) => q.from === L || q.to === L)) cache.delete(L);
+    for (const L of [p.from, p.to])
+      if (!m.pairs.slice(k + 1).some((q) => q.from === L || q.to === L)) {
+        cache.delete(L);
+        inputs.delete(L);
+      }
   }
   onProgress?.(total, total, 'done');
   const result: SuiteEvaluation = { rows, acts: actsDir, pairs };

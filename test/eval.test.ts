@@ -18,15 +18,15 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 type Expected = { ev: PairEvaluation['ev']; hybrid: PairEvaluation['hybrid']; matching_score: number };
 
-/** An output folder over the fixture SAEs, as `sae-match suite` would leave it. */
-function fixtureOut(name: string, fold: boolean): string {
+/** An output folder over the fixture SAEs (d_sae features each), as `sae-match suite` would leave it. */
+function fixtureOut(name: string, fold: boolean, fix = FIX, dSae = 12): string {
   const out = join(tmp, name);
   mkdirSync(out, { recursive: true });
-  for (const f of ['perm_0_1.npy', 'cost_0_1.npy']) copyFileSync(join(FIX, f), join(out, f));
+  for (const f of ['perm_0_1.npy', 'cost_0_1.npy']) copyFileSync(join(fix, f), join(out, f));
   const manifest = {
-    tool: 'sae-match', version: 'test', source_root: FIX, metric: 'enc-dec', bias_weight: 0, fold, updated: '',
+    tool: 'sae-match', version: 'test', source_root: fix, metric: 'enc-dec', bias_weight: 0, fold, updated: '',
     layers: [0, 1].map((layer) => ({ layer, sae: `layer_${layer}`, format: 'npy' })),
-    pairs: [{ from: 0, to: 1, n_from: 12, n_to: 12, perm: 'perm_0_1.npy', costs: 'cost_0_1.npy' }],
+    pairs: [{ from: 0, to: 1, n_from: dSae, n_to: dSae, perm: 'perm_0_1.npy', costs: 'cost_0_1.npy' }],
   };
   writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest));
   return out;
@@ -38,22 +38,37 @@ const close = (got: number | null, want: number | null) => {
 };
 
 describe('explained variance against numpy', () => {
-  const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as { rows: number; folded: Expected; raw: Expected };
-  for (const mode of ['folded', 'raw'] as const)
-    it(`every method, ${mode}`, async () => {
-      const out = fixtureOut(mode, mode === 'folded');
-      const r = await evaluateSuite(out, join(FIX, 'acts'));
-      const want = expected[mode], got = r.pairs[0]!;
-      expect(r.rows).toBe(expected.rows);
-      expect(Object.keys(got).sort()).toEqual(['ev', 'from', 'hybrid', 'matching_score', 'seconds', 'to']);
-      for (const k of ['sae_match', 'own', 'no_permutation', 'reuse_previous'] as const) close(got.ev[k], want.ev[k]);
-      expect(got.hybrid.map((h) => h.q)).toEqual([...HYBRID_QUANTILES]);
-      got.hybrid.forEach((h, i) => close(h.ev, want.hybrid[i]!.ev));
-      expect(got.hybrid.at(-1)!.ev).toBe(got.ev.sae_match); // q = 1 is SAE Match itself
-      close(got.matching_score, want.matching_score);
-      // eval.json holds exactly the returned object.
-      expect(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(r)));
-    });
+  // eval: d_model 8 (one partial 64-column decode chunk); eval-wide: d_model 136 (two full chunks and
+  // a tail). Each also with SAE_MATCH_EVAL_GENERIC=1: the built-in GEMM and the portable decode loops
+  // that machines without BLAS or AVX2 run.
+  const sets = [
+    { name: 'eval', fix: FIX, dSae: 12 },
+    { name: 'eval-wide', fix: resolve('test/fixtures/eval-wide'), dSae: 40 },
+  ];
+  for (const { name, fix, dSae } of sets)
+    for (const generic of [false, true])
+      for (const mode of ['folded', 'raw'] as const)
+        it(`every method, ${name}, ${mode}${generic ? ', generic kernels' : ''}`, async () => {
+          const expected = JSON.parse(readFileSync(join(fix, 'expected.json'), 'utf8')) as { rows: number; folded: Expected; raw: Expected };
+          const out = fixtureOut(`${name}-${mode}-${generic}`, mode === 'folded', fix, dSae);
+          if (generic) process.env.SAE_MATCH_EVAL_GENERIC = '1';
+          let r;
+          try {
+            r = await evaluateSuite(out, join(fix, 'acts'));
+          } finally {
+            delete process.env.SAE_MATCH_EVAL_GENERIC;
+          }
+          const want = expected[mode], got = r.pairs[0]!;
+          expect(r.rows).toBe(expected.rows);
+          expect(Object.keys(got).sort()).toEqual(['ev', 'from', 'hybrid', 'matching_score', 'seconds', 'to']);
+          for (const k of ['sae_match', 'own', 'no_permutation', 'reuse_previous'] as const) close(got.ev[k], want.ev[k]);
+          expect(got.hybrid.map((h) => h.q)).toEqual([...HYBRID_QUANTILES]);
+          got.hybrid.forEach((h, i) => close(h.ev, want.hybrid[i]!.ev));
+          expect(got.hybrid.at(-1)!.ev).toBe(got.ev.sae_match); // q = 1 is SAE Match itself
+          close(got.matching_score, want.matching_score);
+          // eval.json holds exactly the returned object.
+          expect(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(r)));
+        });
 
   it('bad activations are input errors naming the file', async () => {
     const out = fixtureOut('bad', true);

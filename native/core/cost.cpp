@@ -57,6 +57,21 @@ void gemmNT(GemmKernel kernel, int64_t m, int64_t n, int64_t k, float alpha, con
   gemmNTBuiltin(m, n, k, alpha, a, b, c, ldc, threads);
 }
 
+void gemmNNBlas(int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b, float* c,
+                int64_t ldc, int threads) {
+#ifdef SAE_MATCH_HAVE_CBLAS
+#ifdef SAE_MATCH_OPENBLAS
+  openblas_set_num_threads(threads);
+#endif
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), alpha, a, static_cast<int>(k), b, static_cast<int>(n), 0.0f, c,
+              static_cast<int>(ldc));
+#else
+  (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)b, (void)c, (void)ldc, (void)threads;
+  throw InputError("this build of sae-match has no BLAS (gemmNNBlas)");
+#endif
+}
+
 namespace {
 
 std::vector<double> squaredNorms(const float* x, int64_t n, int64_t k, int threads) {

@@ -28,6 +28,11 @@ CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, in
 void gemmNT(GemmKernel kernel, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
             const float* b, float* c, int64_t ldc, int threads);
 
+// C = alpha * A * B for row-major A (m x k) and B (k x n): only with BLAS (haveBlas()); without it,
+// callers transpose B once and use gemmNT (the built-in kernel wants B's rows contiguous in k).
+void gemmNNBlas(int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b, float* c,
+                int64_t ldc, int threads);
+
 // The built-in cache-blocked, vectorised GEMM used when no BLAS was found at build time.
 void gemmNTBuiltin(int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
                    float* c, int64_t ldc, int threads);

@@ -4,10 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <limits>
 #include <numeric>
 
+#include "lap_kernels.hpp"  // cpuHasAvx2, SAE_MATCH_X86 (and immintrin.h there)
+
 #include "cost.hpp"
+#include "fileio.hpp"  // allocLarge
 #include "lap.hpp"  // InputError, Cancelled
 #include "parallel.hpp"
 
@@ -19,6 +24,13 @@ void checkCancel(const std::atomic<bool>* cancel) {
   if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
 }
 
+// SAE_MATCH_EVAL_GENERIC=1 runs the portable kernels (built-in GEMM, plain decode loops) even where
+// BLAS and AVX2 exist, so the tests cover the paths other machines take. Read per call.
+bool genericKernels() {
+  const char* v = std::getenv("SAE_MATCH_EVAL_GENERIC");
+  return v && *v && std::string(v) != "0";
+}
+
 // Rows encoded per GEMM: bounds the dense block at 256 x d_sae floats (4 MiB at 4096 features).
 constexpr int64_t kEncodeBlock = 256;
 
@@ -28,12 +40,16 @@ SparseCodes jumpReluEncode(const float* X, int64_t n, int64_t d_model, const flo
                            const float* b_enc, const float* theta, int64_t d_sae, int threads,
                            const std::atomic<bool>* cancel) {
   if (threads <= 0) threads = hardwareThreads();
-  // gemmNT wants B as [d_sae, d_model]: W_enc transposed once per layer.
-  std::vector<float> Wt(static_cast<size_t>(d_sae * d_model));
-  parallelFor(d_sae, threads, 64, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i)
-      for (int64_t c = 0; c < d_model; ++c) Wt[i * d_model + c] = W_enc[c * d_sae + i];
-  });
+  // With BLAS, z = X W_enc directly; the built-in GEMM wants W_enc transposed (once per layer).
+  const bool blas = haveBlas() && !genericKernels();
+  std::vector<float> Wt;
+  if (!blas) {
+    Wt.resize(static_cast<size_t>(d_sae * d_model));
+    parallelFor(d_sae, threads, 64, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i)
+        for (int64_t c = 0; c < d_model; ++c) Wt[i * d_model + c] = W_enc[c * d_sae + i];
+    });
+  }
   SparseCodes out;
   out.rows = n;
   out.cols = d_sae;
@@ -46,8 +62,10 @@ SparseCodes jumpReluEncode(const float* X, int64_t n, int64_t d_model, const flo
   for (int64_t r0 = 0; r0 < n; r0 += kEncodeBlock) {
     checkCancel(cancel);
     int64_t rows = std::min(kEncodeBlock, n - r0);
-    gemmNT(GemmKernel::Auto, rows, d_sae, d_model, 1.0f, X + r0 * d_model, Wt.data(), z.data(), d_sae,
-           threads);
+    if (blas)
+      gemmNNBlas(rows, d_sae, d_model, 1.0f, X + r0 * d_model, W_enc, z.data(), d_sae, threads);
+    else
+      gemmNT(GemmKernel::Builtin, rows, d_sae, d_model, 1.0f, X + r0 * d_model, Wt.data(), z.data(), d_sae, threads);
     parallelFor(rows, threads, 1, [&](int64_t b, int64_t e, int t) {
       auto& I = tidx[t];
       auto& V = tval[t];
@@ -81,29 +99,113 @@ SparseCodes jumpReluEncode(const float* X, int64_t n, int64_t d_model, const flo
 
 // Explained variance of a reconstruction x_hat of X (n rows, d_model coordinates):
 //   EV = 1 - sum_rows ||x_hat - x||^2 / sum_rows ||x - mean(x)||^2,
-// mean(x) the per-coordinate mean over the n rows. Each method accumulates its squared error per
-// row in double; the denominator is computed once.
+// mean(x) the per-coordinate mean over the n rows.
+//
+// Why the decodes walk d_model in chunks of kChunk columns: a row has hundreds of nonzeros and each
+// names a decoder row of d_model floats; decoding row by row over all of d_model streams a random
+// 9 KiB decoder row from DRAM per nonzero (tens of GB per method at 16k x 8192 rows). One chunk of
+// columns of both decoders (d_sae x 64 floats, 4 MiB each at 16k) stays in L3 while every row is
+// decoded into 64 register-resident accumulators, so each decoder float comes from DRAM once per
+// chunk, and the squared error is taken chunk by chunk (it is a sum over coordinates).
+namespace {
+
+constexpr int kChunk = 64;
+
+enum { kMatch, kOwn, kNoPerm, kReuse, kFixed };
+
+struct PairContext {
+  const PairEvalInput* in;
+  int64_t D;
+  bool samePerm;
+  size_t Q;
+  std::vector<size_t> qOrder;      // hybrid slot of the m-th threshold from the top
+  std::vector<float> sNoPerm;      // scale of code i decoded with W_dec(t+1)[i] (folded units)
+  std::vector<float> sMatch;       // scale of code i decoded with W_dec(t+1)[perm[i]]
+  // Per row, the positions (relative to the row's start) of layer t's nonzeros whose feature
+  // switches to W_dec(t) at hybrid m, grouped by m: hybPos[hybPtr[r*Q + m] .. hybPtr[r*Q + m + 1]).
+  std::vector<int64_t> hybPtr;
+  std::vector<int32_t> hybPos;
+};
+
+// One chunk of columns of both decoders and biases, packed contiguously and zero-padded to kChunk:
+// a strided slice (rows 9 KiB apart) maps onto a fraction of the cache sets and falls out of L3.
+// The slices live in huge pages: rows are visited at random, and 4 KiB pages would cost a TLB
+// miss on most of them.
+struct HugeFloats {
+  float* p = nullptr;
+  size_t n = 0;
+  explicit HugeFloats(size_t count) : p(static_cast<float*>(allocLarge(count * sizeof(float)))), n(count) {}
+  HugeFloats(const HugeFloats&) = delete;
+  HugeFloats& operator=(const HugeFloats&) = delete;
+  ~HugeFloats() { freeLarge(p, n * sizeof(float)); }
+  float* data() const { return p; }
+};
+
+struct PackedChunk {
+  PackedChunk(int64_t St, int64_t Sn) : Wt(static_cast<size_t>(St) * kChunk), Wn(static_cast<size_t>(Sn) * kChunk) {}
+  int64_t c0 = 0;
+  int w = 0;  // valid columns
+  HugeFloats Wt, Wn;
+  std::vector<float> bt, bn;
+};
+
+namespace generic {
+#define SAE_EVAL_AVX2 0
+#include "eval_kernel.inc"
+#undef SAE_EVAL_AVX2
+}  // namespace generic
+
+#ifdef SAE_MATCH_X86
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+#define SAE_EVAL_AVX2 1
+#include "eval_kernel.inc"
+#undef SAE_EVAL_AVX2
+}  // namespace avx2
+#pragma GCC pop_options
+#endif
+
+void packChunk(const float* W, const float* b, int64_t rows, int64_t D, int64_t c0, int w, int threads,
+               HugeFloats& Wp, std::vector<float>& bp) {
+  parallelFor(rows, threads, 256, [&](int64_t rb, int64_t re, int) {
+    for (int64_t i = rb; i < re; ++i) {
+      float* dst = Wp.data() + i * kChunk;
+      std::copy(W + i * D + c0, W + i * D + c0 + w, dst);
+      std::fill(dst + w, dst + kChunk, 0.0f);
+    }
+  });
+  bp.assign(kChunk, 0.0f);
+  std::copy(b + c0, b + c0 + w, bp.begin());
+}
+
+}  // namespace
+
 PairEval evaluatePair(const PairEvalInput& in, int threads, const std::atomic<bool>* cancel) {
   if (threads <= 0) threads = hardwareThreads();
   const int64_t n = in.n, D = in.d_model, St = in.F_t.cols, Sn = in.F_next.cols;
   if (in.F_t.rows != n || in.F_next.rows != n) throw InputError("codes and activations differ in rows");
-  const bool samePerm = St == Sn;
   const bool folded = in.theta_t && in.theta_next;
-  const size_t Q = in.hybrid_thresholds.size();
+  PairContext cx;
+  cx.in = &in;
+  cx.D = D;
+  cx.samePerm = St == Sn;
+  cx.Q = in.hybrid_thresholds.size();
+  const size_t Q = cx.Q;
   if (Q > 200) throw InputError("at most 200 hybrid quantiles");
   // Hybrid quantiles from the highest threshold down: the features switched to layer t's decoder
   // only grow as the threshold falls, so each hybrid is the previous one plus a few corrections.
-  std::vector<size_t> qOrder(Q);
-  std::iota(qOrder.begin(), qOrder.end(), 0);
-  std::sort(qOrder.begin(), qOrder.end(),
+  cx.qOrder.resize(Q);
+  std::iota(cx.qOrder.begin(), cx.qOrder.end(), 0);
+  std::sort(cx.qOrder.begin(), cx.qOrder.end(),
             [&](size_t a, size_t b) { return in.hybrid_thresholds[a] > in.hybrid_thresholds[b]; });
-  // Level of feature i: how many of the (descending) thresholds its cost exceeds, i.e. from which
-  // hybrid on it is decoded with W_dec(t). Unassigned features count as above every threshold < inf.
+  // Level of feature i: the first (descending) threshold its cost exceeds, i.e. from which hybrid on
+  // it is decoded with W_dec(t); Q = never. Unassigned features exceed every finite threshold.
   std::vector<uint8_t> level(static_cast<size_t>(St));
   for (int64_t i = 0; i < St; ++i) {
     size_t first = Q;
     for (size_t m = 0; m < Q; ++m) {
-      double th = in.hybrid_thresholds[qOrder[m]];
+      double th = in.hybrid_thresholds[cx.qOrder[m]];
       if (in.perm[i] < 0 ? std::isfinite(th) : static_cast<double>(in.costs[i]) > th) {
         first = m;
         break;
@@ -111,110 +213,90 @@ PairEval evaluatePair(const PairEvalInput& in, int threads, const std::atomic<bo
     }
     level[i] = static_cast<uint8_t>(first);
   }
+  // Folded units: code f_i / theta_t[i] times the folded decoder row theta_next[j] * W_dec(t+1)[j].
+  cx.sNoPerm.assign(static_cast<size_t>(St), 1.0f);
+  cx.sMatch.assign(static_cast<size_t>(St), 1.0f);
+  if (folded)
+    for (int64_t i = 0; i < St; ++i) {
+      if (cx.samePerm) cx.sNoPerm[i] = static_cast<float>(static_cast<double>(in.theta_next[i]) / in.theta_t[i]);
+      if (in.perm[i] >= 0)
+        cx.sMatch[i] = static_cast<float>(static_cast<double>(in.theta_next[in.perm[i]]) / in.theta_t[i]);
+    }
+  // Per-row level buckets of layer t's nonzeros (counting sort by level within each row).
+  cx.hybPtr.assign(static_cast<size_t>(n * static_cast<int64_t>(Q) + 1), 0);
+  if (Q > 0) {
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t k = in.F_t.row_ptr[r]; k < in.F_t.row_ptr[r + 1]; ++k) {
+        uint8_t m = level[in.F_t.idx[k]];
+        if (m < Q) ++cx.hybPtr[r * Q + m + 1];
+      }
+    for (size_t s = 1; s < cx.hybPtr.size(); ++s) cx.hybPtr[s] += cx.hybPtr[s - 1];
+    cx.hybPos.resize(static_cast<size_t>(cx.hybPtr.back()));
+    std::vector<int64_t> fill(cx.hybPtr.begin(), cx.hybPtr.end() - 1);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t k = in.F_t.row_ptr[r]; k < in.F_t.row_ptr[r + 1]; ++k) {
+        uint8_t m = level[in.F_t.idx[k]];
+        if (m < Q) cx.hybPos[fill[r * Q + m]++] = static_cast<int32_t>(k - in.F_t.row_ptr[r]);
+      }
+  }
   // Mean of X per coordinate (double), for the denominator.
   std::vector<double> mean(static_cast<size_t>(D), 0.0);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < D; ++c) mean[c] += in.X_next[r * D + c];
   for (auto& m : mean) m /= static_cast<double>(n);
+  double var = 0;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < D; ++c) {
+      double d = in.X_next[r * D + c] - mean[c];
+      var += d * d;
+    }
 
-  enum { kMatch, kOwn, kNoPerm, kReuse, kFixed };
+  // Chunk by chunk (both threads share the packed slices in L3), rows split between threads.
   const size_t M = kFixed + Q;
-  struct Acc {
-    std::vector<double> sse;
-    double var = 0;
-    int64_t active = 0, hits = 0;
-  };
-  std::vector<Acc> acc(threads);
-  parallelFor(n, threads, 16, [&](int64_t b, int64_t e, int t) {
-    Acc& a = acc[t];
-    a.sse.assign(M, 0.0);
-    std::vector<double> xh(D), corr(D);
+  std::vector<std::vector<double>> partial(threads, std::vector<double>(M, 0.0));
+#ifdef SAE_MATCH_X86
+  const bool avx2 = kernels::cpuHasAvx2() && !genericKernels();
+#endif
+  PackedChunk pc(St, Sn);
+  for (int64_t c0 = 0; c0 < D; c0 += kChunk) {
+    checkCancel(cancel);
+    pc.c0 = c0;
+    pc.w = static_cast<int>(std::min<int64_t>(kChunk, D - c0));
+    packChunk(in.W_dec_t, in.b_dec_t, St, D, c0, pc.w, threads, pc.Wt, pc.bt);
+    packChunk(in.W_dec_next, in.b_dec_next, Sn, D, c0, pc.w, threads, pc.Wn, pc.bn);
+    parallelFor(n, threads, 64, [&](int64_t b, int64_t e, int t) {
+#ifdef SAE_MATCH_X86
+      if (avx2) return avx2::evalRows(cx, pc, b, e, partial[t].data(), cancel);
+#endif
+      generic::evalRows(cx, pc, b, e, partial[t].data(), cancel);
+    });
+  }
+  std::vector<double> sse(M, 0.0);
+  for (auto& p : partial)
+    for (size_t m = 0; m < M; ++m) sse[m] += p[m];
+
+  // Matching score: active (row, i) of layer t whose partner is active at t+1 in the same row.
+  int64_t active = 0, hits = 0;
+  {
     std::vector<uint8_t> activeNext(static_cast<size_t>(Sn), 0);
-    auto sse = [&](const std::vector<double>& v, const float* x) {
-      double s = 0;
-      for (int64_t c = 0; c < D; ++c) {
-        double d = v[c] - x[c];
-        s += d * d;
-      }
-      return s;
-    };
-    // x_hat = b + sum over nonzeros (i, f) of f * W[map(i)], map(i) < 0 dropped.
-    // cross: layer t's codes decoded with layer t+1's rows, rescaled when folded.
-    auto decode = [&](const CodesView& F, int64_t r, const float* W, const float* bias,
-                      const int32_t* map, bool cross) {
-      for (int64_t c = 0; c < D; ++c) xh[c] = bias[c];
-      for (int64_t k = F.row_ptr[r]; k < F.row_ptr[r + 1]; ++k) {
-        int64_t j = map ? map[F.idx[k]] : F.idx[k];
-        if (j < 0) continue;
-        const float* w = W + j * D;
-        const double f = cross && folded ? static_cast<double>(F.val[k]) / in.theta_t[F.idx[k]] * in.theta_next[j]
-                                         : static_cast<double>(F.val[k]);
-        for (int64_t c = 0; c < D; ++c) xh[c] += f * w[c];
-      }
-    };
-    for (int64_t r = b; r < e; ++r) {
-      if (r % 256 == 0) checkCancel(cancel);
-      const float* x = in.X_next + r * D;
-      for (int64_t c = 0; c < D; ++c) {
-        double d = x[c] - mean[c];
-        a.var += d * d;
-      }
-      decode(in.F_next, r, in.W_dec_next, in.b_dec_next, nullptr, false);
-      a.sse[kOwn] += sse(xh, x);
-      if (samePerm) {
-        decode(in.F_t, r, in.W_dec_next, in.b_dec_next, nullptr, true);
-        a.sse[kNoPerm] += sse(xh, x);
-      }
-      decode(in.F_t, r, in.W_dec_t, in.b_dec_t, nullptr, false);
-      a.sse[kReuse] += sse(xh, x);
-      decode(in.F_t, r, in.W_dec_next, in.b_dec_next, in.perm, true);
-      a.sse[kMatch] += sse(xh, x);
-      // Hybrids: from sae_match, switch features of level m to W_dec(t)[i] at the m-th threshold.
-      for (size_t m = 0; m < Q; ++m) {
-        for (int64_t k = in.F_t.row_ptr[r]; k < in.F_t.row_ptr[r + 1]; ++k) {
-          int32_t i = in.F_t.idx[k];
-          if (level[i] != m) continue;
-          const double f = in.F_t.val[k];
-          const float* wt = in.W_dec_t + static_cast<int64_t>(i) * D;
-          if (in.perm[i] >= 0) {
-            // Undo this feature's sae_match term (scaled as decode() scaled it), add layer t's own.
-            const double fn = folded ? f / in.theta_t[i] * in.theta_next[in.perm[i]] : f;
-            const float* wn = in.W_dec_next + static_cast<int64_t>(in.perm[i]) * D;
-            for (int64_t c = 0; c < D; ++c) xh[c] += f * wt[c] - fn * wn[c];
-          } else {
-            for (int64_t c = 0; c < D; ++c) xh[c] += f * wt[c];
-          }
-        }
-        a.sse[kFixed + qOrder[m]] += sse(xh, x);
-      }
-      // Matching score: active (row, i) of layer t whose partner is active at t+1 in the same row.
+    for (int64_t r = 0; r < n; ++r) {
       for (int64_t k = in.F_next.row_ptr[r]; k < in.F_next.row_ptr[r + 1]; ++k) activeNext[in.F_next.idx[k]] = 1;
       for (int64_t k = in.F_t.row_ptr[r]; k < in.F_t.row_ptr[r + 1]; ++k) {
         if (!(in.F_t.val[k] > 0)) continue;
         int32_t j = in.perm[in.F_t.idx[k]];
         if (j < 0) continue;
-        ++a.active;
-        a.hits += activeNext[j];
+        ++active;
+        hits += activeNext[j];
       }
       for (int64_t k = in.F_next.row_ptr[r]; k < in.F_next.row_ptr[r + 1]; ++k) activeNext[in.F_next.idx[k]] = 0;
     }
-  });
-  std::vector<double> sse(M, 0.0);
-  double var = 0;
-  int64_t active = 0, hits = 0;
-  for (auto& a : acc) {
-    if (a.sse.empty()) continue;
-    for (size_t m = 0; m < M; ++m) sse[m] += a.sse[m];
-    var += a.var;
-    active += a.active;
-    hits += a.hits;
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
   auto ev = [&](double s) { return var > 0 ? 1.0 - s / var : nan; };
   PairEval out;
   out.sae_match = ev(sse[kMatch]);
   out.own = ev(sse[kOwn]);
-  out.no_permutation = samePerm ? ev(sse[kNoPerm]) : nan;
+  out.no_permutation = cx.samePerm ? ev(sse[kNoPerm]) : nan;
   out.reuse_previous = ev(sse[kReuse]);
   for (size_t q = 0; q < Q; ++q) out.hybrid.push_back(ev(sse[kFixed + q]));
   out.matching_score = active > 0 ? static_cast<double>(hits) / static_cast<double>(active) : nan;
