@@ -24,10 +24,13 @@ export interface PairEvaluation {
   hybrid: Array<{ q: number; ev: number }>;
   matching_score: number;
   seconds: number;
+  /** The manifest pair's settings hash the matches had: a rerun of the suite that changes them makes this entry stale. */
+  settings: string;
 }
 
 export interface SuiteEvaluation {
   rows: number;
+  /** The activations folder, absolute. */
   acts: string;
   pairs: PairEvaluation[];
 }
@@ -158,6 +161,7 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
       hybrid: HYBRID_QUANTILES.map((q, i) => ({ q, ev: r.hybrid[i]! })),
       matching_score: r.matchingScore,
       seconds: (performance.now() - t0) / 1000,
+      settings: p.settings,
     });
     // Codes of a layer are only needed by the pairs that mention it.
     for (const L of [p.from, p.to])
@@ -167,10 +171,20 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
       }
   }
   onProgress?.(total, total, 'done');
-  const result: SuiteEvaluation = { rows, acts: actsDir, pairs };
+  const result: SuiteEvaluation = { rows, acts: resolve(actsDir), pairs };
   const bytes = new TextEncoder().encode(JSON.stringify(result, null, 2) + '\n');
   await writeAtomic(join(out, 'eval.json'), (fh) => writeAll(fh, bytes));
   return result;
+}
+
+/**
+ * Whether OUT/eval.json already scores every pair of OUT's manifest, as matched now (same settings
+ * hash), on the activations in `actsDir`; `report --acts` then reuses it instead of re-encoding.
+ */
+export async function evaluationIsCurrent(out: string, actsDir: string): Promise<boolean> {
+  const [ev, m] = await Promise.all([readEvaluation(out).catch(() => undefined), readManifest(resolve(out))]);
+  if (!ev || !m || ev.acts !== resolve(actsDir) || !Array.isArray(ev.pairs)) return false;
+  return m.pairs.every((p) => ev.pairs.some((e) => e.from === p.from && e.to === p.to && e.settings === p.settings));
 }
 
 /** OUT/eval.json as written by evaluateSuite, or undefined. */

@@ -95,7 +95,9 @@ export function flowData(s: SuiteOutput, life: Lifetimes, rule: UnmatchedRule, c
 export interface EvalFile {
   rows: number;
   acts: string;
-  pairs: Array<{ from: number; to: number; ev: Record<string, number | null>; hybrid: Array<{ q: number; ev: number }>; matching_score: number; seconds: number }>;
+  pairs: Array<{ from: number; to: number; ev: Record<string, number | null>; hybrid: Array<{ q: number; ev: number }>; matching_score: number; seconds: number; settings?: string }>;
+  /** Pairs of eval.json left out of the plot: they scored matches the suite has since redone differently. */
+  stale?: number;
 }
 
 /** OUT/eval.json as `sae-match eval` writes it, or null when there is none. */
@@ -117,6 +119,16 @@ export async function readEvalFile(out: string): Promise<EvalFile | null> {
   const ok = j && Array.isArray(j.pairs) && j.pairs.every((p) => Number.isFinite(p?.from) && Number.isFinite(p?.to) && p.ev && typeof p.ev === 'object' && (p.hybrid === undefined || Array.isArray(p.hybrid)));
   if (!ok) throw new SaeMatchInputError(`${file}: expected {rows, acts, pairs: [{from, to, ev: {...}, hybrid: [...]}]} as written by \`sae-match eval\``);
   return j;
+}
+
+/** eval.json without the pairs whose matches were redone since (their settings hash differs). */
+function currentPairs(ev: EvalFile | null, m: { pairs: Array<{ from: number; to: number; settings: string }> }): EvalFile | null {
+  if (!ev) return null;
+  const now = new Map(m.pairs.map((p) => [`${p.from}:${p.to}`, p.settings]));
+  const keep = ev.pairs.filter((p) => p.settings === undefined || now.get(`${p.from}:${p.to}`) === p.settings);
+  const stale = ev.pairs.length - keep.length;
+  if (!keep.length) return null;
+  return stale ? { ...ev, pairs: keep, stale } : ev;
 }
 
 /** Everything the page plots, in the shape of the data blocks (exported for tests and other front-ends). */
@@ -143,7 +155,7 @@ export async function reportData(out: string, opts: ReportOptions = {}): Promise
     costs: costHistogram(s, summaries.map((p) => p.threshold)),
     matched: { pairs: summaries },
     lifetimes: { histograms: life.histograms, middle: life.middle },
-    eval: await readEvalFile(s.out),
+    eval: currentPairs(await readEvalFile(s.out), m),
     flow: flowData(s, life, rule, features),
   };
 }
@@ -190,7 +202,8 @@ export async function buildReport(out: string, opts: ReportOptions = {}): Promis
     section('costs', 'Match cost distribution per pair', d.costs, 'Features per log-spaced cost bin (shared bins); the red mark is the rule\'s cost threshold.'),
     section('matched', 'Matched fraction per pair', d.matched.pairs, esc(ruleText(d.header.rule)) + '.'),
     section('lifetimes', 'Feature lifetimes', d.lifetimes, `Features by the number of consecutive layers they persist, per starting layer. ${midText}`),
-    d.eval ? section('eval', 'Explained variance per layer', d.eval, `From eval.json (${d.eval.rows} rows of ${esc(String(d.eval.acts))}).`) : '',
+    d.eval ? section('eval', 'Explained variance per layer', d.eval, `From eval.json (${d.eval.rows} rows of ${esc(String(d.eval.acts))}).` +
+      (d.eval.stale ? ` ${d.eval.stale} pair(s) of eval.json scored earlier matches and are left out: rerun \`sae-match eval\`.` : '')) : '',
     d.eval ? `<div class="chart" id="chart-hybrid"></div>\n` : '',
     d.flow ? section('flow', 'Feature flow', d.flow, `The ${d.flow.features.length} features of layer ${d.flow.layer} with the longest, then cheapest, chains; link width 1/(1+cost).`) : '',
   ].join('');

@@ -2,12 +2,14 @@
 // values (scripts/make-eval-fixtures.py), folded and raw; input errors; and on a synthetic suite with
 // planted chains and activations, SAE Match must explain far more than chance and nearly as much as
 // the next layer's own SAE.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { evaluateSuite, HYBRID_QUANTILES, type PairEvaluation } from '../src/eval.js';
+import { evaluateSuite, evaluationIsCurrent, HYBRID_QUANTILES, type PairEvaluation } from '../src/eval.js';
+import { buildReport } from '../src/report.js';
 import { matchSuite } from '../src/match.js';
 import { writeNpy } from '../src/npy.js';
 import { writeSynthSuite } from '../src/synth.js';
@@ -26,7 +28,7 @@ function fixtureOut(name: string, fold: boolean, fix = FIX, dSae = 12): string {
   const manifest = {
     tool: 'sae-match', version: 'test', source_root: fix, metric: 'enc-dec', bias_weight: 0, fold, updated: '',
     layers: [0, 1].map((layer) => ({ layer, sae: `layer_${layer}`, format: 'npy' })),
-    pairs: [{ from: 0, to: 1, n_from: dSae, n_to: dSae, perm: 'perm_0_1.npy', costs: 'cost_0_1.npy' }],
+    pairs: [{ from: 0, to: 1, n_from: dSae, n_to: dSae, perm: 'perm_0_1.npy', costs: 'cost_0_1.npy', settings: 'fixture' }],
   };
   writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest));
   return out;
@@ -60,7 +62,7 @@ describe('explained variance against numpy', () => {
           }
           const want = expected[mode], got = r.pairs[0]!;
           expect(r.rows).toBe(expected.rows);
-          expect(Object.keys(got).sort()).toEqual(['ev', 'from', 'hybrid', 'matching_score', 'seconds', 'to']);
+          expect(Object.keys(got).sort()).toEqual(['ev', 'from', 'hybrid', 'matching_score', 'seconds', 'settings', 'to']);
           for (const k of ['sae_match', 'own', 'no_permutation', 'reuse_previous'] as const) close(got.ev[k], want.ev[k]);
           expect(got.hybrid.map((h) => h.q)).toEqual([...HYBRID_QUANTILES]);
           got.hybrid.forEach((h, i) => close(h.ev, want.hybrid[i]!.ev));
@@ -101,5 +103,40 @@ describe('planted truth', () => {
       // Chance would be ~L0/width (4/256); misses are mostly the untrained SAEs' spurious firings.
       expect(p.matching_score).toBeGreaterThan(0.6);
     }
+    // eval.json now covers these matches on these activations, and no others.
+    expect(await evaluationIsCurrent(out, join(root, 'acts'))).toBe(true);
+    expect(await evaluationIsCurrent(out, join(root, 'other-acts'))).toBe(false);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    manifest.pairs[1].settings = 'redone-differently';
+    writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest));
+    expect(await evaluationIsCurrent(out, join(root, 'acts'))).toBe(false);
   }, 20_000);
+
+  it('report --acts runs the evaluation once, then reuses eval.json; stale pairs are left out of the page', async () => {
+    const root = join(tmp, 'synth-r'), out = join(tmp, 'synth-r-out');
+    await writeSynthSuite(root, { layers: 3, width: 128, dModel: 64, acts: 500, seed: 5, l0Variants: 1 });
+    await matchSuite(root, { out });
+    const cli = resolve(import.meta.dirname, '..', 'dist', 'cli.js');
+    const report = () => {
+      const r = spawnSync(process.execPath, [cli, 'report', out, '--acts', join(root, 'acts'), '--json'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { evaluated: boolean; file: string };
+    };
+    expect(report().evaluated).toBe(true);
+    const ev = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
+    expect(ev.pairs).toHaveLength(2);
+    const second = report();
+    expect(second.evaluated).toBe(false);
+    const dataOf = (html: string) => JSON.parse(/<script type="application\/json" id="data-eval"[^>]*>([\s\S]*?)<\/script>/.exec(html)![1]!);
+    expect(dataOf(readFileSync(second.file, 'utf8')).pairs).toHaveLength(2);
+    // The suite redoes pair 1 -> 2 differently: that pair's scores are stale and not plotted.
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    manifest.pairs[1].settings = 'redone-differently';
+    writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest));
+    const html = await buildReport(out);
+    const shown = dataOf(html);
+    expect(shown.pairs.map((p: PairEvaluation) => p.from)).toEqual([0]);
+    expect(shown.stale).toBe(1);
+    expect(html).toContain('1 pair(s) of eval.json scored earlier matches');
+  }, 30_000);
 });
