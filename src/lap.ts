@@ -16,6 +16,20 @@ export interface SolveOptions {
   /** Maximise the total instead of minimising it (forbidden pairs are then -Infinity, as in scipy). */
   maximize?: boolean;
   signal?: AbortSignal;
+  /**
+   * 'parallel': JV's phases 1-3 in the data-parallel form the CUDA solver runs (see
+   * native/core/lap.hpp, parallelInitReference), on the CPU, then phase 4 from that warm start.
+   * Square float32 matrices, minimised. The optimum is the same; this is the GPU path's reference.
+   */
+  init?: 'jv' | 'parallel';
+  /** Bidding rounds of the parallel initialisation (default 32). */
+  parallelRounds?: number;
+  /**
+   * Start phase 4 from this state (square float32, minimised), e.g. a device's initialisation. It is
+   * checked, not trusted: inconsistent x/y or non-finite v are input errors, and an assigned row whose
+   * column is not a row minimum of c_ij - v_j is freed (stats.warmStartRejected) and augmented.
+   */
+  warmStart?: { rowToCol: Int32Array; colToRow: Int32Array; v: Float64Array };
 }
 
 export interface Assignment {
@@ -97,8 +111,22 @@ export async function solveAssignment(
 ): Promise<Assignment> {
   const m = toCostMatrix(cost);
   const maximize = opts.maximize ?? false;
+  let rounds = -1;
+  if (opts.init === 'parallel') {
+    rounds = opts.parallelRounds ?? 32;
+    if (!Number.isInteger(rounds) || rounds < 0 || rounds > 1e6) throw new SaeMatchInputError(`parallelRounds must be an integer in [0, 1e6], got ${rounds}`);
+    if (!(m.data instanceof Float32Array) || maximize || m.nRows !== m.nCols)
+      throw new SaeMatchInputError("init 'parallel' takes square float32 matrices, minimised");
+  } else if (opts.init !== undefined && opts.init !== 'jv') throw new SaeMatchInputError(`unknown init '${String(opts.init)}' (jv or parallel)`);
+  const w = opts.warmStart;
+  if (w) {
+    if (!(m.data instanceof Float32Array) || maximize || m.nRows !== m.nCols)
+      throw new SaeMatchInputError('a warm start takes square float32 matrices, minimised');
+    if (!(w.rowToCol instanceof Int32Array) || !(w.colToRow instanceof Int32Array) || !(w.v instanceof Float64Array))
+      throw new SaeMatchInputError('warmStart needs rowToCol and colToRow as Int32Array and v as Float64Array');
+  }
   const t0 = performance.now();
-  const r = await callNative((a, token) => a.solveAssignment(m.data, m.nRows, m.nCols, maximize, token), opts.signal);
+  const r = await callNative((a, token) => a.solveAssignment(m.data, m.nRows, m.nCols, maximize, token, rounds, w), opts.signal);
   const seconds = (performance.now() - t0) / 1000;
   if (!r.feasible) throw new InfeasibleError();
   return {

@@ -29,6 +29,10 @@ export interface SolverStats {
   dijkstraSteps: number;
   secondsInit: number;
   secondsAugment: number;
+  /** Bidding rounds of the parallel initialisation (0 for the sequential JV). */
+  parallelRounds: number;
+  /** Warm-start rows freed because their column was not a row minimum (0 without a warm start). */
+  warmStartRejected: number;
 }
 
 export interface NativeCertificate {
@@ -72,7 +76,8 @@ interface CancelToken {
 interface NativeAddon {
   CancelToken: new () => CancelToken;
   solveAssignment(cost: Float32Array | Float64Array, nRows: number, nCols: number, maximize: boolean,
-    token: CancelToken): Promise<NativeSolveResult>;
+    token: CancelToken, parallelRounds?: number,
+    warmStart?: { rowToCol: Int32Array; colToRow: Int32Array; v: Float64Array }): Promise<NativeSolveResult>;
   checkCertificate(cost: Float32Array | Float64Array, nRows: number, nCols: number, maximize: boolean,
     rowToCol: Int32Array, u: Float64Array, v: Float64Array, tol: number, token: CancelToken): Promise<NativeCertificate>;
   costMatrix(a: Float32Array, nA: number, b: Float32Array, nB: number, k: number, metric: string,

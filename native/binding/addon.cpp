@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "../core/cost.hpp"
@@ -39,20 +40,50 @@ Napi::Object statsObject(Napi::Env env, const LapStats& s) {
   o.Set("dijkstraSteps", static_cast<double>(s.dijkstra_steps));
   o.Set("secondsInit", s.seconds_init);
   o.Set("secondsAugment", s.seconds_augment);
+  o.Set("parallelRounds", static_cast<double>(s.parallel_rounds));
+  o.Set("warmStartRejected", static_cast<double>(s.warm_start_rejected));
   return o;
 }
 
-// solveAssignment(cost, nRows, nCols, maximize, token) -> Promise<result>
+// solveAssignment(cost, nRows, nCols, maximize, token, parallelRounds) -> Promise<result>
+// parallelRounds >= 0 (square float32, minimise): the CUDA solver's data-parallel initialisation run
+// on the host (parallelInitReference) with that many bidding rounds, then phase 4 from its warm start.
 class SolveWorker : public PromiseWorker {
  public:
   SolveWorker(Napi::Env env, Napi::TypedArray cost, int64_t nr, int64_t nc, bool maximize,
-              std::shared_ptr<std::atomic<bool>> cancel)
-      : PromiseWorker(env, std::move(cancel)), nr(nr), nc(nc), maximize(maximize) {
+              std::shared_ptr<std::atomic<bool>> cancel, int parallelRounds)
+      : PromiseWorker(env, std::move(cancel)), nr(nr), nc(nc), maximize(maximize), rounds(parallelRounds) {
     keep(cost);
     isDouble = cost.TypedArrayType() == napi_float64_array;
     data = static_cast<uint8_t*>(cost.ArrayBuffer().Data()) + cost.ByteOffset();
   }
+  // A warm start given by the caller (solveAssignment's `warmStart` option): copied here, checked by
+  // solveFromWarmStart.
+  void setWarmStart(Napi::Object w) {
+    auto i32 = [&](const char* k) {
+      auto t = w.Get(k).As<Napi::TypedArrayOf<int32_t>>();
+      return std::vector<int32_t>(t.Data(), t.Data() + t.ElementLength());
+    };
+    auto f64 = w.Get("v").As<Napi::TypedArrayOf<double>>();
+    warm = WarmStart{};
+    warm->x = i32("rowToCol");
+    warm->y = i32("colToRow");
+    warm->v.assign(f64.Data(), f64.Data() + f64.ElementLength());
+  }
   void Run() override {
+    if (warm) {
+      if (isDouble || maximize || nr != nc) throw InputError("a warm start takes square float32 matrices, minimised");
+      result = solveFromWarmStart(reinterpret_cast<const float*>(data), nr, std::move(*warm), cancel.get());
+      return;
+    }
+    if (rounds >= 0) {
+      if (isDouble || maximize || nr != nc)
+        throw InputError("the parallel initialisation takes square float32 matrices, minimised");
+      WarmStart ws = parallelInitReference(reinterpret_cast<const float*>(data), nr, rounds, cancel.get());
+      if (ws.infeasible) return;  // result.feasible stays false
+      result = solveFromWarmStart(reinterpret_cast<const float*>(data), nr, std::move(ws), cancel.get());
+      return;
+    }
     result = isDouble ? solveAssignment(reinterpret_cast<const double*>(data), nr, nc, maximize,
                                         cancel.get())
                       : solveAssignment(reinterpret_cast<const float*>(data), nr, nc, maximize,
@@ -75,6 +106,8 @@ class SolveWorker : public PromiseWorker {
  private:
   int64_t nr, nc;
   bool maximize, isDouble = false;
+  int rounds = -1;
+  std::optional<WarmStart> warm;
   const uint8_t* data = nullptr;
   LapResult result;
 };
@@ -358,7 +391,9 @@ Napi::Value SolveAssignment(const Napi::CallbackInfo& info) {
   auto* w = new SolveWorker(info.Env(), info[0].As<Napi::TypedArray>(),
                             info[1].As<Napi::Number>().Int64Value(),
                             info[2].As<Napi::Number>().Int64Value(),
-                            info[3].As<Napi::Boolean>().Value(), tokenFlag(info[4]));
+                            info[3].As<Napi::Boolean>().Value(), tokenFlag(info[4]),
+                            info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : -1);
+  if (info.Length() > 6 && info[6].IsObject()) w->setWarmStart(info[6].As<Napi::Object>());
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

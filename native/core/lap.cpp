@@ -73,7 +73,144 @@ class JonkerVolgenant {
       if (!augmentingRowReduction(freeRows, r.stats)) return r;
     r.stats.free_after_arr = static_cast<int64_t>(freeRows.size());
     r.stats.seconds_init = secondsSince(t0);
+    return finish(freeRows, r);
+  }
 
+  // See parallelInitReference in lap.hpp (square, minimise).
+  WarmStart parallelInit(int rounds) {
+    WarmStart ws;
+    auto t0 = Clock::now();
+    const int64_t n = nr_;
+    // 1. Column reduction.
+    std::vector<T> vmin(nc_, std::numeric_limits<T>::infinity());
+    std::vector<int32_t> arg(nc_, -1);
+    for (int64_t i = 0; i < nr_; ++i) {
+      if ((i & 1023) == 0) checkCancel(cancel_);
+      if (!kernels::columnMinScalar<NEG>(row(i), vmin.data(), arg.data(), nc_, static_cast<int32_t>(i)))
+        throw InputError(invalidEntriesMessage(NEG));
+    }
+    std::vector<int32_t> matches(nr_, 0);
+    for (int64_t j = 0; j < nc_; ++j) {
+      if (arg[j] < 0) {
+        ws.infeasible = true;
+        return ws;
+      }
+      v_[j] = static_cast<double>(vmin[j]);
+      int32_t i = arg[j];
+      ++matches[i];
+      int32_t k = x_[i];
+      if (k < 0 || v_[j] < v_[k] || (v_[j] == v_[k] && j > k)) x_[i] = static_cast<int32_t>(j);
+    }
+    for (int64_t i = 0; i < nr_; ++i)
+      if (x_[i] >= 0) y_[x_[i]] = static_cast<int32_t>(i);
+    // 2. Reduction transfer against the v of step 1, applied all at once.
+    std::vector<double> drop(nr_, 0.0);
+    for (int64_t i = 0; i < nr_; ++i) {
+      if (matches[i] != 1) continue;
+      int32_t j1 = x_[i];
+      TwoMin t = twoMin(i);
+      double mu = t.first.index == j1 ? t.second.value : t.first.value;
+      if (std::isfinite(mu)) drop[i] = mu - (at(i, j1) - v_[j1]);
+    }
+    for (int64_t i = 0; i < nr_; ++i)
+      if (matches[i] == 1) v_[x_[i]] -= drop[i];
+    std::vector<int32_t> freeRows;
+    for (int64_t i = 0; i < n; ++i)
+      if (x_[i] < 0) freeRows.push_back(static_cast<int32_t>(i));
+    ws.stats.free_after_column_reduction = static_cast<int64_t>(freeRows.size());
+    // 3. Jacobi augmenting row reduction.
+    std::vector<int32_t> target(nr_, -1), winner(nc_, std::numeric_limits<int32_t>::max());
+    std::vector<double> dec(nr_, 0.0);
+    int round = 0;
+    for (; round < rounds && !freeRows.empty(); ++round) {
+      checkCancel(cancel_);
+      for (int32_t i : freeRows) {
+        TwoMin t = twoMin(i);
+        if (t.first.index < 0) {
+          ws.infeasible = true;
+          return ws;
+        }
+        double u1 = t.first.value, u2 = t.second.value;
+        int32_t j = static_cast<int32_t>(t.first.index);
+        double d = 0;
+        if (u1 < u2) {
+          if (std::isfinite(u2)) d = u2 - u1;
+        } else if (y_[j] >= 0) {
+          j = static_cast<int32_t>(t.second.index >= 0 ? t.second.index
+                                                        : kernels::secondIndex<NEG>(row(i), v_.data(), nc_, j, u2));
+        }
+        target[i] = j;
+        dec[i] = d;
+        winner[j] = std::min(winner[j], i);
+      }
+      for (int32_t i : freeRows) {
+        int32_t j = target[i];
+        if (winner[j] != i) continue;
+        int32_t i0 = y_[j];
+        if (i0 >= 0) x_[i0] = -1;
+        x_[i] = j;
+        y_[j] = i;
+        v_[j] -= dec[i];
+      }
+      for (int32_t i : freeRows) winner[target[i]] = std::numeric_limits<int32_t>::max();
+      freeRows.clear();
+      for (int64_t i = 0; i < n; ++i)
+        if (x_[i] < 0) freeRows.push_back(static_cast<int32_t>(i));
+    }
+    ws.stats.parallel_rounds = round;
+    ws.stats.free_after_arr = static_cast<int64_t>(freeRows.size());
+    ws.stats.seconds_init = secondsSince(t0);
+    ws.x = std::move(x_);
+    ws.y = std::move(y_);
+    ws.v = std::move(v_);
+    return ws;
+  }
+
+  // Phase 4 from a checked warm start (square, minimise).
+  LapResult runWarm(WarmStart ws) {
+    LapResult r;
+    auto t0 = Clock::now();
+    if (static_cast<int64_t>(ws.x.size()) != nr_ || static_cast<int64_t>(ws.y.size()) != nc_ ||
+        static_cast<int64_t>(ws.v.size()) != nc_)
+      throw InputError("warm start: x, y and v must have one entry per row / column");
+    for (int64_t i = 0; i < nr_; ++i) {
+      int32_t j = ws.x[i];
+      if (j < -1 || j >= nc_ || (j >= 0 && ws.y[j] != i))
+        throw InputError("warm start: x and y are not one assignment (row " + std::to_string(i) + ")");
+    }
+    for (int64_t j = 0; j < nc_; ++j) {
+      int32_t i = ws.y[j];
+      if (i < -1 || i >= nr_ || (i >= 0 && ws.x[i] != j))
+        throw InputError("warm start: x and y are not one assignment (column " + std::to_string(j) + ")");
+      if (!std::isfinite(ws.v[j])) throw InputError("warm start: v[" + std::to_string(j) + "] is not finite");
+    }
+    validateEntries();
+    x_ = std::move(ws.x);
+    y_ = std::move(ws.y);
+    v_ = std::move(ws.v);
+    r.stats = ws.stats;
+    std::vector<int32_t> freeRows;
+    for (int64_t i = 0; i < nr_; ++i) {
+      if ((i & 1023) == 0) checkCancel(cancel_);
+      int32_t j = x_[i];
+      if (j >= 0) {
+        TwoMin t = twoMin(i);
+        if (t.first.index < 0) return r;  // the row has no allowed column: infeasible
+        if (at(i, j) - v_[j] <= t.first.value) continue;
+        ++r.stats.warm_start_rejected;
+        x_[i] = -1;
+        y_[j] = -1;
+      }
+      freeRows.push_back(static_cast<int32_t>(i));
+    }
+    r.stats.free_after_arr = static_cast<int64_t>(freeRows.size());
+    r.stats.seconds_init += secondsSince(t0);
+    return finish(freeRows, r);
+  }
+
+ private:
+  // Phase 4 for `freeRows`, then the duals u and the total.
+  LapResult finish(const std::vector<int32_t>& freeRows, LapResult& r) {
     auto t1 = Clock::now();
     std::vector<double> d(nc_);
     std::vector<int32_t> pred(nc_, -1);
@@ -98,10 +235,9 @@ class JonkerVolgenant {
     r.x = std::move(x_);
     r.y = std::move(y_);
     r.v = std::move(v_);
-    return r;
+    return std::move(r);
   }
 
- private:
   const T* row(int64_t i) const { return c_ + i * nc_; }
   double at(int64_t i, int64_t j) const { return kernels::cost<NEG>(c_[i * nc_ + j]); }
 
@@ -387,6 +523,16 @@ LapResult solveAssignment(const T* cost, int64_t n_rows, int64_t n_cols, bool ma
     for (double& a : r.v) a = -a;
   }
   return r;
+}
+
+WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel) {
+  if (n <= 0 || n > std::numeric_limits<int32_t>::max()) throw InputError("parallel init: n must be in [1, 2^31-1]");
+  return JonkerVolgenant<float, false>(cost, n, n, cancel).parallelInit(rounds);
+}
+
+LapResult solveFromWarmStart(const float* cost, int64_t n, WarmStart ws, const std::atomic<bool>* cancel) {
+  if (n <= 0 || n > std::numeric_limits<int32_t>::max()) throw InputError("warm start: n must be in [1, 2^31-1]");
+  return JonkerVolgenant<float, false>(cost, n, n, cancel).runWarm(std::move(ws));
 }
 
 template <typename T>

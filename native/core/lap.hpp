@@ -30,6 +30,8 @@ struct LapStats {
   int64_t dijkstra_steps = 0;       // rows scanned inside those paths
   double seconds_init = 0;          // column reduction + reduction transfer + ARR
   double seconds_augment = 0;
+  int64_t parallel_rounds = 0;      // bidding rounds of the parallel (device-style) initialisation
+  int64_t warm_start_rejected = 0;  // warm-start rows freed because their column was not a row minimum
 };
 
 struct LapResult {
@@ -65,5 +67,34 @@ LapResult solveAssignment(const T* cost, int64_t n_rows, int64_t n_cols, bool ma
 template <typename T>
 Certificate checkCertificate(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize,
                              const int32_t* x, const double* u, const double* v, double tol);
+
+// The state a parallel initialisation (the CUDA solver's, or its host reference below) hands to the
+// shortest-path phase: a partial assignment and column duals v in which every assigned row's column
+// minimises c_ij - v_j over the row (so u_i = c_ij - v_j makes the pair tight and the row feasible).
+struct WarmStart {
+  std::vector<int32_t> x, y;  // row -> column, column -> row; -1 free
+  std::vector<double> v;
+  bool infeasible = false;    // some column or row has no allowed entry
+  LapStats stats;             // free_after_column_reduction, free_after_arr, parallel_rounds
+};
+
+// JV phases 1-3 in the data-parallel form the CUDA solver runs (native/cuda/solver.cu), on the host:
+// the reference it is checked against, and how the warm-start path is tested without a GPU.
+//   1. column reduction: v_j = min_i c_ij (lowest row on ties); a row that is the minimum of several
+//      columns keeps the one with the smallest v (the highest column index on ties);
+//   2. reduction transfer, Jacobi style: every row holding exactly one column computes its slack
+//      against the v of step 1, then all transfers are applied;
+//   3. `rounds` rounds of Jacobi augmenting row reduction: every free row finds its two smallest
+//      reduced costs against the same v and bids for its best column (JV's rule on ties); each column
+//      goes to its lowest-index bidder, whose bid lowers the column's v by the gap u2 - u1 and displaces
+//      the previous holder. Lowering a v only makes that column worse for everyone else, so every
+//      assigned row still holds a row minimum after a round: the invariant WarmStart promises.
+// Square matrices, minimisation, float32 (the device path's types).
+WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel);
+
+// JV phase 4 from a warm start (square, minimise). The warm start is checked, not trusted: malformed
+// x/y/v are an InputError; an assigned row whose column is not a row minimum under v is freed (counted
+// in stats.warm_start_rejected) and augmented like the others, so the result is optimal either way.
+LapResult solveFromWarmStart(const float* cost, int64_t n, WarmStart ws, const std::atomic<bool>* cancel);
 
 }  // namespace saematch

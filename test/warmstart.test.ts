@@ -1,0 +1,76 @@
+// The CUDA solver's data-parallel initialisation (JV phases 1-3 in Jacobi form) and the warm-start
+// phase 4 it hands over to, both on the host: whatever the number of bidding rounds, the optimum must
+// equal the sequential JV's on every benchmark family, with a passing dual certificate; a warm start
+// is checked rather than trusted (bad rows are freed, malformed ones refused).
+import { describe, expect, test } from 'vitest';
+import { SaeMatchInputError } from '../src/errors.js';
+import { FAMILIES, makeInstance } from '../src/instances.js';
+import { checkCertificate, solveAssignment } from '../src/lap.js';
+import { prng } from './helpers.js';
+
+describe('parallel initialisation + warm-start phase 4', () => {
+  for (const family of FAMILIES)
+    test(`${family}: same optimum as JV for 0, 1, 4 and 64 rounds`, async () => {
+      for (const n of [7, 200, 700]) {
+        const inst = await makeInstance(family, n, { seed: 11 + n, dtype: 'float32', dim: 64 });
+        const jv = await solveAssignment(inst);
+        let lastFree = Infinity;
+        for (const rounds of [0, 1, 4, 64]) {
+          const p = await solveAssignment(inst, { init: 'parallel', parallelRounds: rounds });
+          expect(p.totalCost).toBeCloseTo(jv.totalCost, 3);
+          expect(Math.abs(p.totalCost - jv.totalCost)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(jv.totalCost)) * n);
+          const cert = await checkCertificate(inst, p);
+          expect(cert.ok, cert.message).toBe(true);
+          expect(p.stats.parallelRounds).toBeLessThanOrEqual(rounds);
+          expect(p.stats.warmStartRejected).toBe(0); // the invariant holds after every round
+          // More rounds never leave more rows for phase 4 on these instances.
+          expect(p.stats.freeAfterArr).toBeLessThanOrEqual(lastFree);
+          lastFree = p.stats.freeAfterArr;
+          // Every row is assigned, each column once.
+          expect(new Set(p.rowToCol).size).toBe(n);
+        }
+      }
+    });
+
+  test('forbidden pairs (+inf) and an infeasible matrix', async () => {
+    const n = 50, rnd = prng(5);
+    const data = new Float32Array(n * n).map(() => (rnd() < 0.3 ? Infinity : rnd()));
+    for (let i = 0; i < n; i++) data[i * n + ((i * 7) % n)] = rnd(); // keeps a perfect matching
+    const jv = await solveAssignment({ data, nRows: n, nCols: n });
+    const p = await solveAssignment({ data, nRows: n, nCols: n }, { init: 'parallel', parallelRounds: 8 });
+    expect(p.totalCost).toBeCloseTo(jv.totalCost, 4);
+    expect((await checkCertificate({ data, nRows: n, nCols: n }, p)).ok).toBe(true);
+    const bad = new Float32Array(9).fill(1);
+    bad[0] = bad[3] = bad[6] = Infinity; // column 0 has no allowed row
+    await expect(solveAssignment({ data: bad, nRows: 3, nCols: 3 }, { init: 'parallel' })).rejects.toThrow(/infeasible/i);
+  });
+
+  test('a warm start is checked: rows off their row minimum are freed and augmented; malformed ones are refused', async () => {
+    const inst = await makeInstance('uniform', 300, { seed: 3, dtype: 'float32' });
+    const jv = await solveAssignment(inst);
+    // The optimum itself is a valid warm start: nothing left to do.
+    const same = await solveAssignment(inst, { warmStart: { rowToCol: jv.rowToCol, colToRow: jv.colToRow, v: jv.v } });
+    expect(same.stats.augmentations).toBe(0);
+    expect(same.stats.warmStartRejected).toBe(0);
+    expect(same.totalCost).toBeCloseTo(jv.totalCost, 6);
+    // A shuffled assignment with v = 0: most rows are not at a row minimum and must be freed.
+    const n = 300, x = new Int32Array(n), y = new Int32Array(n);
+    for (let i = 0; i < n; i++) x[i] = (i * 37) % n;
+    for (let i = 0; i < n; i++) y[x[i]!] = i;
+    const fixed = await solveAssignment(inst, { warmStart: { rowToCol: x, colToRow: y, v: new Float64Array(n) } });
+    expect(fixed.stats.warmStartRejected).toBeGreaterThan(n / 2);
+    expect(fixed.totalCost).toBeCloseTo(jv.totalCost, 4);
+    expect((await checkCertificate(inst, fixed)).ok).toBe(true);
+    // Malformed: x and y disagree; v not finite; wrong lengths; wrong matrix kind.
+    const y2 = y.slice();
+    [y2[0], y2[1]] = [y2[1]!, y2[0]!];
+    await expect(solveAssignment(inst, { warmStart: { rowToCol: x, colToRow: y2, v: new Float64Array(n) } })).rejects.toThrow(/not one assignment/);
+    const v = new Float64Array(n);
+    v[5] = NaN;
+    await expect(solveAssignment(inst, { warmStart: { rowToCol: x, colToRow: y, v } })).rejects.toThrow(/v\[5\]/);
+    await expect(solveAssignment(inst, { warmStart: { rowToCol: x.subarray(1), colToRow: y, v: new Float64Array(n) } })).rejects.toThrow(/one entry per row/);
+    await expect(solveAssignment(inst, { maximize: true, warmStart: { rowToCol: x, colToRow: y, v: new Float64Array(n) } })).rejects.toBeInstanceOf(SaeMatchInputError);
+    await expect(solveAssignment(inst, { init: 'parallel', maximize: true })).rejects.toBeInstanceOf(SaeMatchInputError);
+    await expect(solveAssignment(inst, { init: 'parallel', parallelRounds: -1 })).rejects.toBeInstanceOf(SaeMatchInputError);
+  });
+});
