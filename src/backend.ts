@@ -2,10 +2,11 @@
 // device (FAISS-style): the CPU backend (BLAS/built-in GEMM + native JV) is always there; a CUDA
 // backend registers itself here when the build and the machine have one. The caller is told which
 // backend ran and why the others did not.
-import { SaeMatchInputError } from './errors.js';
+import { SaeMatchDeviceError, SaeMatchInputError } from './errors.js';
 import { costMatrix, type CostMetric, type CostResult, type FeatureMatrix } from './cost.js';
-import { checkCertificate, solveAssignment, type Assignment, type Certificate, type CostMatrix } from './lap.js';
-import { nativeInfo } from './native.js';
+import { allocFloat32 } from './fileio.js';
+import { checkCertificate, InfeasibleError, solveAssignment, type Assignment, type Certificate, type CostMatrix } from './lap.js';
+import { callNative, nativeInfo, type NativeCudaPair } from './native.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
 export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
@@ -31,6 +32,89 @@ export function cpuBackend(): MatchBackend {
   };
 }
 
+/**
+ * Bidding rounds of the device's parallel initialisation before the host's phase 4. On the host
+ * reference (n = 4096) 512 rounds left 6 SAE-like / 22 uniform rows of 4096 for phase 4; a round with
+ * few free rows is a few microseconds of launches. SAE_MATCH_CUDA_ROUNDS overrides it.
+ */
+export const CUDA_INIT_ROUNDS = 512;
+
+/**
+ * The built-in CUDA backend (native/cuda/gpu.hpp): cost matrix and JV phases 1-3 on the device, the
+ * matrix and the warm start copied back, exact phase 4 and the certificate on the host. With
+ * `fallback` (--device auto) a CUDA failure (out of memory, a CUDA error) warns once and the pair is
+ * computed on the CPU instead; without it, it is a SaeMatchDeviceError.
+ */
+export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; warn?: (message: string) => void } = {}): MatchBackend {
+  const info = nativeInfo().cuda;
+  const index = opts.device ?? 0;
+  const dev = info.devices.find((d) => d.index === index);
+  const name = dev ? `${dev.name}, sm_${dev.computeCapability.replace('.', '')}` : `device ${index}`;
+  const cpu = cpuBackend();
+  const envRounds = Number(process.env.SAE_MATCH_CUDA_ROUNDS);
+  const rounds = Number.isInteger(envRounds) && envRounds >= 0 ? envRounds : CUDA_INIT_ROUNDS;
+  // The device's warm start for a matrix it produced, keyed by the matrix buffer, for the solve that follows.
+  const warm = new WeakMap<Float32Array, NonNullable<NativeCudaPair['warmStart']>>();
+  let failed: string | undefined;
+  const warn = opts.warn ?? ((m: string) => process.emitWarning(m, 'SaeMatchWarning'));
+  return {
+    device: 'cuda',
+    description: `cuda (${name}; phase 4 and certificate on the cpu)`,
+    async costMatrix(a, b, metric, out, signal) {
+      if (failed) return cpu.costMatrix(a, b, metric, out, signal);
+      if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ: a has ${a.dim}, b has ${b.dim}`);
+      const data = out && out.length === a.rows * b.rows ? out : allocFloat32(a.rows * b.rows, 'cost matrix');
+      const t0 = performance.now();
+      let r: NativeCudaPair;
+      try {
+        r = await callNative((x, token) => x.cudaMatchPair(a.data, a.rows, b.data, b.rows, a.dim, metric,
+          a.rows === b.rows ? rounds : -1, index, data, token), signal);
+      } catch (e) {
+        if (!(e instanceof SaeMatchDeviceError) || !opts.fallback) throw e;
+        failed = e.message;
+        warn(`sae-match: CUDA failed (${e.message}); continuing on the CPU`);
+        return cpu.costMatrix(a, b, metric, data, signal);
+      }
+      if (r.warmStart && !r.warmStart.infeasible) warm.set(data, r.warmStart);
+      return { data, nRows: a.rows, nCols: b.rows, kernel: 'cuda', threads: 0, seconds: (performance.now() - t0) / 1000 };
+    },
+    async solveAssignment(cost, signal) {
+      const w = cost.data instanceof Float32Array ? warm.get(cost.data) : undefined;
+      if (!w) return cpu.solveAssignment(cost, signal);
+      warm.delete(cost.data as Float32Array);
+      const sol = await solveAssignment(cost, { signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
+      // The counters of the phases the device ran, with the host's phase 4.
+      sol.stats = { ...sol.stats, freeAfterColumnReduction: w.stats.freeAfterColumnReduction, parallelRounds: w.stats.parallelRounds,
+        secondsInit: w.stats.secondsInit + sol.stats.secondsInit };
+      return sol;
+    },
+    checkCertificate: (cost, sol, signal) => cpu.checkCertificate(cost, sol, signal),
+  };
+}
+
+/**
+ * The exact GPU solver on a given matrix (square float32, minimised): JV phases 1-3 on the device,
+ * phase 4 from that warm start on the host. Same contract as solveAssignment (assignment, total,
+ * duals); stats carry the device rounds and the rows left for phase 4, timings the device's part.
+ * This is how the GPU solver is checked against the CPU one on every benchmark family.
+ */
+export async function solveAssignmentCuda(
+  cost: CostMatrix, opts: { rounds?: number; device?: number; signal?: AbortSignal } = {},
+): Promise<Assignment & { device: string; deviceTimings: NativeCudaPair['timings'] }> {
+  if (!(cost.data instanceof Float32Array) || cost.nRows !== cost.nCols)
+    throw new SaeMatchInputError('the GPU solver takes square float32 matrices');
+  const rounds = opts.rounds ?? CUDA_INIT_ROUNDS;
+  if (!Number.isInteger(rounds) || rounds < 0) throw new SaeMatchInputError(`rounds must be an integer >= 0, got ${rounds}`);
+  const t0 = performance.now();
+  const r = await callNative((x, token) => x.cudaInitMatrix(cost.data as Float32Array, cost.nRows, rounds, opts.device ?? 0, token), opts.signal);
+  const w = r.warmStart!;
+  if (w.infeasible) throw new InfeasibleError();
+  const sol = await solveAssignment(cost, { signal: opts.signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
+  sol.stats = { ...sol.stats, freeAfterColumnReduction: w.stats.freeAfterColumnReduction, parallelRounds: w.stats.parallelRounds,
+    secondsInit: w.stats.secondsInit + sol.stats.secondsInit };
+  return { ...sol, seconds: (performance.now() - t0) / 1000, device: r.device, deviceTimings: r.timings };
+}
+
 /** A CUDA backend provider: returns the backend, or the reason it cannot run here. */
 export type CudaProvider = () => MatchBackend | { unavailable: string };
 let cudaProvider: CudaProvider | undefined;
@@ -40,19 +124,19 @@ export function registerCudaBackend(provider: CudaProvider): void {
   cudaProvider = provider;
 }
 
-function cudaBackend(): MatchBackend | { unavailable: string } {
+function cudaBackend(fallback: boolean): MatchBackend | { unavailable: string } {
   const info = nativeInfo().cuda;
   if (!info.compiled) return { unavailable: `this build has no CUDA (${info.error})` };
   if (info.deviceCount === 0) return { unavailable: `no usable CUDA device (${info.error})` };
-  if (!cudaProvider) return { unavailable: 'this version has no CUDA matching backend yet; the CPU path is exact and used instead' };
-  return cudaProvider();
+  if (cudaProvider) return cudaProvider();
+  return nativeCudaBackend({ fallback });
 }
 
 /** auto: CUDA when it can run, else CPU; cuda: CUDA or a clear error; cpu: CPU. */
 export function selectBackend(choice: DeviceChoice = 'auto'): { backend: MatchBackend; reason: string } {
   if (!DEVICES.includes(choice)) throw new SaeMatchInputError(`unknown device '${choice}' (auto, cpu or cuda)`);
   if (choice === 'cpu') return { backend: cpuBackend(), reason: 'requested' };
-  const cuda = cudaBackend();
+  const cuda = cudaBackend(choice === 'auto');
   if ('unavailable' in cuda) {
     if (choice === 'cuda') throw new SaeMatchInputError(`--device cuda: ${cuda.unavailable}`);
     return { backend: cpuBackend(), reason: `CUDA not used: ${cuda.unavailable}` };

@@ -21,6 +21,19 @@ export class SaeMatchInternalError extends Error {
   }
 }
 
+/**
+ * The GPU failed (out of memory, a CUDA error, no usable device). Exit code 1; under `--device auto`
+ * the CUDA backend falls back to the CPU instead and warns.
+ */
+export class SaeMatchDeviceError extends Error {
+  readonly code = 'ERR_SAE_MATCH_DEVICE';
+  readonly exitCode = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SaeMatchDeviceError';
+  }
+}
+
 /** Throws if the signal is already aborted, with the same AbortError the native side produces. */
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) {

@@ -10,7 +10,7 @@ export { makeInstance, FAMILIES } from './instances.js';
 export type { Family, Instance } from './instances.js';
 export { nativeInfo } from './native.js';
 export type { NativeInfo } from './native.js';
-export { SaeMatchInputError, SaeMatchInternalError } from './errors.js';
+export { SaeMatchInputError, SaeMatchInternalError, SaeMatchDeviceError } from './errors.js';
 export { loadSae, checkSaeValues, detectSaeFormat, SAE_TENSORS } from './sae.js';
 export type { Sae, SaeFormat, LoadSaeOptions } from './sae.js';
 export { foldThreshold, layerFeatures, METRICS } from './fold.js';
@@ -19,7 +19,7 @@ export { discoverSuite, canonicalL0, parseLayers, parseL0, adjacentPairs } from 
 export type { Suite, SuiteLayer, DiscoverOptions, L0Choice } from './suite.js';
 export { matchPair, matchSuite, matchFeatures } from './match.js';
 export type { MatchOptions, PairResult, SuiteOptions, SuiteResult } from './match.js';
-export { selectBackend, registerCudaBackend } from './backend.js';
+export { selectBackend, registerCudaBackend, nativeCudaBackend, solveAssignmentCuda, CUDA_INIT_ROUNDS } from './backend.js';
 export type { MatchBackend, DeviceChoice } from './backend.js';
 export type { Manifest, ManifestPair, ManifestLayer } from './outputs.js';
 export { readNpz, writeNpz, listNpz } from './npz.js';

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SaeMatchInputError, SaeMatchInternalError, throwIfAborted } from './errors.js';
+import { SaeMatchDeviceError, SaeMatchInputError, SaeMatchInternalError, throwIfAborted } from './errors.js';
 
 const require = createRequire(import.meta.url);
 /** Package root: this file lives in src/ (tests) or dist/ (installed). */
@@ -73,8 +73,18 @@ interface CancelToken {
   cancel(): void;
 }
 
+/** What the CUDA pair op returns (native/cuda/gpu.hpp). */
+export interface NativeCudaPair {
+  device: string;
+  timings: { upload: number; norms: number; gemm: number; init: number; download: number; total: number };
+  warmStart?: { infeasible: boolean; rowToCol?: Int32Array; colToRow?: Int32Array; v?: Float64Array; stats: SolverStats };
+}
+
 interface NativeAddon {
   CancelToken: new () => CancelToken;
+  cudaInitMatrix(cost: Float32Array, n: number, rounds: number, device: number, token: CancelToken): Promise<NativeCudaPair>;
+  cudaMatchPair(a: Float32Array, nA: number, b: Float32Array, nB: number, k: number, metric: string, rounds: number,
+    device: number, out: Float32Array, token: CancelToken): Promise<NativeCudaPair>;
   solveAssignment(cost: Float32Array | Float64Array, nRows: number, nCols: number, maximize: boolean,
     token: CancelToken, parallelRounds?: number,
     warmStart?: { rowToCol: Int32Array; colToRow: Int32Array; v: Float64Array }): Promise<NativeSolveResult>;
@@ -198,6 +208,7 @@ function mapNativeError(e: unknown): unknown {
   if (err?.code === 'ERR_SAE_MATCH_INPUT') return new SaeMatchInputError(err.message, { cause: e });
   if (err?.code === 'ERR_SAE_MATCH_INTERNAL')
     return new SaeMatchInternalError(`native addon: ${err.message}`, { cause: e });
+  if (err?.code === 'ERR_SAE_MATCH_DEVICE') return new SaeMatchDeviceError(err.message, { cause: e });
   return e;
 }
 

@@ -17,6 +17,7 @@
 #include "../core/lap_kernels.hpp"
 #include "../core/parallel.hpp"
 #include "../cuda/device.hpp"
+#include "../cuda/gpu.hpp"
 #include "worker.hpp"
 
 namespace {
@@ -512,6 +513,81 @@ class EvalWorker : public PromiseWorker {
   PairEval result;
 };
 
+Napi::Object pairResult(Napi::Env env, const cuda::GpuPairResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("device", r.device);
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("upload", r.timings.upload);
+  t.Set("norms", r.timings.norms);
+  t.Set("gemm", r.timings.gemm);
+  t.Set("init", r.timings.init);
+  t.Set("download", r.timings.download);
+  t.Set("total", r.timings.total);
+  o.Set("timings", t);
+  if (r.have_warm_start) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("infeasible", r.warm.infeasible);
+    if (!r.warm.infeasible) {
+      w.Set("rowToCol", toTyped<int32_t>(env, r.warm.x));
+      w.Set("colToRow", toTyped<int32_t>(env, r.warm.y));
+      w.Set("v", toTyped<double>(env, r.warm.v));
+    }
+    w.Set("stats", statsObject(env, r.warm.stats));
+    o.Set("warmStart", w);
+  }
+  return o;
+}
+
+// cudaMatchPair(a, nA, b, nB, k, metric, rounds, device, out, token) -> Promise<{device, timings,
+// warmStart?}>: the cost matrix on the GPU, copied into `out`; with rounds >= 0 and nA == nB also JV
+// phases 1-3 on the GPU (native/cuda/gpu.hpp). CUDA failures reject with ERR_SAE_MATCH_DEVICE.
+class CudaPairWorker : public PromiseWorker {
+ public:
+  CudaPairWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[9])) {
+    for (int k : {0, 2, 8}) keep(info[k]);
+    a = info[0].As<Napi::Float32Array>().Data();
+    na = info[1].As<Napi::Number>().Int64Value();
+    b = info[2].As<Napi::Float32Array>().Data();
+    nb = info[3].As<Napi::Number>().Int64Value();
+    k = info[4].As<Napi::Number>().Int64Value();
+    metric = info[5].As<Napi::String>().Utf8Value() == "cosine" ? 1 : 0;
+    rounds = info[6].As<Napi::Number>().Int32Value();
+    device = info[7].As<Napi::Number>().Int32Value();
+    out = info[8].As<Napi::Float32Array>().Data();
+  }
+  void Run() override { r = cuda::matchPairDevice(a, na, b, nb, k, metric, rounds, device, out, cancel.get()); }
+  Napi::Value Result(Napi::Env env) override { return pairResult(env, r); }
+
+ private:
+  const float *a = nullptr, *b = nullptr;
+  float* out = nullptr;
+  int64_t na = 0, nb = 0, k = 0;
+  int metric = 0, rounds = -1, device = 0;
+  cuda::GpuPairResult r;
+};
+
+// cudaInitMatrix(cost, n, rounds, device, token) -> Promise<{device, timings, warmStart}>: JV phases
+// 1-3 on the GPU for a host matrix (the GPU solver on any benchmark family).
+class CudaInitWorker : public PromiseWorker {
+ public:
+  CudaInitWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[4])) {
+    keep(info[0]);
+    cost = info[0].As<Napi::Float32Array>().Data();
+    n = info[1].As<Napi::Number>().Int64Value();
+    rounds = info[2].As<Napi::Number>().Int32Value();
+    device = info[3].As<Napi::Number>().Int32Value();
+  }
+  void Run() override { r = cuda::initMatrixDevice(cost, n, rounds, device, cancel.get()); }
+  Napi::Value Result(Napi::Env env) override { return pairResult(env, r); }
+
+ private:
+  const float* cost = nullptr;
+  int64_t n = 0;
+  int rounds = 0, device = 0;
+  cuda::GpuPairResult r;
+};
+
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -562,6 +638,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("halfToFloat", Napi::Function::New(env, queue<HalfWorker>));
   exports.Set("topkRows", Napi::Function::New(env, queue<TopkWorker>));
   exports.Set("evaluateSae", Napi::Function::New(env, queue<EvalWorker>));
+  exports.Set("cudaMatchPair", Napi::Function::New(env, queue<CudaPairWorker>));
+  exports.Set("cudaInitMatrix", Napi::Function::New(env, queue<CudaInitWorker>));
   exports.Set("allocLarge", Napi::Function::New(env, AllocLarge));
   exports.Set("crc32", Napi::Function::New(env, Crc32));
   exports.Set("crc32Combine", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {

@@ -55,6 +55,9 @@ class PromiseWorker : public Napi::AsyncWorker {
     } catch (const InputError& e) {
       kind = "input";
       SetError(e.what());
+    } catch (const DeviceError& e) {
+      kind = "device";
+      SetError(e.what());
     } catch (const std::bad_alloc&) {
       kind = "internal";
       SetError("out of memory in the native addon");
@@ -80,7 +83,7 @@ class PromiseWorker : public Napi::AsyncWorker {
       err.Set("name", "AbortError");
       err.Set("code", "ABORT_ERR");
     } else {
-      err.Set("code", kind == "input" ? "ERR_SAE_MATCH_INPUT" : "ERR_SAE_MATCH_INTERNAL");
+      err.Set("code", kind == "input" ? "ERR_SAE_MATCH_INPUT" : kind == "device" ? "ERR_SAE_MATCH_DEVICE" : "ERR_SAE_MATCH_INTERNAL");
     }
     deferred.Reject(err);
   }

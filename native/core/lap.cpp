@@ -136,8 +136,10 @@ class JonkerVolgenant {
         if (u1 < u2) {
           if (std::isfinite(u2)) d = u2 - u1;
         } else if (y_[j] >= 0) {
-          j = static_cast<int32_t>(t.second.index >= 0 ? t.second.index
-                                                        : kernels::secondIndex<NEG>(row(i), v_.data(), nc_, j, u2));
+          // The first other column at the tied minimum (the device computes the same, whichever twoMin
+          // kernel ran here).
+          int64_t j2 = kernels::secondIndex<NEG>(row(i), v_.data(), nc_, j, u2);
+          if (j2 >= 0) j = static_cast<int32_t>(j2);
         }
         target[i] = j;
         dec[i] = d;

@@ -18,6 +18,11 @@ namespace saematch {
 struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// A device (CUDA) failure: out of memory, a launch error, no usable device. The binding gives it the
+// code ERR_SAE_MATCH_DEVICE, so `--device auto` can fall back to the CPU and say why.
+struct DeviceError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 struct Cancelled : std::runtime_error {
   Cancelled() : std::runtime_error("operation was aborted") {}
 };

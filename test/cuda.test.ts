@@ -1,0 +1,102 @@
+// The CUDA backend. Everywhere: backend selection, the clear error for --device cuda without a
+// usable device, and the fallback under auto when a CUDA call fails (on a machine without a GPU the
+// CUDA op itself fails, which exercises exactly that path). With a GPU (scripts/gpu-check.sh): the
+// cost kernel against a float64 reference, and the GPU solver's optimum and certificate against the
+// CPU solver on every benchmark family up to n = 4096.
+import { describe, expect, test } from 'vitest';
+import { nativeCudaBackend, selectBackend, solveAssignmentCuda } from '../src/backend.js';
+import { costMatrix } from '../src/cost.js';
+import { SaeMatchDeviceError, SaeMatchInputError } from '../src/errors.js';
+import { FAMILIES, makeInstance, Rng, saeFeatures } from '../src/instances.js';
+import { checkCertificate, solveAssignment } from '../src/lap.js';
+import { nativeInfo } from '../src/native.js';
+
+const cuda = nativeInfo().cuda;
+const haveGpu = cuda.compiled && cuda.devices.length > 0;
+
+describe('without a usable GPU', () => {
+  test.skipIf(haveGpu)('auto uses the CPU and says why; cuda is a clear input error', () => {
+    const auto = selectBackend('auto');
+    expect(auto.backend.device).toBe('cpu');
+    expect(auto.reason).toMatch(/CUDA not used: (no usable CUDA device|this build has no CUDA)/);
+    expect(() => selectBackend('cuda')).toThrow(SaeMatchInputError);
+    expect(() => selectBackend('cuda')).toThrow(/--device cuda: /);
+  });
+
+  test.skipIf(haveGpu)('a failing CUDA call: under auto one warning and the CPU result; otherwise a device error', async () => {
+    const rng = new Rng(4);
+    const { a, b } = saeFeatures(64, 32, 0.8, rng);
+    const warnings: string[] = [];
+    const be = nativeCudaBackend({ fallback: true, warn: (m) => warnings.push(m) });
+    const got = await be.costMatrix(a, b, 'sqeuclidean');
+    const want = await costMatrix(a, b);
+    expect(got.data).toEqual(want.data);
+    await be.costMatrix(a, b, 'sqeuclidean');
+    expect(warnings).toHaveLength(1); // warned once, then stays on the CPU
+    expect(warnings[0]).toMatch(/CUDA failed .*continuing on the CPU/);
+    const sol = await be.solveAssignment(got);
+    const ref = await solveAssignment(want);
+    expect(sol.totalCost).toBe(ref.totalCost);
+    expect((await be.checkCertificate(got, sol)).ok).toBe(true);
+    const strict = nativeCudaBackend({ fallback: false });
+    await expect(strict.costMatrix(a, b, 'sqeuclidean')).rejects.toBeInstanceOf(SaeMatchDeviceError);
+    await expect(solveAssignmentCuda(want)).rejects.toBeInstanceOf(SaeMatchDeviceError);
+    await expect(solveAssignmentCuda({ data: new Float64Array(4), nRows: 2, nCols: 2 })).rejects.toBeInstanceOf(SaeMatchInputError);
+  });
+});
+
+describe.skipIf(!haveGpu)('on a GPU', () => {
+  test('cost kernel: relative error against a float64 reference <= 1e-5 of the typical cost, both metrics', async () => {
+    const rng = new Rng(9);
+    for (const [n, k] of [[300, 100], [1000, 2304], [129, 4608]] as const) {
+      const { a, b } = saeFeatures(n, k, 0.8, rng);
+      for (const metric of ['sqeuclidean', 'cosine'] as const) {
+        const be = nativeCudaBackend({ fallback: false });
+        const got = await be.costMatrix(a, b, metric);
+        let worst = 0, typical = 0;
+        const samples = 20000;
+        const ref: number[] = [], idx: number[] = [];
+        for (let s = 0; s < samples; s++) {
+          const i = rng.int(n), j = rng.int(n);
+          let dot = 0, na = 0, nb = 0;
+          for (let p = 0; p < k; p++) {
+            const x = a.data[i * k + p]!, y = b.data[j * k + p]!;
+            dot += x * y; na += x * x; nb += y * y;
+          }
+          ref.push(metric === 'cosine' ? 1 - (na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0) : Math.max(0, na + nb - 2 * dot));
+          idx.push(i * n + j);
+        }
+        typical = ref.slice().sort((x, y) => x - y)[samples >> 1]!;
+        for (let s = 0; s < samples; s++) worst = Math.max(worst, Math.abs(got.data[idx[s]!]! - ref[s]!));
+        expect(worst / typical, `${metric} n=${n} k=${k}`).toBeLessThanOrEqual(1e-5);
+      }
+    }
+  }, 120_000);
+
+  test('GPU solver: same optimum as the CPU solver and a passing certificate on every family, n up to 4096', async () => {
+    for (const family of FAMILIES)
+      for (const n of [100, 1000, 4096]) {
+        const inst = await makeInstance(family, n, { seed: n + 7, dtype: 'float32', dim: 256 });
+        const cpu = await solveAssignment(inst);
+        const gpu = await solveAssignmentCuda(inst);
+        expect(Math.abs(gpu.totalCost - cpu.totalCost), `${family} ${n}`).toBeLessThanOrEqual(1e-9 * n * Math.max(1, Math.abs(cpu.totalCost)));
+        const cert = await checkCertificate(inst, gpu);
+        expect(cert.ok, `${family} ${n}: ${cert.message}`).toBe(true);
+        expect(gpu.stats.warmStartRejected, `${family} ${n}`).toBe(0); // the device kept the invariant
+        // The device ran the host reference's rounds: the same rows are left for phase 4.
+        const ref = await solveAssignment(inst, { init: 'parallel', parallelRounds: gpu.stats.parallelRounds });
+        expect(gpu.stats.freeAfterArr, `${family} ${n}`).toBe(ref.stats.freeAfterArr);
+      }
+  }, 600_000);
+
+  test('the CUDA backend matches a suite pair exactly like the CPU backend', async () => {
+    const rng = new Rng(12);
+    const { a, b } = saeFeatures(2048, 2304, 0.8, rng);
+    const be = nativeCudaBackend({ fallback: false });
+    const c = await be.costMatrix(a, b, 'sqeuclidean');
+    const sol = await be.solveAssignment(c);
+    const cpu = await solveAssignment(await costMatrix(a, b));
+    expect((await be.checkCertificate(c, sol)).ok).toBe(true);
+    expect(Math.abs(sol.totalCost - cpu.totalCost)).toBeLessThanOrEqual(1e-5 * Math.abs(cpu.totalCost));
+  }, 120_000);
+});
