@@ -15,6 +15,11 @@ export interface MatchBackend {
   readonly device: 'cpu' | 'cuda';
   /** e.g. "cpu (openblas, 2 threads)". */
   readonly description: string;
+  /**
+   * The matrix is computed on a device while the host is free: a suite run starts the next pair's
+   * costMatrix as soon as the current matrix is ready, overlapping it with the current solve.
+   */
+  readonly pipelined?: boolean;
   costMatrix(a: FeatureMatrix, b: FeatureMatrix, metric: CostMetric, out?: Float32Array, signal?: AbortSignal): Promise<CostResult>;
   solveAssignment(cost: CostMatrix, signal?: AbortSignal): Promise<Assignment>;
   /** The dual optimality check of the assignment just found, on the same cost matrix. */
@@ -60,6 +65,7 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
   return {
     device: 'cuda',
     description: `cuda (${name}; phase 4 and certificate on the cpu)`,
+    pipelined: true,
     async costMatrix(a, b, metric, out, signal) {
       if (failed) return cpu.costMatrix(a, b, metric, out, signal);
       if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ: a has ${a.dim}, b has ${b.dim}`);
@@ -76,7 +82,10 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
         return cpu.costMatrix(a, b, metric, data, signal);
       }
       if (r.warmStart && !r.warmStart.infeasible) warm.set(data, r.warmStart);
-      return { data, nRows: a.rows, nCols: b.rows, kernel: 'cuda', threads: 0, seconds: (performance.now() - t0) / 1000 };
+      const result: CostResult & { deviceTimings: NativeCudaPair['timings']; initStats?: NativeCudaPair['warmStart'] extends infer W ? W extends { stats: infer S } ? S : never : never } =
+        { data, nRows: a.rows, nCols: b.rows, kernel: 'cuda', threads: 0, seconds: (performance.now() - t0) / 1000, deviceTimings: r.timings };
+      if (r.warmStart) result.initStats = r.warmStart.stats;
+      return result;
     },
     async solveAssignment(cost, signal) {
       const w = cost.data instanceof Float32Array ? warm.get(cost.data) : undefined;

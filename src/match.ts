@@ -4,7 +4,7 @@
 // output contract in outputs.ts says, and finished pairs skipped on a rerun.
 import { resolve } from 'node:path';
 import { selectBackend, type DeviceChoice, type MatchBackend } from './backend.js';
-import type { FeatureMatrix } from './cost.js';
+import type { CostResult, FeatureMatrix } from './cost.js';
 import { SaeMatchInputError, throwIfAborted } from './errors.js';
 import { allocFloat32, recycleBuffer } from './fileio.js';
 import { layerFeatures, metricParts, type MatchMetric } from './fold.js';
@@ -23,6 +23,8 @@ export interface MatchOptions {
   /** Default true; false matches unfolded parameters. */
   fold?: boolean;
   device?: DeviceChoice;
+  /** A backend of the caller's own (another device, an instrumented one); overrides `device`. */
+  backend?: MatchBackend;
   /** > 0: also the k lowest-cost candidates of every feature (many-to-one), from the same cost matrix. */
   topk?: number;
   signal?: AbortSignal;
@@ -72,14 +74,23 @@ function summarise(C: Float32Array, nTo: number, perm: Int32Array) {
 /** Cost matrix, exact assignment and its certificate for two layers' feature vectors. */
 export async function matchFeatures(
   a: FeatureMatrix, b: FeatureMatrix, backend: MatchBackend,
-  opts: { metric?: MatchMetric; costBuffer?: Float32Array; topk?: number; signal?: AbortSignal } = {},
+  opts: {
+    metric?: MatchMetric; costBuffer?: Float32Array; topk?: number; signal?: AbortSignal;
+    /** The cost matrix, already being computed (a pipelined suite starts it during the previous pair). */
+    precomputed?: Promise<CostResult>;
+    /** Called once the cost matrix is ready, before the solve (a pipelined suite starts the next pair's device work here). */
+    onCostReady?: () => void;
+  } = {},
 ): Promise<PairResult & { cost: Float32Array }> {
   if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ (${a.dim} vs ${b.dim}): d_model differs between the layers`);
   const t0 = performance.now();
   const { cost: metric } = metricParts({ metric: opts.metric });
   const n = a.rows * b.rows;
-  const out = opts.costBuffer && opts.costBuffer.length === n ? opts.costBuffer : allocFloat32(n, 'cost matrix');
-  const C = await backend.costMatrix(a, b, metric, out, opts.signal);
+  const C = opts.precomputed
+    ? await opts.precomputed
+    : await backend.costMatrix(a, b, metric, opts.costBuffer && opts.costBuffer.length === n ? opts.costBuffer : allocFloat32(n, 'cost matrix'), opts.signal);
+  if (C.nRows !== a.rows || C.nCols !== b.rows) throw new Error(`internal: a precomputed cost matrix of ${C.nRows}×${C.nCols} for a ${a.rows}×${b.rows} pair`);
+  opts.onCostReady?.();
   const t1 = performance.now();
   const m = { data: C.data, nRows: a.rows, nCols: b.rows };
   const sol = await backend.solveAssignment(m, opts.signal);
@@ -112,7 +123,7 @@ export function manifestPair(r: PairResult, from: number, to: number, settings: 
 /** Matches two SAEs (paths or loaded SAEs): perm[i] = j means feature i of `a` is feature j of `b`. */
 export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOptions = {}): Promise<PairResult> {
   const t0 = performance.now();
-  const { backend } = selectBackend(opts.device);
+  const { backend } = opts.backend ? { backend: opts.backend } : selectBackend(opts.device);
   const [sa, sb] = await Promise.all([a, b].map((x) => (typeof x === 'string' ? loadSae(x, { signal: opts.signal }) : x)));
   if (sa!.dModel !== sb!.dModel)
     throw new SaeMatchInputError(`d_model differs: ${sa!.source} has ${sa!.dModel}, ${sb!.source} has ${sb!.dModel}`);
@@ -167,7 +178,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   const t0 = performance.now();
   const suite = await discoverSuite(root, opts);
   if (suite.layers.length < 2) throw new SaeMatchInputError(`${suite.root}: need at least two layers to match, found ${suite.layers.length}`);
-  const { backend, reason } = selectBackend(opts.device);
+  const { backend, reason } = opts.backend ? { backend: opts.backend, reason: 'given by the caller' } : selectBackend(opts.device);
   const metric = opts.metric ?? 'enc-dec';
   const parts = metricParts(opts);
   const fo = { metric, biasWeight: parts.biasWeight, fold: parts.fold, signal: opts.signal };
@@ -237,45 +248,73 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
 
   const results = new Map<string, PairResult>();
   let costBuffer: Float32Array | undefined;
-  for (let k = 0; k < pending.length; k++) {
-    throwIfAborted(opts.signal);
-    const { A, B, key } = pending[k]!;
-    const done = () => skipped + k;
-    opts.onProgress?.({ done: done(), total, what: `load ${A.layer}→${B.layer}` });
-    const tWait = performance.now();
-    const fa = await load(A);
-    const fb = await load(B);
-    const waited = (performance.now() - tWait) / 1000;
-    // Prefetch: the next pair's new layer loads (reads, folds) while this pair is computed.
-    const next = pending[k + 1];
-    if (next) {
-      load(next.A);
-      load(next.B);
+  // Pipelining (backends that compute the matrix on a device): as soon as pair k's matrix is on the
+  // host, the device starts pair k+1 (upload of the next layer's features, cost matrix, phases 1-3)
+  // while the host solves pair k. Two host matrices alternate; the CPU backend keeps one.
+  const pipelined = backend.pipelined === true;
+  const buffers: Array<Float32Array | undefined> = [undefined, undefined];
+  let ahead: { k: number; cost: Promise<CostResult> } | undefined;
+  const startAhead = (k: number) => {
+    const p = pending[k];
+    if (!pipelined || !p) return;
+    const cost = (async () => {
+      const [x, y] = [await load(p.A), await load(p.B)];
+      const n = x.features.rows * y.features.rows;
+      const buf = buffers[k % 2]?.length === n ? buffers[k % 2]! : allocFloat32(n, 'cost matrix');
+      buffers[k % 2] = buf;
+      return backend.costMatrix(x.features, y.features, parts.cost, buf, opts.signal);
+    })();
+    cost.catch(() => undefined); // awaited by pair k; not an unhandled rejection meanwhile
+    ahead = { k, cost };
+  };
+  try {
+    for (let k = 0; k < pending.length; k++) {
+      throwIfAborted(opts.signal);
+      const { A, B, key } = pending[k]!;
+      const done = () => skipped + k;
+      opts.onProgress?.({ done: done(), total, what: `load ${A.layer}→${B.layer}` });
+      const tWait = performance.now();
+      const fa = await load(A);
+      const fb = await load(B);
+      const waited = (performance.now() - tWait) / 1000;
+      // Prefetch: the next pair's new layer loads (reads, folds) while this pair is computed.
+      const next = pending[k + 1];
+      if (next) {
+        load(next.A);
+        load(next.B);
+      }
+      for (const [L, f] of [[A, fa], [B, fb]] as const) {
+        const ml = layers.find((x) => x.layer === L.layer)!;
+        ml.d_model = f.dModel;
+        ml.d_sae = f.dSae;
+      }
+      opts.onProgress?.({ done: done(), total, what: `match ${A.layer}→${B.layer} (${fa.dSae}×${fb.dSae})` });
+      const precomputed = ahead?.k === k ? ahead.cost : undefined;
+      const r = await matchFeatures(fa.features, fb.features, backend, {
+        metric, costBuffer: pipelined ? undefined : costBuffer, topk: opts.topk, signal: opts.signal, precomputed,
+        onCostReady: () => startAhead(k + 1),
+      });
+      if (!pipelined) costBuffer = r.cost;
+      else if (!precomputed) buffers[k % 2] = r.cost;
+      const { cost: _c, ...result } = r;
+      result.timings = { wait_for_load: waited, ...r.timings };
+      results.set(`${A.layer}_${B.layer}`, result);
+      const entry = manifestPair(result, A.layer, B.layer, key, A.rel, B.rel);
+      if (out) {
+        await writePairFiles(out, A.layer, B.layer, r.perm, r.costs, r.topk);
+        manifest.pairs = manifest.pairs.filter((p) => !(p.from === A.layer && p.to === B.layer));
+        manifest.pairs.push(entry);
+        await writeManifest(out, manifest);
+      } else {
+        manifest.pairs.push(entry);
+      }
+      opts.onPair?.(entry, false);
+      // A layer no later pair needs is dropped, so at most three layers' features are alive at once.
+      const later = new Set(pending.slice(k + 1).flatMap((p) => [p.A.layer, p.B.layer]));
+      for (const l of [...cache.keys()]) if (!later.has(l)) cache.delete(l);
     }
-    for (const [L, f] of [[A, fa], [B, fb]] as const) {
-      const ml = layers.find((x) => x.layer === L.layer)!;
-      ml.d_model = f.dModel;
-      ml.d_sae = f.dSae;
-    }
-    opts.onProgress?.({ done: done(), total, what: `match ${A.layer}→${B.layer} (${fa.dSae}×${fb.dSae})` });
-    const r = await matchFeatures(fa.features, fb.features, backend, { metric, costBuffer, topk: opts.topk, signal: opts.signal });
-    costBuffer = r.cost;
-    const { cost: _c, ...result } = r;
-    result.timings = { wait_for_load: waited, ...r.timings };
-    results.set(`${A.layer}_${B.layer}`, result);
-    const entry = manifestPair(result, A.layer, B.layer, key, A.rel, B.rel);
-    if (out) {
-      await writePairFiles(out, A.layer, B.layer, r.perm, r.costs, r.topk);
-      manifest.pairs = manifest.pairs.filter((p) => !(p.from === A.layer && p.to === B.layer));
-      manifest.pairs.push(entry);
-      await writeManifest(out, manifest);
-    } else {
-      manifest.pairs.push(entry);
-    }
-    opts.onPair?.(entry, false);
-    // A layer no later pair needs is dropped, so at most three layers' features are alive at once.
-    const later = new Set(pending.slice(k + 1).flatMap((p) => [p.A.layer, p.B.layer]));
-    for (const l of [...cache.keys()]) if (!later.has(l)) cache.delete(l);
+  } finally {
+    await ahead?.cost.catch(() => undefined); // never return (or throw) with device work in flight
   }
   if (out && pending.length === 0) await writeManifest(out, manifest);
   opts.onProgress?.({ done: total, total, what: 'done' });

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
 import { foldThreshold, layerFeatures } from '../src/fold.js';
+import { selectBackend, type MatchBackend } from '../src/backend.js';
 import { matchPair, matchSuite } from '../src/match.js';
 import { readNpy, writeNpy } from '../src/npy.js';
 import { readNpz } from '../src/npz.js';
@@ -157,6 +158,48 @@ describe('planted truth', () => {
       expect(persist).toBeGreaterThan(400);
       expect(hit / persist).toBeGreaterThanOrEqual(0.95);
     }
+  });
+});
+
+describe('pipelined backends', () => {
+  it('a device-style backend gets pair k+1\'s matrix started while pair k is solved, with the same results', async () => {
+    const dir = join(tmp, 'synth-pipe');
+    await writeSynthSuite(dir, { layers: 5, width: 256, dModel: 32, seed: 5, l0Variants: 1 });
+    const plain = await matchSuite(dir, { device: 'cpu', out: join(tmp, 'pipe-plain') });
+    const cpu = selectBackend('cpu').backend;
+    const events: string[] = [];
+    let solving = 0;
+    const backend: MatchBackend = {
+      ...cpu,
+      device: 'cpu',
+      description: 'cpu, pipelined (test)',
+      pipelined: true,
+      async costMatrix(a, b, metric, out, signal) {
+        events.push(`cost-start solving=${solving}`);
+        await new Promise((r) => setTimeout(r, 5)); // a device takes its time
+        return cpu.costMatrix(a, b, metric, out, signal);
+      },
+      async solveAssignment(cost, signal) {
+        solving++;
+        try {
+          await new Promise((r) => setTimeout(r, 30));
+          return await cpu.solveAssignment(cost, signal);
+        } finally {
+          solving--;
+        }
+      },
+    };
+    const piped = await matchSuite(dir, { backend, out: join(tmp, 'pipe-piped') });
+    expect(piped.backend).toBe('cpu, pipelined (test)');
+    // 4 pairs: the first matrix starts alone, the other three while the previous pair is being solved.
+    expect(events).toEqual(['cost-start solving=0', 'cost-start solving=1', 'cost-start solving=1', 'cost-start solving=1']);
+    for (const [k, r] of plain.results) {
+      const p = piped.results.get(k)!;
+      expect(Array.from(p.perm)).toEqual(Array.from(r.perm));
+      expect(p.totalCost).toBe(r.totalCost);
+    }
+    for (const f of ['perm_0_1.npy', 'cost_2_3.npy', 'perm_3_4.npy'])
+      expect(readFileSync(join(tmp, 'pipe-piped', f))).toEqual(readFileSync(join(tmp, 'pipe-plain', f)));
   });
 });
 
