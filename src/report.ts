@@ -285,8 +285,17 @@ const REPORT_CLIENT_JS = String.raw`
     chart('eval', {
       title: { text: 'Explained variance of layer l+1 per method' }, tooltip: { trigger: 'axis' }, legend: { top: 28 }, grid: grid,
       xAxis: Object.assign({ type: 'category', data: ev.pairs.map(pairName) }, axisName('pair of layers (SAE of l used on l+1)')),
-      yAxis: Object.assign({ type: 'value', scale: true }, axisName('explained variance')),
-      series: methods.map(function (m) { return { name: m, type: 'line', connectNulls: false, data: ev.pairs.map(function (p) { var v = p.ev[m]; return v === undefined ? null : v; }) }; })
+      // The chance baseline can sit far below zero (EV is unbounded below) and would flatten the
+      // methods that matter: the axis stops at -1 and such points sit on its floor (the tooltip and the
+      // data block keep the true value).
+      yAxis: Object.assign({ type: 'value', scale: true, min: function (v) { return Math.max(v.min, -1); } }, axisName('explained variance (floor -1)')),
+      tooltip: { trigger: 'axis', valueFormatter: function (v) { return v === null || v === undefined ? '-' : Number(v).toFixed(4); } },
+      series: methods.map(function (m) {
+        return { name: m, type: 'line', connectNulls: false, data: ev.pairs.map(function (p) {
+          var v = p.ev[m]; if (v === undefined || v === null) return null;
+          return v < -1 ? { value: -1, symbol: 'triangle', symbolRotate: 180, tooltip: { valueFormatter: function () { return Number(v).toFixed(4); } } } : v;
+        }) };
+      })
     });
     chart('hybrid', {
       title: { text: 'Quantile hybrid: EV against the quantile q of matches kept' }, tooltip: { trigger: 'axis' }, legend: { type: 'scroll', top: 28 }, grid: grid,
