@@ -32,6 +32,27 @@ describe('parallel initialisation + warm-start phase 4', () => {
       }
     });
 
+  test('the CPU backend takes the parallel initialisation for square pairs from 4096 features, SAE_MATCH_CPU_INIT=jv the sequential one', async () => {
+    const { cpuBackend, CPU_PARALLEL_INIT_MIN } = await import('../src/backend.js');
+    const inst = await makeInstance('sae', CPU_PARALLEL_INIT_MIN, { seed: 21, dim: 128 });
+    const jv = await solveAssignment(inst);
+    const be = cpuBackend();
+    const p = await be.solveAssignment(inst);
+    expect(p.stats.parallelRounds).toBeGreaterThan(0);
+    expect(p.totalCost).toBeCloseTo(jv.totalCost, 3);
+    expect((await be.checkCertificate(inst, p)).ok).toBe(true);
+    process.env.SAE_MATCH_CPU_INIT = 'jv';
+    try {
+      const s = await be.solveAssignment(inst);
+      expect(s.stats.parallelRounds).toBe(0);
+      expect(s.stats.arrRowScans).toBeGreaterThan(0);
+    } finally {
+      delete process.env.SAE_MATCH_CPU_INIT;
+    }
+    const small = await makeInstance('sae', 100, { seed: 2, dim: 16 });
+    expect((await be.solveAssignment(small)).stats.parallelRounds).toBe(0);
+  });
+
   test('forbidden pairs (+inf) and an infeasible matrix', async () => {
     const n = 50, rnd = prng(5);
     const data = new Float32Array(n * n).map(() => (rnd() < 0.3 ? Infinity : rnd()));

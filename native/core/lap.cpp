@@ -81,13 +81,35 @@ class JonkerVolgenant {
     WarmStart ws;
     auto t0 = Clock::now();
     const int64_t n = nr_;
-    // 1. Column reduction.
+    // Every step below is a pass over independent rows (that is what makes it a device algorithm), so
+    // the host runs them on all cores too; results do not depend on the split.
+    const int threads = std::max(1, hardwareThreads());
+    // 1. Column reduction: per-thread minima over contiguous row blocks, merged in row order (strict <
+    // keeps the lowest row on ties, as one pass would).
     std::vector<T> vmin(nc_, std::numeric_limits<T>::infinity());
     std::vector<int32_t> arg(nc_, -1);
-    for (int64_t i = 0; i < nr_; ++i) {
-      if ((i & 1023) == 0) checkCancel(cancel_);
-      if (!kernels::columnMinScalar<NEG>(row(i), vmin.data(), arg.data(), nc_, static_cast<int32_t>(i)))
-        throw InputError(invalidEntriesMessage(NEG));
+    {
+      std::vector<std::vector<T>> tmin(threads);
+      std::vector<std::vector<int32_t>> targ(threads);
+      std::atomic<bool> bad{false};
+      parallelFor(nr_, threads, 256, [&](int64_t b, int64_t e, int t) {
+        tmin[t].assign(nc_, std::numeric_limits<T>::infinity());
+        targ[t].assign(nc_, -1);
+        for (int64_t i = b; i < e; ++i) {
+          if ((i & 1023) == 0) checkCancel(cancel_);
+          if (!kernels::columnMinScalar<NEG>(row(i), tmin[t].data(), targ[t].data(), nc_, static_cast<int32_t>(i)))
+            bad = true;
+        }
+      });
+      if (bad) throw InputError(invalidEntriesMessage(NEG));
+      for (int t = 0; t < threads; ++t) {
+        if (targ[t].empty()) continue;
+        for (int64_t j = 0; j < nc_; ++j)
+          if (targ[t][j] >= 0 && tmin[t][j] < vmin[j]) {
+            vmin[j] = tmin[t][j];
+            arg[j] = targ[t][j];
+          }
+      }
     }
     std::vector<int32_t> matches(nr_, 0);
     for (int64_t j = 0; j < nc_; ++j) {
@@ -105,13 +127,15 @@ class JonkerVolgenant {
       if (x_[i] >= 0) y_[x_[i]] = static_cast<int32_t>(i);
     // 2. Reduction transfer against the v of step 1, applied all at once.
     std::vector<double> drop(nr_, 0.0);
-    for (int64_t i = 0; i < nr_; ++i) {
-      if (matches[i] != 1) continue;
-      int32_t j1 = x_[i];
-      TwoMin t = twoMin(i);
-      double mu = t.first.index == j1 ? t.second.value : t.first.value;
-      if (std::isfinite(mu)) drop[i] = mu - (at(i, j1) - v_[j1]);
-    }
+    parallelFor(nr_, threads, 64, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        if (matches[i] != 1) continue;
+        int32_t j1 = x_[i];
+        TwoMin t = twoMin(i);
+        double mu = t.first.index == j1 ? t.second.value : t.first.value;
+        if (std::isfinite(mu)) drop[i] = mu - (at(i, j1) - v_[j1]);
+      }
+    });
     for (int64_t i = 0; i < nr_; ++i)
       if (matches[i] == 1) v_[x_[i]] -= drop[i];
     std::vector<int32_t> freeRows;
@@ -122,29 +146,47 @@ class JonkerVolgenant {
     std::vector<int32_t> target(nr_, -1), winner(nc_, std::numeric_limits<int32_t>::max());
     std::vector<double> dec(nr_, 0.0);
     int round = 0;
+    size_t best = freeRows.size();
+    int lastGain = 0;
     for (; round < rounds && !freeRows.empty(); ++round) {
+      // Stall: no new low of the free count in kArrStallRounds rounds (ties make rows trade columns
+      // without a price change, e.g. integer costs); phase 4 does better with what is left.
+      if (round - lastGain >= kArrStallRounds) break;
       checkCancel(cancel_);
-      for (int32_t i : freeRows) {
-        TwoMin t = twoMin(i);
-        if (t.first.index < 0) {
-          ws.infeasible = true;
-          return ws;
+      // Bids against the same v (read-only here), then the lowest bidder per column.
+      std::atomic<bool> noColumn{false};
+      const int64_t nf = static_cast<int64_t>(freeRows.size());
+      auto bid = [&](int64_t b, int64_t e, int) {
+        for (int64_t k = b; k < e; ++k) {
+          const int32_t i = freeRows[k];
+          TwoMin t = twoMin(i);
+          if (t.first.index < 0) {
+            noColumn = true;
+            continue;
+          }
+          double u1 = t.first.value, u2 = t.second.value;
+          int32_t j = static_cast<int32_t>(t.first.index);
+          double d = 0;
+          if (u1 < u2) {
+            if (std::isfinite(u2)) d = u2 - u1;
+          } else if (y_[j] >= 0) {
+            // The first other column at the tied minimum (the device computes the same, whichever
+            // twoMin kernel ran here).
+            int64_t j2 = kernels::secondIndex<NEG>(row(i), v_.data(), nc_, j, u2);
+            if (j2 >= 0) j = static_cast<int32_t>(j2);
+          }
+          target[i] = j;
+          dec[i] = d;
         }
-        double u1 = t.first.value, u2 = t.second.value;
-        int32_t j = static_cast<int32_t>(t.first.index);
-        double d = 0;
-        if (u1 < u2) {
-          if (std::isfinite(u2)) d = u2 - u1;
-        } else if (y_[j] >= 0) {
-          // The first other column at the tied minimum (the device computes the same, whichever twoMin
-          // kernel ran here).
-          int64_t j2 = kernels::secondIndex<NEG>(row(i), v_.data(), nc_, j, u2);
-          if (j2 >= 0) j = static_cast<int32_t>(j2);
-        }
-        target[i] = j;
-        dec[i] = d;
-        winner[j] = std::min(winner[j], i);
+      };
+      // A round over a few rows is not worth waking threads for.
+      if (nf * nc_ >= (int64_t{1} << 20)) parallelFor(nf, threads, 16, bid);
+      else bid(0, nf, 0);
+      if (noColumn) {
+        ws.infeasible = true;
+        return ws;
       }
+      for (int32_t i : freeRows) winner[target[i]] = std::min(winner[target[i]], i);
       for (int32_t i : freeRows) {
         int32_t j = target[i];
         if (winner[j] != i) continue;
@@ -158,6 +200,10 @@ class JonkerVolgenant {
       freeRows.clear();
       for (int64_t i = 0; i < n; ++i)
         if (x_[i] < 0) freeRows.push_back(static_cast<int32_t>(i));
+      if (freeRows.size() < best) {
+        best = freeRows.size();
+        lastGain = round + 1;
+      }
     }
     ws.stats.parallel_rounds = round;
     ws.stats.free_after_arr = static_cast<int64_t>(freeRows.size());
@@ -191,14 +237,23 @@ class JonkerVolgenant {
     y_ = std::move(ws.y);
     v_ = std::move(ws.v);
     r.stats = ws.stats;
+    // The check is one pass over the rows, on all cores: 0 keep, 1 reject, 2 no allowed column.
+    std::vector<uint8_t> verdict(nr_, 0);
+    parallelFor(nr_, std::max(1, hardwareThreads()), 64, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        if ((i & 1023) == 0) checkCancel(cancel_);
+        int32_t j = x_[i];
+        if (j < 0) continue;
+        TwoMin t = twoMin(i);
+        verdict[i] = t.first.index < 0 ? 2 : at(i, j) - v_[j] <= t.first.value ? 0 : 1;
+      }
+    });
     std::vector<int32_t> freeRows;
     for (int64_t i = 0; i < nr_; ++i) {
-      if ((i & 1023) == 0) checkCancel(cancel_);
+      if (verdict[i] == 2) return r;  // the row has no allowed column: infeasible
       int32_t j = x_[i];
+      if (j >= 0 && verdict[i] == 0) continue;
       if (j >= 0) {
-        TwoMin t = twoMin(i);
-        if (t.first.index < 0) return r;  // the row has no allowed column: infeasible
-        if (at(i, j) - v_[j] <= t.first.value) continue;
         ++r.stats.warm_start_rejected;
         x_[i] = -1;
         y_[j] = -1;

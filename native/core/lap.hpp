@@ -94,7 +94,9 @@ struct WarmStart {
 //      goes to its lowest-index bidder, whose bid lowers the column's v by the gap u2 - u1 and displaces
 //      the previous holder. Lowering a v only makes that column worse for everyone else, so every
 //      assigned row still holds a row minimum after a round: the invariant WarmStart promises.
+// Rounds stop early once kArrStallRounds rounds in a row bring no new low of the free count.
 // Square matrices, minimisation, float32 (the device path's types).
+constexpr int kArrStallRounds = 64;
 WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel);
 
 // JV phase 4 from a warm start (square, minimise). The warm start is checked, not trusted: malformed

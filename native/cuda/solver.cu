@@ -424,8 +424,9 @@ void initOnDevice(const float* C, int64_t n, int rounds, const std::atomic<bool>
     int32_t nfree = collect();
     ws.stats.free_after_column_reduction = nfree;
     // Phase 3: Jacobi rounds; the host reads one integer per round (the free count).
-    int round = 0;
+    int round = 0, best = nfree, lastGain = 0;
     for (; round < rounds && nfree > 0; ++round) {
+      if (round - lastGain >= kArrStallRounds) break;  // the host reference's stall rule (lap.hpp)
       checkCancel(cancel);
       bidKernel<<<static_cast<unsigned>(nfree), kRowThreads>>>(C, n, v.p, y.p, freeRows.p, target.p, dec.p,
                                                                winner.p, flags.p + 1);
@@ -435,6 +436,10 @@ void initOnDevice(const float* C, int64_t n, int rounds, const std::atomic<bool>
       resetWinners<<<blocksFor(nfree, 256), 256>>>(freeRows.p, nfree, target.p, winner.p);
       checkLaunch("resetWinners");
       nfree = collect();
+      if (nfree < best) {
+        best = nfree;
+        lastGain = round + 1;
+      }
     }
     check(cudaMemcpy(h, flags.p, sizeof(h), cudaMemcpyDeviceToHost), "flags");
     ws.infeasible = h[1] != 0;  // a row with no allowed column
