@@ -158,16 +158,22 @@ class CertificateWorker : public PromiseWorker {
   Certificate cert;
 };
 
+// Arguments 0-4 of the cost ops: a, nA, b, nB, k (two row-major float32 feature matrices).
+void readFeaturePair(const Napi::CallbackInfo& info, const float*& a, int64_t& na, const float*& b, int64_t& nb,
+                     int64_t& k) {
+  a = info[0].As<Napi::Float32Array>().Data();
+  na = info[1].As<Napi::Number>().Int64Value();
+  b = info[2].As<Napi::Float32Array>().Data();
+  nb = info[3].As<Napi::Number>().Int64Value();
+  k = info[4].As<Napi::Number>().Int64Value();
+}
+
 // costMatrix(a, nA, b, nB, k, metric, kernel, threads, out, token) -> Promise<info>
 class CostWorker : public PromiseWorker {
  public:
   CostWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[9])) {
     for (int k : {0, 2, 8}) keep(info[k]);
-    a = info[0].As<Napi::Float32Array>().Data();
-    na = info[1].As<Napi::Number>().Int64Value();
-    b = info[2].As<Napi::Float32Array>().Data();
-    nb = info[3].As<Napi::Number>().Int64Value();
-    k = info[4].As<Napi::Number>().Int64Value();
+    readFeaturePair(info, a, na, b, nb, k);
     metric = info[5].As<Napi::String>().Utf8Value() == "cosine" ? CostMetric::Cosine
                                                                 : CostMetric::SquaredEuclidean;
     std::string kn = info[6].As<Napi::String>().Utf8Value();
@@ -545,11 +551,7 @@ class CudaPairWorker : public PromiseWorker {
  public:
   CudaPairWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[9])) {
     for (int k : {0, 2, 8}) keep(info[k]);
-    a = info[0].As<Napi::Float32Array>().Data();
-    na = info[1].As<Napi::Number>().Int64Value();
-    b = info[2].As<Napi::Float32Array>().Data();
-    nb = info[3].As<Napi::Number>().Int64Value();
-    k = info[4].As<Napi::Number>().Int64Value();
+    readFeaturePair(info, a, na, b, nb, k);
     metric = info[5].As<Napi::String>().Utf8Value() == "cosine" ? 1 : 0;
     rounds = info[6].As<Napi::Number>().Int32Value();
     device = info[7].As<Napi::Number>().Int32Value();

@@ -372,6 +372,14 @@ __global__ void fillU64(unsigned long long* p, int64_t n, unsigned long long val
   if (i < n) p[i] = value;
 }
 
+// Makes `device` current for this thread and names it, e.g. "NVIDIA H100 80GB HBM3 (sm_90)".
+std::string useDevice(int device) {
+  check(cudaSetDevice(device), "cudaSetDevice");
+  cudaDeviceProp prop{};
+  check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+  return std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
+}
+
 unsigned blocksFor(int64_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 
 // JV phases 1-3 on the device matrix C (n x n), into ws (see parallelInitReference in lap.hpp).
@@ -464,10 +472,7 @@ GpuPairResult matchPairDevice(const float* a, int64_t n_a, const float* b, int64
   if (static_cast<int64_t>(std::max(n_a, n_b) + BM - 1) / BM > 65535) throw InputError("cuda: too many features for one launch grid");
   GpuPairResult res;
   const auto t0 = Clock::now();
-  check(cudaSetDevice(device), "cudaSetDevice");
-  cudaDeviceProp prop{};
-  check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
-  res.device = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
+  res.device = useDevice(device);
 
   auto t = Clock::now();
   DeviceArray<float> dA(static_cast<size_t>(n_a * k), "cudaMalloc(features a)");
@@ -516,10 +521,7 @@ GpuPairResult initMatrixDevice(const float* cost, int64_t n, int rounds, int dev
   if (n <= 0 || n > INT_MAX / 2) throw InputError("cuda: n must be in [1, 2^30]");
   GpuPairResult res;
   const auto t0 = Clock::now();
-  check(cudaSetDevice(device), "cudaSetDevice");
-  cudaDeviceProp prop{};
-  check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
-  res.device = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
+  res.device = useDevice(device);
   auto t = Clock::now();
   DeviceArray<float> dC(static_cast<size_t>(n * n), "cudaMalloc(cost matrix)");
   check(cudaMemcpy(dC.p, cost, sizeof(float) * n * n, cudaMemcpyHostToDevice), "upload cost matrix");
