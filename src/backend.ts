@@ -96,6 +96,14 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
         warn(`sae-match: CUDA failed (${e.message}); continuing on the CPU`);
         return cpu.costMatrix(a, b, metric, data, signal);
       }
+      const bad = spotCheck(a, b, metric, data);
+      if (bad) {
+        const e = new SaeMatchDeviceError(`the CUDA cost matrix failed its spot check (${bad})`);
+        if (!opts.fallback) throw e;
+        failed = e.message;
+        warn(`sae-match: ${e.message}; continuing on the CPU`);
+        return cpu.costMatrix(a, b, metric, data, signal);
+      }
       if (r.warmStart && !r.warmStart.infeasible) warm.set(data, r.warmStart);
       const result: CostResult & { deviceTimings: NativeCudaPair['timings']; initStats?: NativeCudaPair['warmStart'] extends infer W ? W extends { stats: infer S } ? S : never : never } =
         { data, nRows: a.rows, nCols: b.rows, kernel: 'cuda', threads: 0, seconds: (performance.now() - t0) / 1000, deviceTimings: r.timings };
@@ -137,6 +145,41 @@ export async function solveAssignmentCuda(
   sol.stats = { ...sol.stats, freeAfterColumnReduction: w.stats.freeAfterColumnReduction, parallelRounds: w.stats.parallelRounds,
     secondsInit: w.stats.secondsInit + sol.stats.secondsInit };
   return { ...sol, seconds: (performance.now() - t0) / 1000, device: r.device, deviceTimings: r.timings };
+}
+
+/**
+ * A device's matrix, checked on SPOT_CHECKS entries recomputed in float64 (fixed pseudo-random
+ * positions, the first and last entry among them): a wrong index or a broken kernel on some other
+ * GPU shows up as a clear device error, not as a certified optimum of the wrong matrix. Float32
+ * products differ from float64 by ~1e-6 of the costs; the bound is 1e-3 of the largest cost checked.
+ * Returns what failed, or undefined. About a millisecond at k = 4608.
+ */
+const SPOT_CHECKS = 256;
+export function spotCheck(a: FeatureMatrix, b: FeatureMatrix, metric: CostMetric, C: Float32Array): string | undefined {
+  const k = a.dim, got: number[] = [], want: number[] = [], where: Array<[number, number]> = [];
+  let s = 0x9e3779b9;
+  const next = (n: number) => {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return s % n;
+  };
+  for (let t = 0; t < SPOT_CHECKS; t++) {
+    const i = t === 0 ? 0 : t === 1 ? a.rows - 1 : next(a.rows), j = t === 0 ? 0 : t === 1 ? b.rows - 1 : next(b.rows);
+    let dot = 0, na = 0, nb = 0;
+    for (let p = 0; p < k; p++) {
+      const x = a.data[i * k + p]!, y = b.data[j * k + p]!;
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+    }
+    want.push(metric === 'cosine' ? 1 - (na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0) : Math.max(0, na + nb - 2 * dot));
+    got.push(C[i * b.rows + j]!);
+    where.push([i, j]);
+  }
+  const scale = Math.max(...want.map(Math.abs), 1e-30);
+  for (let t = 0; t < SPOT_CHECKS; t++)
+    if (!(Math.abs(got[t]! - want[t]!) <= 1e-3 * scale))
+      return `C[${where[t]![0]}, ${where[t]![1]}] = ${got[t]}, float64 gives ${want[t]}`;
+  return undefined;
 }
 
 /** A CUDA backend provider: returns the backend, or the reason it cannot run here. */

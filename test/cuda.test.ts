@@ -4,7 +4,7 @@
 // cost kernel against a float64 reference, and the GPU solver's optimum and certificate against the
 // CPU solver on every benchmark family up to n = 4096.
 import { describe, expect, test } from 'vitest';
-import { nativeCudaBackend, selectBackend, solveAssignmentCuda } from '../src/backend.js';
+import { nativeCudaBackend, selectBackend, solveAssignmentCuda, spotCheck } from '../src/backend.js';
 import { costMatrix } from '../src/cost.js';
 import { SaeMatchDeviceError, SaeMatchInputError } from '../src/errors.js';
 import { FAMILIES, makeInstance, Rng, saeFeatures } from '../src/instances.js';
@@ -42,6 +42,26 @@ describe('without a usable GPU', () => {
     await expect(strict.costMatrix(a, b, 'sqeuclidean')).rejects.toBeInstanceOf(SaeMatchDeviceError);
     await expect(solveAssignmentCuda(want)).rejects.toBeInstanceOf(SaeMatchDeviceError);
     await expect(solveAssignmentCuda({ data: new Float64Array(4), nRows: 2, nCols: 2 })).rejects.toBeInstanceOf(SaeMatchInputError);
+  });
+});
+
+describe('the spot check of a device matrix', () => {
+  test('passes a correct matrix (both metrics); catches a shifted, a transposed and a NaN-poisoned one', async () => {
+    const rng = new Rng(8);
+    const { a, b } = saeFeatures(300, 64, 0.8, rng);
+    for (const metric of ['sqeuclidean', 'cosine'] as const) {
+      const c = (await costMatrix(a, b, { metric })).data;
+      expect(spotCheck(a, b, metric, c)).toBeUndefined();
+      const shifted = new Float32Array(c.length);
+      shifted.set(c.subarray(1));
+      expect(spotCheck(a, b, metric, shifted)).toMatch(/float64 gives/);
+      const t = new Float32Array(c.length);
+      for (let i = 0; i < 300; i++) for (let j = 0; j < 300; j++) t[j * 300 + i] = c[i * 300 + j]!;
+      expect(spotCheck(a, b, metric, t)).toMatch(/float64 gives/);
+      const nan = c.slice();
+      nan[0] = NaN; // the first entry is always checked
+      expect(spotCheck(a, b, metric, nan)).toMatch(/C\[0, 0\] = NaN/);
+    }
   });
 });
 
