@@ -632,22 +632,37 @@ Certificate checkCertificate(const T* cost, int64_t n_rows, int64_t n_cols, bool
   for (int64_t i = 0; i < n_rows && dualsFinite; ++i) dualsFinite = std::isfinite(u[i]);
   for (int64_t j = 0; j < n_cols && dualsFinite; ++j) dualsFinite = std::isfinite(v[j]);
   // 2. Reduced costs r_ij = c'_ij - u'_i - v'_j of the minimisation c' = s c (duals u' = s u).
-  double scale = 0, minR = kInf, gap = 0;
-  for (int64_t i = 0; i < n_rows; ++i) {
-    const T* rw = cost + i * n_cols;
-    const double ui = u[i];
-    double mn = kInf, sc = 0;
-    for (int64_t j = 0; j < n_cols; ++j) {
-      double c = static_cast<double>(rw[j]);
-      double r = s * (c - ui - v[j]);  // +inf for forbidden pairs: never the minimum
-      mn = r < mn ? r : mn;
-      double a = std::fabs(c);
-      sc = (a > sc && a < kInf) ? a : sc;
+  // One pass over the matrix, rows split over all cores (each part's minima and maxima, then merged).
+  struct Part {
+    double scale = 0, minR = kInf, gap = 0;
+  };
+  const int threads = std::max(1, hardwareThreads());
+  std::vector<Part> parts(threads);
+  parallelFor(n_rows, threads, 64, [&](int64_t b, int64_t e, int t) {
+    Part p;
+    for (int64_t i = b; i < e; ++i) {
+      const T* rw = cost + i * n_cols;
+      const double ui = u[i];
+      double mn = kInf, sc = 0;
+      for (int64_t j = 0; j < n_cols; ++j) {
+        double c = static_cast<double>(rw[j]);
+        double r = s * (c - ui - v[j]);  // +inf for forbidden pairs: never the minimum
+        mn = r < mn ? r : mn;
+        double a = std::fabs(c);
+        sc = (a > sc && a < kInf) ? a : sc;
+      }
+      p.minR = std::min(p.minR, mn);
+      p.scale = std::max(p.scale, sc);
+      if (x[i] >= 0 && x[i] < n_cols)
+        p.gap = std::max(p.gap, std::fabs(s * (static_cast<double>(rw[x[i]]) - ui - v[x[i]])));
     }
-    minR = std::min(minR, mn);
-    scale = std::max(scale, sc);
-    if (x[i] >= 0 && x[i] < n_cols)
-      gap = std::max(gap, std::fabs(s * (static_cast<double>(rw[x[i]]) - ui - v[x[i]])));
+    parts[t] = p;
+  });
+  double scale = 0, minR = kInf, gap = 0;
+  for (const Part& p : parts) {
+    minR = std::min(minR, p.minR);
+    scale = std::max(scale, p.scale);
+    gap = std::max(gap, p.gap);
   }
   // 3. Rectangular: the longer side's unassigned duals (in c' terms) must be equal and maximal.
   double rect = 0;
