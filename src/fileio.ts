@@ -9,6 +9,8 @@ import { callNative, loadAddon } from './native.js';
 
 /** Arrays at least this large come from the native huge-page allocator. */
 const LARGE = 4 << 20;
+/** The largest external (native, huge-page) buffer Node 20 accepts: 4 GiB. */
+const MAX_EXTERNAL = 2 ** 32;
 
 /** Buffers from the native allocator, the only ones that may be recycled. */
 const large = new WeakSet<ArrayBuffer>();
@@ -24,7 +26,9 @@ const POOL_MAX_BYTES = 4 * 2 ** 30;
 /** A zero-filled ArrayBuffer of `bytes` bytes; large ones are backed by huge-page-advised memory. */
 export function allocBuffer(bytes: number, source = 'sae-match'): ArrayBuffer {
   try {
-    if (bytes < LARGE) return new ArrayBuffer(bytes);
+    // Node 20 cannot wrap more than 4 GiB of external memory in an ArrayBuffer (the native
+    // allocation refuses it): larger buffers (a 65k-feature cost matrix is 16 GiB) come from V8.
+    if (bytes < LARGE || bytes > MAX_EXTERNAL) return new ArrayBuffer(bytes);
     const b = loadAddon().addon.allocLarge(bytes);
     large.add(b);
     return b;

@@ -981,6 +981,24 @@ describe('a stored float32 member over 2 GiB (sparse file)', () => {
   });
 });
 
+describe('buffers past 4 GiB', () => {
+  // Node 20 cannot hold more than 4 GiB of external memory in one ArrayBuffer, and used to crash
+  // (a double free) when asked to: the native allocator refuses, allocBuffer takes V8's memory.
+  // Nothing is touched, so the pages are never committed.
+  it('allocBuffer returns a usable buffer of 4 GiB + 4 KiB; the native allocator refuses it cleanly', async () => {
+    const bytes = 2 ** 32 + 4096;
+    const b = allocBuffer(bytes);
+    expect(b.byteLength).toBe(bytes);
+    const f = new Float32Array(b);
+    f[f.length - 1] = 3;
+    expect(f[f.length - 1]).toBe(3);
+    const { loadAddon } = await import('../src/native.js');
+    expect(() => loadAddon().addon.allocLarge(bytes)).toThrow(/over the 4 GiB/);
+    // Exactly 4 GiB is still native (huge pages).
+    expect(allocBuffer(2 ** 32).byteLength).toBe(2 ** 32);
+  });
+});
+
 describe.skipIf(!process.env.SAE_MATCH_BIG_TESTS)('writeNpz past 4 GiB (SAE_MATCH_BIG_TESTS=1; ~4.5 GB of RAM, 4.3 GB of disk)', () => {
   it('two 2.125 GiB members: ZIP64 offsets and end records; readNpz and zipfile read it back', async () => {
     const count = 17 * 2 ** 25;

@@ -375,6 +375,13 @@ class TopkWorker : public PromiseWorker {
 // allocLarge(bytes) -> ArrayBuffer backed by huge-page-advised anonymous memory, freed by the GC.
 Napi::Value AllocLarge(const Napi::CallbackInfo& info) {
   size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  // Node 20's napi_create_external_arraybuffer fails above 4 GiB, and node-addon-api then frees its
+  // finaliser data a second time (a crash): refuse here, the caller allocates such buffers in V8.
+  if (bytes > (size_t{1} << 32)) {
+    Napi::Error e = Napi::Error::New(info.Env(), "allocLarge: " + std::to_string(bytes) + " bytes is over the 4 GiB an external buffer may hold");
+    e.Set("code", "ERR_SAE_MATCH_INTERNAL");
+    throw e;
+  }
   void* p;
   try {
     p = allocLarge(bytes);
