@@ -33,6 +33,15 @@ def draw(rng):
     return sae
 
 
+def to_bf16(x):
+    u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def from_bf16(h):
+    return (h.astype(np.uint32) << 16).view(np.float32)
+
+
 def encode(sae, X):
     z = X.astype(np.float64) @ sae['W_enc'].astype(np.float64) + sae['b_enc']
     return z, np.where(z > sae['threshold'], z, 0.0)
@@ -110,6 +119,15 @@ def write_set(rng):
     os.makedirs(os.path.join(HERE, 'acts'), exist_ok=True)
     np.save(os.path.join(HERE, 'acts', 'layer_0.npy'), X0)
     np.save(os.path.join(HERE, 'acts', 'layer_1.npy'), X1)
+    # The same activations in half precision, and (as float32) exactly the values they decode to:
+    # acts-f16 (numpy float16), acts-bf16 (bfloat16 bits in uint16, rounded to nearest even, as a
+    # bf16 model's dump arrives), acts-f16-f32 / acts-bf16-f32 their float32 decodings.
+    for name, enc, dec in (('f16', lambda x: x.astype(np.float16), lambda h: h.astype(np.float32)),
+                           ('bf16', to_bf16, from_bf16)):
+        for sub, fn in ((f'acts-{name}', enc), (f'acts-{name}-f32', lambda x, enc=enc, dec=dec: dec(enc(x)))):
+            os.makedirs(os.path.join(HERE, sub), exist_ok=True)
+            np.save(os.path.join(HERE, sub, 'layer_0.npy'), fn(X0))
+            np.save(os.path.join(HERE, sub, 'layer_1.npy'), fn(X1))
     np.save(os.path.join(HERE, 'perm_0_1.npy'), perm)
     np.save(os.path.join(HERE, 'cost_0_1.npy'), costs)
     expected = {

@@ -72,6 +72,20 @@ describe('explained variance against numpy', () => {
           expect(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(r)));
         });
 
+  it('float16 and bfloat16-as-uint16 activations give exactly what their float32 decodings give', async () => {
+    const out = fixtureOut('half', true);
+    const full = (await evaluateSuite(out, join(FIX, 'acts'))).pairs[0]!;
+    for (const kind of ['f16', 'bf16']) {
+      const half = (await evaluateSuite(out, join(FIX, `acts-${kind}`))).pairs[0]!;
+      const ref = (await evaluateSuite(out, join(FIX, `acts-${kind}-f32`))).pairs[0]!; // numpy's decoding
+      for (const k of ['sae_match', 'own', 'no_permutation', 'reuse_previous'] as const) {
+        expect(half.ev[k], `${kind} ${k}`).toBe(ref.ev[k]);
+        expect(half.ev[k], `${kind} ${k} differs from the float32 original`).not.toBe(full.ev[k]);
+      }
+      expect(half.matching_score).toBe(ref.matching_score);
+    }
+  });
+
   it('bad activations are input errors naming the file', async () => {
     const out = fixtureOut('bad', true);
     const acts = join(tmp, 'bad-acts');
