@@ -58,9 +58,10 @@ log(`device: ${JSON.stringify(info.cuda.devices[0])}`);
   const rng = new Rng(9);
   for (const [n, k] of [[300, 100], [1000, 2304], [4096, 4608]]) {
     const { a, b } = saeFeatures(n, k, 0.8, rng);
-    for (const metric of ['sqeuclidean', 'cosine']) {
+    for (const [metric, kernel] of [['sqeuclidean', 'pipelined'], ['cosine', 'pipelined'], ['sqeuclidean', 'simple'], ['cosine', 'simple']]) {
       const be = nativeCudaBackend({ fallback: false });
-      const got = await be.costMatrix(a, b, metric);
+      process.env.SAE_MATCH_CUDA_KERNEL = kernel;
+      const got = await be.costMatrix(a, b, metric).finally(() => delete process.env.SAE_MATCH_CUDA_KERNEL);
       const samples = 20000, ref = [], idx = [];
       for (let s = 0; s < samples; s++) {
         const i = rng.int(n), j = rng.int(n);
@@ -80,9 +81,9 @@ log(`device: ${JSON.stringify(info.cuda.devices[0])}`);
         worst = Math.max(worst, Math.abs(g - ref[s]));
       }
       const rel = worst / typical;
-      results.checks.push({ check: 'cost-kernel', n, k, metric, max_abs_error: worst, typical_cost: typical, relative: rel, non_finite: nan });
-      log(`cost kernel ${metric} n=${n} k=${k}: max |err| / median cost = ${rel.toExponential(2)}${nan ? `, ${nan} non-finite` : ''}`);
-      if (!(rel <= 1e-5) || nan) fail(`cost kernel ${metric} n=${n} k=${k}: relative error ${rel}`);
+      results.checks.push({ check: 'cost-kernel', kernel, n, k, metric, max_abs_error: worst, typical_cost: typical, relative: rel, non_finite: nan });
+      log(`cost kernel (${kernel}) ${metric} n=${n} k=${k}: max |err| / median cost = ${rel.toExponential(2)}${nan ? `, ${nan} non-finite` : ''}`);
+      if (!(rel <= 1e-5) || nan) fail(`cost kernel (${kernel}) ${metric} n=${n} k=${k}: relative error ${rel}`);
     }
   }
   save();
@@ -128,6 +129,13 @@ for (const n of quick ? [4096] : process.argv.includes('--big') ? [4096, 16384, 
     if (r > 0) runs.push({ seconds, ...c.deviceTimings, phase4: sol.stats.secondsAugment, rounds: sol.stats.parallelRounds, free: sol.stats.freeAfterArr, steps: sol.stats.dijkstraSteps });
     last = { c, sol };
   }
+  // The simple kernel on the same pair, for the comparison (the pipelined one is the default).
+  const simple = [];
+  for (let r = 0; r <= reps; r++) {
+    process.env.SAE_MATCH_CUDA_KERNEL = 'simple';
+    const c = await be.costMatrix(a, b, 'sqeuclidean').finally(() => delete process.env.SAE_MATCH_CUDA_KERNEL);
+    if (r > 0) simple.push(c.deviceTimings.gemm);
+  }
   const t0 = performance.now();
   const cpu = await solveAssignment(last.c);
   const cpuSeconds = (performance.now() - t0) / 1000;
@@ -137,11 +145,11 @@ for (const n of quick ? [4096] : process.argv.includes('--big') ? [4096, 16384, 
   const row = {
     bench: 'sae-pair', n, k: 4608, reps, pair_seconds: m('seconds'), upload: m('upload'), norms: m('norms'), cost_kernel: m('gemm'),
     cost_kernel_tflops: (2 * n * n * 4608) / m('gemm') / 1e12, device_init: m('init'), download: m('download'), phase4: m('phase4'),
-    rounds: runs[0].rounds, free_after_init: runs[0].free, dijkstra_steps: runs[0].steps, cpu_solve_seconds: cpuSeconds, same_optimum: ok,
+    cost_kernel_simple: median(simple), rounds: runs[0].rounds, free_after_init: runs[0].free, dijkstra_steps: runs[0].steps, cpu_solve_seconds: cpuSeconds, same_optimum: ok,
     solve_seconds_gpu_path: m('init') + m('phase4'),
   };
   results.bench.push(row);
-  log(`bench sae pair n=${n}: ${row.pair_seconds.toFixed(3)} s = upload ${row.upload.toFixed(3)} + cost kernel ${(row.cost_kernel * 1e3).toFixed(1)} ms (${row.cost_kernel_tflops.toFixed(1)} TFLOP/s) + init ${row.device_init.toFixed(3)} s (${row.rounds} rounds, ${row.free_after_init} rows left) + download ${row.download.toFixed(3)} + phase 4 ${row.phase4.toFixed(3)} s; CPU solve ${cpuSeconds.toFixed(2)} s`);
+  log(`bench sae pair n=${n}: ${row.pair_seconds.toFixed(3)} s = upload ${row.upload.toFixed(3)} + cost kernel ${(row.cost_kernel * 1e3).toFixed(1)} ms (${row.cost_kernel_tflops.toFixed(1)} TFLOP/s; simple kernel ${(row.cost_kernel_simple * 1e3).toFixed(1)} ms) + init ${row.device_init.toFixed(3)} s (${row.rounds} rounds, ${row.free_after_init} rows left) + download ${row.download.toFixed(3)} + phase 4 ${row.phase4.toFixed(3)} s; CPU solve ${cpuSeconds.toFixed(2)} s`);
   save();
 }
 // 16k: uniform only (the sae pair above covers sae at k = 4608; Machol-Wien and the integer families

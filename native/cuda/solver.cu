@@ -7,6 +7,7 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -108,6 +109,100 @@ __global__ void __launch_bounds__(256) costKernel(const float* __restrict__ A, c
         for (int q = 0; q < TN; ++q) acc[m][q] = fmaf(av[m], bv[q], acc[m][q]);
     }
     __syncthreads();
+  }
+#pragma unroll
+  for (int m = 0; m < TM; ++m) {
+    const int64_t i = row0 + ty * TM + m;
+    if (i >= na) continue;
+    const double ni = normA[i];
+#pragma unroll
+    for (int q = 0; q < TN; ++q) {
+      const int64_t j = col0 + tx * TN + q;
+      if (j >= nb) continue;
+      const double dot = static_cast<double>(acc[m][q]);
+      double s;
+      if (cosine) {
+        s = 1.0 - dot * ni * normB[j];
+      } else {
+        s = ni + normB[j] - 2.0 * dot;
+        s = s > 0 ? s : 0.0;
+      }
+      C[i * nb + j] = static_cast<float>(s);
+    }
+  }
+}
+
+// The same tiles and epilogue with the two usual latency fixes: the next k-slice is fetched from
+// global memory into registers (one float4 per operand and thread) while the current one is
+// multiplied out of shared memory, and shared memory is double-buffered so each slice costs one
+// barrier instead of two. VEC needs k % 4 == 0 (16-byte aligned float4 rows); the host picks it.
+// SAE_MATCH_CUDA_KERNEL=simple selects costKernel above (the reference when this one is in doubt).
+template <bool VEC>
+__global__ void __launch_bounds__(256, 2) costKernelPipelined(const float* __restrict__ A, const float* __restrict__ B,
+                                                           int64_t na, int64_t nb, int64_t k,
+                                                           const double* __restrict__ normA,
+                                                           const double* __restrict__ normB, int cosine,
+                                                           float* __restrict__ C) {
+  __shared__ __align__(16) float As[2][BK][BM];
+  __shared__ __align__(16) float Bs[2][BK][BN];
+  const int tid = threadIdx.x;
+  const int tx = tid % 16, ty = tid / 16;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * BM, col0 = static_cast<int64_t>(blockIdx.x) * BN;
+  const int lr = tid >> 1, lk = (tid & 1) * 4;
+  const int64_t ra = row0 + lr, rb = col0 + lr;
+  float ga[4], gb[4];
+  auto fetch = [&](int64_t p0) {
+    const int64_t p = p0 + lk;
+    if (VEC && p + 3 < k) {
+      const float4 x = ra < na ? *reinterpret_cast<const float4*>(A + ra * k + p) : make_float4(0.f, 0.f, 0.f, 0.f);
+      const float4 y = rb < nb ? *reinterpret_cast<const float4*>(B + rb * k + p) : make_float4(0.f, 0.f, 0.f, 0.f);
+      ga[0] = x.x, ga[1] = x.y, ga[2] = x.z, ga[3] = x.w;
+      gb[0] = y.x, gb[1] = y.y, gb[2] = y.z, gb[3] = y.w;
+    } else {
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        ga[q] = (ra < na && p + q < k) ? A[ra * k + p + q] : 0.0f;
+        gb[q] = (rb < nb && p + q < k) ? B[rb * k + p + q] : 0.0f;
+      }
+    }
+  };
+  auto stash = [&](int buf) {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      As[buf][lk + q][lr] = ga[q];
+      Bs[buf][lk + q][lr] = gb[q];
+    }
+  };
+  float acc[TM][TN];
+#pragma unroll
+  for (int m = 0; m < TM; ++m)
+#pragma unroll
+    for (int q = 0; q < TN; ++q) acc[m][q] = 0.0f;
+  fetch(0);
+  stash(0);
+  __syncthreads();
+  int buf = 0;
+  for (int64_t p0 = 0; p0 < k; p0 += BK) {
+    const bool more = p0 + BK < k;
+    if (more) fetch(p0 + BK);  // in flight while this slice is multiplied
+#pragma unroll
+    for (int p = 0; p < BK; ++p) {
+      float av[TM], bv[TN];
+      const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][p][ty * TM]);
+      const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][p][ty * TM + 4]);
+      const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][p][tx * TN]);
+      const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][p][tx * TN + 4]);
+      av[0] = a0.x, av[1] = a0.y, av[2] = a0.z, av[3] = a0.w, av[4] = a1.x, av[5] = a1.y, av[6] = a1.z, av[7] = a1.w;
+      bv[0] = b0.x, bv[1] = b0.y, bv[2] = b0.z, bv[3] = b0.w, bv[4] = b1.x, bv[5] = b1.y, bv[6] = b1.z, bv[7] = b1.w;
+#pragma unroll
+      for (int m = 0; m < TM; ++m)
+#pragma unroll
+        for (int q = 0; q < TN; ++q) acc[m][q] = fmaf(av[m], bv[q], acc[m][q]);
+    }
+    // The other buffer was last read in the previous iteration, before its closing barrier.
+    if (more) stash(buf ^ 1);
+    __syncthreads();
+    buf ^= 1;
   }
 #pragma unroll
   for (int m = 0; m < TM; ++m) {
@@ -495,7 +590,13 @@ GpuPairResult matchPairDevice(const float* a, int64_t n_a, const float* b, int64
 
   t = Clock::now();
   dim3 grid(static_cast<unsigned>((n_b + BN - 1) / BN), static_cast<unsigned>((n_a + BM - 1) / BM));
-  costKernel<<<grid, 256>>>(dA.p, dB.p, n_a, n_b, k, nA.p, nB.p, cosine, dC.p);
+  const char* kernelEnv = std::getenv("SAE_MATCH_CUDA_KERNEL");
+  if (kernelEnv && std::string(kernelEnv) == "simple")
+    costKernel<<<grid, 256>>>(dA.p, dB.p, n_a, n_b, k, nA.p, nB.p, cosine, dC.p);
+  else if (k % 4 == 0)
+    costKernelPipelined<true><<<grid, 256>>>(dA.p, dB.p, n_a, n_b, k, nA.p, nB.p, cosine, dC.p);
+  else
+    costKernelPipelined<false><<<grid, 256>>>(dA.p, dB.p, n_a, n_b, k, nA.p, nB.p, cosine, dC.p);
   checkLaunch("costKernel");
   check(cudaDeviceSynchronize(), "cost matrix");
   res.timings.gemm = since(t);
