@@ -1,7 +1,8 @@
 // Where a pair's cost matrix and assignment are computed. One interface, one implementation per
-// device (FAISS-style): the CPU backend (BLAS/built-in GEMM + native JV) is always there; a CUDA
-// backend registers itself here when the build and the machine have one. The caller is told which
-// backend ran and why the others did not.
+// device (FAISS-style): the CPU backend (BLAS/built-in GEMM + native JV) is always there; the CUDA
+// backend (nativeCudaBackend) is used when the addon was built with nvcc and a device is usable, and
+// registerCudaBackend lets a caller put another in its place. The caller is told which backend ran
+// and why the others did not.
 import { SaeMatchDeviceError, SaeMatchInputError } from './errors.js';
 import { costMatrix, type CostMetric, type CostResult, type FeatureMatrix } from './cost.js';
 import { allocFloat32 } from './fileio.js';
