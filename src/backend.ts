@@ -7,7 +7,7 @@ import { SaeMatchDeviceError, SaeMatchInputError } from './errors.js';
 import { costMatrix, type CostMetric, type CostResult, type FeatureMatrix } from './cost.js';
 import { allocFloat32 } from './fileio.js';
 import { checkCertificate, InfeasibleError, solveAssignment, type Assignment, type Certificate, type CostMatrix } from './lap.js';
-import { callNative, nativeInfo, type NativeCudaPair } from './native.js';
+import { callNative, nativeInfo, type NativeCudaPair, type SolverStats } from './native.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
 export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
@@ -116,12 +116,29 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
       if (!w) return cpu.solveAssignment(cost, signal);
       warm.delete(cost.data as Float32Array);
       const sol = await solveAssignment(cost, { signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
-      // The counters of the phases the device ran, with the host's phase 4.
-      sol.stats = { ...sol.stats, freeAfterColumnReduction: w.stats.freeAfterColumnReduction, parallelRounds: w.stats.parallelRounds,
-        secondsInit: w.stats.secondsInit + sol.stats.secondsInit };
+      sol.stats = mergeDeviceStats(w.stats, sol.stats);
       return sol;
     },
     checkCertificate: (cost, sol, signal) => cpu.checkCertificate(cost, sol, signal),
+  };
+}
+
+/**
+ * The solver's counters when the device ran phases 1-3 (and, unless SAE_MATCH_CUDA_PHASE4=0, phase 4)
+ * and the host checked the result and augmented what was left: freeAfterArr is the rows phase 4
+ * started from, augmentations / Dijkstra steps / seconds are the device's and the host's together,
+ * and warmStartRejected counts device rows the host had to redo (0 when the device was right).
+ */
+function mergeDeviceStats(device: SolverStats, host: SolverStats): SolverStats {
+  return {
+    ...host,
+    freeAfterColumnReduction: device.freeAfterColumnReduction,
+    freeAfterArr: device.freeAfterArr,
+    parallelRounds: device.parallelRounds,
+    augmentations: device.augmentations + host.augmentations,
+    dijkstraSteps: device.dijkstraSteps + host.dijkstraSteps,
+    secondsInit: device.secondsInit + host.secondsInit,
+    secondsAugment: device.secondsAugment + host.secondsAugment,
   };
 }
 
@@ -143,8 +160,7 @@ export async function solveAssignmentCuda(
   const w = r.warmStart!;
   if (w.infeasible) throw new InfeasibleError();
   const sol = await solveAssignment(cost, { signal: opts.signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
-  sol.stats = { ...sol.stats, freeAfterColumnReduction: w.stats.freeAfterColumnReduction, parallelRounds: w.stats.parallelRounds,
-    secondsInit: w.stats.secondsInit + sol.stats.secondsInit };
+  sol.stats = mergeDeviceStats(w.stats, sol.stats);
   return { ...sol, seconds: (performance.now() - t0) / 1000, device: r.device, deviceTimings: r.timings };
 }
 
