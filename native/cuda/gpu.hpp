@@ -1,15 +1,19 @@
 // The CUDA side of matching a pair (native/cuda/solver.cu): the cost matrix on the device, JV's
 // initialisation phases in data-parallel form on the device, and the hand-over to the host.
 //
-// Design (why a CPU/GPU hybrid): the cost matrix is one large GEMM and the initialisation phases are
-// wide, independent scans, which is what a GPU is for; the shortest augmenting paths that remain are
-// sequential Dijkstra steps whose per-step launch and synchronisation latency dominates on a GPU
-// (REFERENCE.md §3). So the device computes the matrix and runs column reduction, reduction transfer
-// and many Jacobi rounds of augmenting row reduction (each a few microseconds of launches, no host
-// decision inside a round); measured on the host reference (test/warmstart.test.ts, lap.hpp), 512
-// rounds leave 6 of 4096 rows of an SAE-like matrix and 22 of 4096 uniform ones for phase 4. The
-// matrix and the warm start then go to the host, whose JV phase 4 (solveFromWarmStart) finishes
-// exactly and checks the warm start rather than trusting it.
+// Design: the cost matrix is one large GEMM and JV's initialisation phases are wide, independent
+// scans, which is what a GPU is for, so the device computes the matrix and runs column reduction,
+// reduction transfer and Jacobi rounds of augmenting row reduction (a few microseconds of launches
+// each, no host decision inside a round). Measured on the host reference (lap.hpp,
+// scripts/parallel-init-rounds.mjs), 2048 rounds leave 21 of 16384 rows of an SAE-like matrix for
+// phase 4. Published GPU solvers lose to a CPU JV on exactly that sequential tail, because every
+// Dijkstra step is a launch and a synchronisation (REFERENCE.md §3). Here the tail runs in ONE
+// resident block that loops over the free rows and their Dijkstra steps itself (augmentKernel),
+// with no launch and no host round trip per step. The matrix and the final (x, y, v) then go to the
+// host, which checks them like any warm start (solveFromWarmStart: a row off its row minimum is
+// freed and augmented there) and computes the dual certificate. A device fault can therefore cost
+// time, but never exactness. SAE_MATCH_CUDA_PHASE4=0 leaves phase 4 to the host (the CPU/GPU
+// hybrid), for comparison.
 #pragma once
 
 #include <cstdint>
