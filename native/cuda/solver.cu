@@ -241,8 +241,10 @@ struct MinAtD {
   int32_t index;
 };
 
+// The host's kernels::offer: strictly smaller, or equal with a smaller index. An unreachable column
+// (d = +inf) is never offered, so "nothing reachable" stays index -1.
 __device__ inline void offerMin(MinAtD& m, double value, int32_t index) {
-  if (value < m.value || (value == m.value && index >= 0 && (m.index < 0 || index < m.index))) {
+  if (value < m.value || (value == m.value && m.index >= 0 && index >= 0 && index < m.index)) {
     m.value = value;
     m.index = index;
   }
