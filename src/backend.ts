@@ -76,11 +76,11 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
   const rounds = Number.isInteger(envRounds) && envRounds >= 0 ? envRounds : CUDA_INIT_ROUNDS;
   // The device's warm start for a matrix it produced, keyed by the matrix buffer, for the solve that follows.
   const warm = new WeakMap<Float32Array, NonNullable<NativeCudaPair['warmStart']>>();
-  let failed: string | undefined;
+  let failed = false; // after a device failure under fallback, the rest of the run stays on the CPU
   const warn = opts.warn ?? ((m: string) => process.emitWarning(m, 'SaeMatchWarning'));
   return {
     device: 'cuda',
-    description: `cuda (${name}; phase 4 and certificate on the cpu)`,
+    description: `cuda (${name}; checked and certified on the cpu)`,
     pipelined: true,
     async costMatrix(a, b, metric, out, signal) {
       if (failed) return cpu.costMatrix(a, b, metric, out, signal);
@@ -91,33 +91,24 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
       try {
         r = await callNative((x, token) => x.cudaMatchPair(a.data, a.rows, b.data, b.rows, a.dim, metric,
           a.rows === b.rows ? rounds : -1, index, data, token), signal);
+        const bad = spotCheck(a, b, metric, data);
+        if (bad) throw new SaeMatchDeviceError(`the CUDA cost matrix failed its spot check (${bad})`);
       } catch (e) {
         if (!(e instanceof SaeMatchDeviceError) || !opts.fallback) throw e;
-        failed = e.message;
+        failed = true;
         warn(`sae-match: CUDA failed (${e.message}); continuing on the CPU`);
         return cpu.costMatrix(a, b, metric, data, signal);
       }
-      const bad = spotCheck(a, b, metric, data);
-      if (bad) {
-        const e = new SaeMatchDeviceError(`the CUDA cost matrix failed its spot check (${bad})`);
-        if (!opts.fallback) throw e;
-        failed = e.message;
-        warn(`sae-match: ${e.message}; continuing on the CPU`);
-        return cpu.costMatrix(a, b, metric, data, signal);
-      }
       if (r.warmStart && !r.warmStart.infeasible) warm.set(data, r.warmStart);
-      const result: CostResult & { deviceTimings: NativeCudaPair['timings']; initStats?: NativeCudaPair['warmStart'] extends infer W ? W extends { stats: infer S } ? S : never : never } =
+      const result: CostResult & { deviceTimings: NativeCudaPair['timings'] } =
         { data, nRows: a.rows, nCols: b.rows, kernel: 'cuda', threads: 0, seconds: (performance.now() - t0) / 1000, deviceTimings: r.timings };
-      if (r.warmStart) result.initStats = r.warmStart.stats;
       return result;
     },
     async solveAssignment(cost, signal) {
       const w = cost.data instanceof Float32Array ? warm.get(cost.data) : undefined;
       if (!w) return cpu.solveAssignment(cost, signal);
       warm.delete(cost.data as Float32Array);
-      const sol = await solveAssignment(cost, { signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
-      sol.stats = mergeDeviceStats(w.stats, sol.stats);
-      return sol;
+      return finishOnHost(cost, w, signal);
     },
     checkCertificate: (cost, sol, signal) => cpu.checkCertificate(cost, sol, signal),
   };
@@ -142,6 +133,13 @@ function mergeDeviceStats(device: SolverStats, host: SolverStats): SolverStats {
   };
 }
 
+/** The device's result checked (and, where wrong or unfinished, completed) on the host as a warm start. */
+async function finishOnHost(cost: CostMatrix, w: NonNullable<NativeCudaPair['warmStart']>, signal?: AbortSignal): Promise<Assignment> {
+  const sol = await solveAssignment(cost, { signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
+  sol.stats = mergeDeviceStats(w.stats, sol.stats);
+  return sol;
+}
+
 /**
  * The exact GPU solver on a given matrix (square float32, minimised): JV phases 1-3 on the device,
  * phase 4 from that warm start on the host. Same contract as solveAssignment (assignment, total,
@@ -159,8 +157,7 @@ export async function solveAssignmentCuda(
   const r = await callNative((x, token) => x.cudaInitMatrix(cost.data as Float32Array, cost.nRows, rounds, opts.device ?? 0, token), opts.signal);
   const w = r.warmStart!;
   if (w.infeasible) throw new InfeasibleError();
-  const sol = await solveAssignment(cost, { signal: opts.signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
-  sol.stats = mergeDeviceStats(w.stats, sol.stats);
+  const sol = await finishOnHost(cost, w, opts.signal);
   return { ...sol, seconds: (performance.now() - t0) / 1000, device: r.device, deviceTimings: r.timings };
 }
 

@@ -182,13 +182,38 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
  * hash), on the activations in `actsDir`; `report --acts` then reuses it instead of re-encoding.
  */
 export async function evaluationIsCurrent(out: string, actsDir: string): Promise<boolean> {
-  const [ev, m] = await Promise.all([readEvaluation(out).catch(() => undefined), readManifest(resolve(out))]);
+  const [ev, m] = await Promise.all([readEvaluation(out).catch(() => null), readManifest(resolve(out))]);
   if (!ev || !m || ev.acts !== resolve(actsDir) || !Array.isArray(ev.pairs)) return false;
   return m.pairs.every((p) => ev.pairs.some((e) => e.from === p.from && e.to === p.to && e.settings === p.settings));
 }
 
-/** OUT/eval.json as written by evaluateSuite, or undefined. */
-export async function readEvaluation(out: string): Promise<SuiteEvaluation | undefined> {
-  const text = await readFile(join(out, 'eval.json'), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as SuiteEvaluation);
+/** eval.json as read back: files written before per-pair settings hashes lack `settings`. */
+export interface EvalFile {
+  rows: number;
+  acts: string;
+  pairs: Array<{ from: number; to: number; ev: Record<string, number | null>; hybrid: Array<{ q: number; ev: number }>; matching_score: number; seconds: number; settings?: string }>;
+  /** Pairs of eval.json left out of the plot: they scored matches the suite has since redone differently. */
+  stale?: number;
 }
+
+/** OUT/eval.json as `sae-match eval` writes it (checked), or null when there is none. */
+export async function readEvaluation(out: string): Promise<EvalFile | null> {
+  const file = join(out, 'eval.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new SaeMatchInputError(`${file}: cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  let j: EvalFile;
+  try {
+    j = JSON.parse(text) as EvalFile;
+  } catch (e) {
+    throw new SaeMatchInputError(`${file}: not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const ok = j && Array.isArray(j.pairs) && j.pairs.every((p) => Number.isFinite(p?.from) && Number.isFinite(p?.to) && p.ev && typeof p.ev === 'object' && (p.hybrid === undefined || Array.isArray(p.hybrid)));
+  if (!ok) throw new SaeMatchInputError(`${file}: expected {rows, acts, pairs: [{from, to, ev: {...}, hybrid: [...]}]} as written by \`sae-match eval\``);
+  return j;
+}
+

@@ -247,12 +247,13 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   };
 
   const results = new Map<string, PairResult>();
-  let costBuffer: Float32Array | undefined;
   // Pipelining (backends that compute the matrix on a device): as soon as pair k's matrix is on the
   // host, the device starts pair k+1 (upload of the next layer's features, cost matrix, phases 1-3)
-  // while the host solves pair k. Two host matrices alternate; the CPU backend keeps one.
+  // while the host solves pair k. Pair k's matrix lives in buffers[slot(k)]: two alternate when
+  // pipelined, the CPU backend reuses one.
   const pipelined = backend.pipelined === true;
   const buffers: Array<Float32Array | undefined> = [undefined, undefined];
+  const slot = (k: number) => (pipelined ? k % 2 : 0);
   let ahead: { k: number; cost: Promise<CostResult> } | undefined;
   const startAhead = (k: number) => {
     const p = pending[k];
@@ -260,8 +261,8 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
     const cost = (async () => {
       const [x, y] = [await load(p.A), await load(p.B)];
       const n = x.features.rows * y.features.rows;
-      const buf = buffers[k % 2]?.length === n ? buffers[k % 2]! : allocFloat32(n, 'cost matrix');
-      buffers[k % 2] = buf;
+      const buf = buffers[slot(k)]?.length === n ? buffers[slot(k)]! : allocFloat32(n, 'cost matrix');
+      buffers[slot(k)] = buf;
       return backend.costMatrix(x.features, y.features, parts.cost, buf, opts.signal);
     })();
     cost.catch(() => undefined); // awaited by pair k; not an unhandled rejection meanwhile
@@ -291,11 +292,10 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
       opts.onProgress?.({ done: done(), total, what: `match ${A.layer}→${B.layer} (${fa.dSae}×${fb.dSae})` });
       const precomputed = ahead?.k === k ? ahead.cost : undefined;
       const r = await matchFeatures(fa.features, fb.features, backend, {
-        metric, costBuffer: pipelined ? undefined : costBuffer, topk: opts.topk, signal: opts.signal, precomputed,
+        metric, costBuffer: buffers[slot(k)], topk: opts.topk, signal: opts.signal, precomputed,
         onCostReady: () => startAhead(k + 1),
       });
-      if (!pipelined) costBuffer = r.cost;
-      else if (!precomputed) buffers[k % 2] = r.cost;
+      buffers[slot(k)] = r.cost;
       const { cost: _c, ...result } = r;
       result.timings = { wait_for_load: waited, ...r.timings };
       results.set(`${A.layer}_${B.layer}`, result);

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { lifetimes, pairSummaries, readSuiteOutput, traceFeature, unmatchedMask, type Lifetimes, type SuiteOutput, type UnmatchedRule } from './analysis.js';
 import { SaeMatchInputError } from './errors.js';
+import { readEvaluation, type EvalFile } from './eval.js';
 import { writeAll, writeAtomic } from './fileio.js';
 import { toolVersion } from './outputs.js';
 
@@ -92,35 +93,6 @@ export function flowData(s: SuiteOutput, life: Lifetimes, rule: UnmatchedRule, c
   return { layer, features, nodes, links };
 }
 
-export interface EvalFile {
-  rows: number;
-  acts: string;
-  pairs: Array<{ from: number; to: number; ev: Record<string, number | null>; hybrid: Array<{ q: number; ev: number }>; matching_score: number; seconds: number; settings?: string }>;
-  /** Pairs of eval.json left out of the plot: they scored matches the suite has since redone differently. */
-  stale?: number;
-}
-
-/** OUT/eval.json as `sae-match eval` writes it, or null when there is none. */
-export async function readEvalFile(out: string): Promise<EvalFile | null> {
-  const file = join(out, 'eval.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new SaeMatchInputError(`${file}: cannot read: ${(e as Error).message}`, { cause: e });
-  }
-  let j: EvalFile;
-  try {
-    j = JSON.parse(text) as EvalFile;
-  } catch (e) {
-    throw new SaeMatchInputError(`${file}: not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  const ok = j && Array.isArray(j.pairs) && j.pairs.every((p) => Number.isFinite(p?.from) && Number.isFinite(p?.to) && p.ev && typeof p.ev === 'object' && (p.hybrid === undefined || Array.isArray(p.hybrid)));
-  if (!ok) throw new SaeMatchInputError(`${file}: expected {rows, acts, pairs: [{from, to, ev: {...}, hybrid: [...]}]} as written by \`sae-match eval\``);
-  return j;
-}
-
 /** eval.json without the pairs whose matches were redone since (their settings hash differs). */
 function currentPairs(ev: EvalFile | null, m: { pairs: Array<{ from: number; to: number; settings: string }> }): EvalFile | null {
   if (!ev) return null;
@@ -155,7 +127,7 @@ export async function reportData(out: string, opts: ReportOptions = {}): Promise
     costs: costHistogram(s, summaries.map((p) => p.threshold)),
     matched: { pairs: summaries },
     lifetimes: { histograms: life.histograms, middle: life.middle },
-    eval: currentPairs(await readEvalFile(s.out), m),
+    eval: currentPairs(await readEvaluation(s.out), m),
     flow: flowData(s, life, rule, features),
   };
 }

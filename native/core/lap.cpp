@@ -130,10 +130,7 @@ class JonkerVolgenant {
     parallelFor(nr_, threads, 64, [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i) {
         if (matches[i] != 1) continue;
-        int32_t j1 = x_[i];
-        TwoMin t = twoMin(i);
-        double mu = t.first.index == j1 ? t.second.value : t.first.value;
-        if (std::isfinite(mu)) drop[i] = mu - (at(i, j1) - v_[j1]);
+        drop[i] = transferDrop(i);
       }
     });
     for (int64_t i = 0; i < nr_; ++i)
@@ -307,6 +304,15 @@ class JonkerVolgenant {
     return t;
   }
 
+  // Reduction transfer (phase 2) for row i holding exactly one column j1 = x_[i]: how much v[j1] drops
+  // so that j1 is as cheap for row i as its best other column (0 when the row has no other column).
+  double transferDrop(int64_t i) const {
+    const int32_t j1 = x_[i];
+    TwoMin t = twoMin(i);
+    double mu = t.first.index == j1 ? t.second.value : t.first.value;
+    return std::isfinite(mu) ? mu - (at(i, j1) - v_[j1]) : 0.0;
+  }
+
   // Relaxation of columns [lo, hi) from row i (indices in a and u are absolute).
   void relaxRange(int64_t i, double h, double* d, int32_t* pred, int64_t lo, int64_t hi, MinAt& a,
                   MinAt& u) const {
@@ -437,10 +443,7 @@ class JonkerVolgenant {
         freeRows.push_back(static_cast<int32_t>(i));
       } else if (matches[i] == 1) {
         // Reduction transfer: the row keeps its column, which absorbs the row's slack.
-        int32_t j1 = x_[i];
-        TwoMin t = twoMin(i);
-        double mu = t.first.index == j1 ? t.second.value : t.first.value;
-        if (std::isfinite(mu)) v_[j1] -= mu - (at(i, j1) - v_[j1]);
+        v_[x_[i]] -= transferDrop(i);
       }
     }
     return true;

@@ -70,6 +70,34 @@ __global__ void sqNormsKernel(const float* __restrict__ x, int64_t n, int64_t k,
 // Plain FP32 FMA: TF32 rounding can change an SAE optimum (costs differ by a few percent, REFERENCE.md).
 constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8;
 
+// The epilogue both cost kernels share (cost.cpp's, in float64): a thread's TM x TN products a.b
+// become squared distances |a|^2 + |b|^2 - 2 a.b clamped at 0, or cosine distances 1 - a.b/(|a||b|)
+// (normA/normB then hold inverse lengths), stored where they fall inside the matrix.
+__device__ __forceinline__ void storeCosts(const float (&acc)[TM][TN], int64_t i0, int64_t j0, int64_t na, int64_t nb,
+                                           const double* __restrict__ normA, const double* __restrict__ normB,
+                                           int cosine, float* __restrict__ C) {
+#pragma unroll
+  for (int m = 0; m < TM; ++m) {
+    const int64_t i = i0 + m;
+    if (i >= na) continue;
+    const double ni = normA[i];
+#pragma unroll
+    for (int q = 0; q < TN; ++q) {
+      const int64_t j = j0 + q;
+      if (j >= nb) continue;
+      const double dot = static_cast<double>(acc[m][q]);
+      double s;
+      if (cosine) {
+        s = 1.0 - dot * ni * normB[j];
+      } else {
+        s = ni + normB[j] - 2.0 * dot;
+        s = s > 0 ? s : 0.0;
+      }
+      C[i * nb + j] = static_cast<float>(s);
+    }
+  }
+}
+
 __global__ void __launch_bounds__(256) costKernel(const float* __restrict__ A, const float* __restrict__ B,
                                                   int64_t na, int64_t nb, int64_t k,
                                                   const double* __restrict__ normA,
@@ -110,26 +138,7 @@ __global__ void __launch_bounds__(256) costKernel(const float* __restrict__ A, c
     }
     __syncthreads();
   }
-#pragma unroll
-  for (int m = 0; m < TM; ++m) {
-    const int64_t i = row0 + ty * TM + m;
-    if (i >= na) continue;
-    const double ni = normA[i];
-#pragma unroll
-    for (int q = 0; q < TN; ++q) {
-      const int64_t j = col0 + tx * TN + q;
-      if (j >= nb) continue;
-      const double dot = static_cast<double>(acc[m][q]);
-      double s;
-      if (cosine) {
-        s = 1.0 - dot * ni * normB[j];
-      } else {
-        s = ni + normB[j] - 2.0 * dot;
-        s = s > 0 ? s : 0.0;
-      }
-      C[i * nb + j] = static_cast<float>(s);
-    }
-  }
+  storeCosts(acc, row0 + ty * TM, col0 + tx * TN, na, nb, normA, normB, cosine, C);
 }
 
 // The same tiles and epilogue with the two usual latency fixes: the next k-slice is fetched from
@@ -204,26 +213,7 @@ __global__ void __launch_bounds__(256, 2) costKernelPipelined(const float* __res
     __syncthreads();
     buf ^= 1;
   }
-#pragma unroll
-  for (int m = 0; m < TM; ++m) {
-    const int64_t i = row0 + ty * TM + m;
-    if (i >= na) continue;
-    const double ni = normA[i];
-#pragma unroll
-    for (int q = 0; q < TN; ++q) {
-      const int64_t j = col0 + tx * TN + q;
-      if (j >= nb) continue;
-      const double dot = static_cast<double>(acc[m][q]);
-      double s;
-      if (cosine) {
-        s = 1.0 - dot * ni * normB[j];
-      } else {
-        s = ni + normB[j] - 2.0 * dot;
-        s = s > 0 ? s : 0.0;
-      }
-      C[i * nb + j] = static_cast<float>(s);
-    }
-  }
+  storeCosts(acc, row0 + ty * TM, col0 + tx * TN, na, nb, normA, normB, cosine, C);
 }
 
 // ---------------------------------------------------------------- phase 4 on the device
