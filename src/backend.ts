@@ -7,7 +7,7 @@ import { SaeMatchDeviceError, SaeMatchInputError } from './errors.js';
 import { costMatrix, type CostMetric, type CostResult, type FeatureMatrix } from './cost.js';
 import { allocFloat32 } from './fileio.js';
 import { checkCertificate, InfeasibleError, solveAssignment, type Assignment, type Certificate, type CostMatrix } from './lap.js';
-import { callNative, nativeInfo, type NativeCudaPair, type SolverStats } from './native.js';
+import { callNative, nativeInfo, type NativeCudaPair, type NativeWarmStart, type SolverStats } from './native.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
 export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
@@ -75,7 +75,7 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
   const envRounds = Number(process.env.SAE_MATCH_CUDA_ROUNDS);
   const rounds = Number.isInteger(envRounds) && envRounds >= 0 ? envRounds : CUDA_INIT_ROUNDS;
   // The device's warm start for a matrix it produced, keyed by the matrix buffer, for the solve that follows.
-  const warm = new WeakMap<Float32Array, NonNullable<NativeCudaPair['warmStart']>>();
+  const warm = new WeakMap<Float32Array, NativeWarmStart>();
   let failed = false; // after a device failure under fallback, the rest of the run stays on the CPU
   const warn = opts.warn ?? ((m: string) => process.emitWarning(m, 'SaeMatchWarning'));
   return {
@@ -134,7 +134,7 @@ function mergeDeviceStats(device: SolverStats, host: SolverStats): SolverStats {
 }
 
 /** The device's result checked (and, where wrong or unfinished, completed) on the host as a warm start. */
-async function finishOnHost(cost: CostMatrix, w: NonNullable<NativeCudaPair['warmStart']>, signal?: AbortSignal): Promise<Assignment> {
+async function finishOnHost(cost: CostMatrix, w: NativeWarmStart, signal?: AbortSignal): Promise<Assignment> {
   const sol = await solveAssignment(cost, { signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
   sol.stats = mergeDeviceStats(w.stats, sol.stats);
   return sol;

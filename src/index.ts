@@ -1,6 +1,6 @@
 // Public library API of sae-match. The modules mirror the native files they drive:
 // lap.ts <-> native/core/lap.cpp, cost.ts <-> native/core/cost.cpp, native.ts <-> native/binding/.
-export { solveAssignment, checkCertificate, toCostMatrix, InfeasibleError } from './lap.js';
+export { solveAssignment, checkCertificate, toCostMatrix, InfeasibleError, parallelInitReference } from './lap.js';
 export type { CostMatrix, Assignment, Certificate, SolveOptions, CertificateOptions, SolverStats } from './lap.js';
 export { costMatrix } from './cost.js';
 export type { FeatureMatrix, CostMetric, GemmKernel, CostOptions, CostResult } from './cost.js';

@@ -140,6 +140,22 @@ export async function solveAssignment(
   };
 }
 
+/**
+ * The state JV's phases 1-3 leave in the data-parallel form the GPU runs (native/core/lap.hpp,
+ * parallelInitReference): x, y and column duals v in which every assigned row holds a row minimum,
+ * usable as solveAssignment's `warmStart`. Square float32 matrices; null when infeasible.
+ */
+export async function parallelInitReference(
+  cost: CostMatrix, opts: { rounds?: number; signal?: AbortSignal } = {},
+): Promise<{ rowToCol: Int32Array; colToRow: Int32Array; v: Float64Array; stats: SolverStats } | null> {
+  const m = toCostMatrix(cost);
+  const rounds = opts.rounds ?? 32;
+  if (!Number.isInteger(rounds) || rounds < 0 || rounds > 1e6) throw new SaeMatchInputError(`rounds must be an integer in [0, 1e6], got ${rounds}`);
+  if (!(m.data instanceof Float32Array) || m.nRows !== m.nCols) throw new SaeMatchInputError('the parallel initialisation takes square float32 matrices');
+  const w = await callNative((a, token) => a.parallelInit(m.data as Float32Array, m.nRows, rounds, token), opts.signal);
+  return w.infeasible ? null : { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v!, stats: w.stats };
+}
+
 export interface CertificateOptions {
   maximize?: boolean;
   /** Allowed violation; default 1e-9 * (1 + max |finite cost|). */

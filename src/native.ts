@@ -73,15 +73,25 @@ interface CancelToken {
   cancel(): void;
 }
 
+/** A warm start for JV phase 4 (native/core/lap.hpp WarmStart). */
+export interface NativeWarmStart {
+  infeasible: boolean;
+  rowToCol?: Int32Array;
+  colToRow?: Int32Array;
+  v?: Float64Array;
+  stats: SolverStats;
+}
+
 /** What the CUDA pair op returns (native/cuda/gpu.hpp). */
 export interface NativeCudaPair {
   device: string;
   timings: { upload: number; norms: number; gemm: number; init: number; download: number; total: number };
-  warmStart?: { infeasible: boolean; rowToCol?: Int32Array; colToRow?: Int32Array; v?: Float64Array; stats: SolverStats };
+  warmStart?: NativeWarmStart;
 }
 
 interface NativeAddon {
   CancelToken: new () => CancelToken;
+  parallelInit(cost: Float32Array, n: number, rounds: number, token: CancelToken): Promise<NativeWarmStart>;
   cudaInitMatrix(cost: Float32Array, n: number, rounds: number, device: number, token: CancelToken): Promise<NativeCudaPair>;
   cudaMatchPair(a: Float32Array, nA: number, b: Float32Array, nB: number, k: number, metric: string, rounds: number,
     device: number, out: Float32Array, token: CancelToken): Promise<NativeCudaPair>;

@@ -46,6 +46,19 @@ Napi::Object statsObject(Napi::Env env, const LapStats& s) {
   return o;
 }
 
+// A WarmStart as JS: {infeasible, rowToCol?, colToRow?, v?, stats}.
+Napi::Object warmStartObject(Napi::Env env, const WarmStart& ws) {
+  Napi::Object w = Napi::Object::New(env);
+  w.Set("infeasible", ws.infeasible);
+  if (!ws.infeasible) {
+    w.Set("rowToCol", toTyped<int32_t>(env, ws.x));
+    w.Set("colToRow", toTyped<int32_t>(env, ws.y));
+    w.Set("v", toTyped<double>(env, ws.v));
+  }
+  w.Set("stats", statsObject(env, ws.stats));
+  return w;
+}
+
 // solveAssignment(cost, nRows, nCols, maximize, token, parallelRounds) -> Promise<result>
 // parallelRounds >= 0 (square float32, minimise): the CUDA solver's data-parallel initialisation run
 // on the host (parallelInitReference) with that many bidding rounds, then phase 4 from its warm start.
@@ -80,9 +93,7 @@ class SolveWorker : public PromiseWorker {
     if (rounds >= 0) {
       if (isDouble || maximize || nr != nc)
         throw InputError("the parallel initialisation takes square float32 matrices, minimised");
-      WarmStart ws = parallelInitReference(reinterpret_cast<const float*>(data), nr, rounds, cancel.get());
-      if (ws.infeasible) return;  // result.feasible stays false
-      result = solveFromWarmStart(reinterpret_cast<const float*>(data), nr, std::move(ws), cancel.get());
+      result = solveWithParallelInit(reinterpret_cast<const float*>(data), nr, rounds, cancel.get());
       return;
     }
     result = isDouble ? solveAssignment(reinterpret_cast<const double*>(data), nr, nc, maximize,
@@ -348,6 +359,27 @@ class HalfWorker : public PromiseWorker {
   int threads = 0;
 };
 
+// parallelInit(costF32, n, rounds, token) -> Promise<{infeasible, rowToCol?, colToRow?, v?, stats}>:
+// the state JV phases 1-3 in data-parallel form leave (parallelInitReference), e.g. to check it as a
+// warm start or to compare a device's state with it.
+class ParallelInitWorker : public PromiseWorker {
+ public:
+  ParallelInitWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[3])) {
+    keep(info[0]);
+    cost = info[0].As<Napi::Float32Array>().Data();
+    n = info[1].As<Napi::Number>().Int64Value();
+    rounds = info[2].As<Napi::Number>().Int32Value();
+  }
+  void Run() override { ws = parallelInitReference(cost, n, rounds, cancel.get()); }
+  Napi::Value Result(Napi::Env env) override { return warmStartObject(env, ws); }
+
+ private:
+  const float* cost = nullptr;
+  int64_t n = 0;
+  int rounds = 0;
+  WarmStart ws;
+};
+
 // topkRows(costF32, nRows, nCols, k, idxI32, costF32out, threads, token) -> Promise<undefined>
 class TopkWorker : public PromiseWorker {
  public:
@@ -537,17 +569,7 @@ Napi::Object pairResult(Napi::Env env, const cuda::GpuPairResult& r) {
   t.Set("download", r.timings.download);
   t.Set("total", r.timings.total);
   o.Set("timings", t);
-  if (r.have_warm_start) {
-    Napi::Object w = Napi::Object::New(env);
-    w.Set("infeasible", r.warm.infeasible);
-    if (!r.warm.infeasible) {
-      w.Set("rowToCol", toTyped<int32_t>(env, r.warm.x));
-      w.Set("colToRow", toTyped<int32_t>(env, r.warm.y));
-      w.Set("v", toTyped<double>(env, r.warm.v));
-    }
-    w.Set("stats", statsObject(env, r.warm.stats));
-    o.Set("warmStart", w);
-  }
+  if (r.have_warm_start) o.Set("warmStart", warmStartObject(env, r.warm));
   return o;
 }
 
@@ -649,6 +671,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("evaluateSae", Napi::Function::New(env, queue<EvalWorker>));
   exports.Set("cudaMatchPair", Napi::Function::New(env, queue<CudaPairWorker>));
   exports.Set("cudaInitMatrix", Napi::Function::New(env, queue<CudaInitWorker>));
+  exports.Set("parallelInit", Napi::Function::New(env, queue<ParallelInitWorker>));
   exports.Set("allocLarge", Napi::Function::New(env, AllocLarge));
   exports.Set("crc32", Napi::Function::New(env, Crc32));
   exports.Set("crc32Combine", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {

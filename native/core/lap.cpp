@@ -212,6 +212,21 @@ class JonkerVolgenant {
   }
 
   // Phase 4 from a checked warm start (square, minimise).
+  // Phase 4 from parallelInit()'s own result on this matrix: its entries were validated and its
+  // assigned rows hold row minima by construction, so the free rows are simply the unassigned ones.
+  LapResult runFromInit(WarmStart ws) {
+    LapResult r;
+    x_ = std::move(ws.x);
+    y_ = std::move(ws.y);
+    v_ = std::move(ws.v);
+    r.stats = ws.stats;
+    std::vector<int32_t> freeRows;
+    for (int64_t i = 0; i < nr_; ++i)
+      if (x_[i] < 0) freeRows.push_back(static_cast<int32_t>(i));
+    r.stats.free_after_arr = static_cast<int64_t>(freeRows.size());
+    return finish(freeRows, r);
+  }
+
   LapResult runWarm(WarmStart ws) {
     LapResult r;
     auto t0 = Clock::now();
@@ -588,6 +603,12 @@ LapResult solveAssignment(const T* cost, int64_t n_rows, int64_t n_cols, bool ma
 WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel) {
   if (n <= 0 || n > std::numeric_limits<int32_t>::max()) throw InputError("parallel init: n must be in [1, 2^31-1]");
   return JonkerVolgenant<float, false>(cost, n, n, cancel).parallelInit(rounds);
+}
+
+LapResult solveWithParallelInit(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel) {
+  WarmStart ws = parallelInitReference(cost, n, rounds, cancel);
+  if (ws.infeasible) return LapResult{};
+  return JonkerVolgenant<float, false>(cost, n, n, cancel).runFromInit(std::move(ws));
 }
 
 LapResult solveFromWarmStart(const float* cost, int64_t n, WarmStart ws, const std::atomic<bool>* cancel) {

@@ -99,6 +99,11 @@ struct WarmStart {
 constexpr int kArrStallRounds = 64;
 WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel);
 
+// parallelInitReference followed by phase 4 on the same matrix, without re-checking what the
+// initialisation guarantees (the entries and the row minima): the CPU backend's solver for large
+// square pairs. An infeasible matrix returns feasible = false.
+LapResult solveWithParallelInit(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel);
+
 // JV phase 4 from a warm start (square, minimise). The warm start is checked, not trusted: malformed
 // x/y/v are an InputError; an assigned row whose column is not a row minimum under v is freed (counted
 // in stats.warm_start_rejected) and augmented like the others, so the result is optimal either way.
