@@ -15,15 +15,15 @@
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node scripts/blas-gyp.mjs include)"
+        "<!@(node scripts/build/blas-gyp.mjs include)"
       ],
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "SAE_MATCH_BUILD_SYSTEM=\"node-gyp\"",
-        "<!@(node scripts/blas-gyp.mjs defines)"
+        "<!@(node scripts/build/blas-gyp.mjs defines)"
       ],
-      "libraries": ["<!@(node scripts/blas-gyp.mjs libraries)"],
+      "libraries": ["<!@(node scripts/build/blas-gyp.mjs libraries)"],
       "cflags!": ["-fno-exceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],

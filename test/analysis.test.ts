@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { composeMatches, costQuantile, lifetimes, pairSummaries, readSuiteOutput, traceFeature, unmatchedMask } from '../src/analysis.js';
-import { matchSuite } from '../src/match.js';
-import { permFile, costFile, writeManifest, writePairFiles, type Manifest } from '../src/outputs.js';
-import { KIND, readSynthTruth, writeSynthSuite } from '../src/synth.js';
+import { composeMatches, costQuantile, lifetimes, pairSummaries, readSuiteOutput, traceFeature, unmatchedMask } from '../src/analysis/analyze.js';
+import { matchSuite } from '../src/match/match.js';
+import { permFile, costFile, writeManifest, writePairFiles, type Manifest } from '../src/match/contract.js';
+import { KIND, readSynthTruth, writeSynthSuite } from '../src/tools/synth.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sae-match-analysis-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -105,8 +105,8 @@ describe('planted truth', () => {
 
 describe('top-k candidates', () => {
   it('equal brute force over folded enc-dec distances, written next to the matches', async () => {
-    const { loadSae } = await import('../src/sae.js');
-    const { readNpy } = await import('../src/npy.js');
+    const { loadSae } = await import('../src/sae/load.js');
+    const { readNpy } = await import('../src/io/npy.js');
     const { resolve } = await import('node:path');
     const root = resolve(import.meta.dirname, 'fixtures', 'suite-small', 'gemmascope');
     const out = join(tmp, 'topk-out');
@@ -137,7 +137,7 @@ describe('top-k candidates', () => {
 
 describe('analyze records its counts in the manifest', () => {
   it('manifest.analysis holds the per-pair counts under the rule, recounted here from the arrays', async () => {
-    const { recordAnalysis } = await import('../src/analysis.js');
+    const { recordAnalysis } = await import('../src/analysis/analyze.js');
     const { readFileSync } = await import('node:fs');
     const out = join(tmp, 'hand');
     await recordAnalysis(await readSuiteOutput(out), { maxCost: 1 });

@@ -5,7 +5,7 @@
 // assignment uncertifiable by every choice of duals) plus brute force on the small matrices.
 import { describe, expect, test } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { checkCertificate, solveAssignment, type CostMatrix } from '../src/lap.js';
+import { checkCertificate, solveAssignment, type CostMatrix } from '../src/solve/lap.js';
 import { prng } from './helpers.js';
 
 
@@ -290,7 +290,7 @@ describe('tolerance', () => {
 
 describe('phase 4 split over two threads (n >= 4096)', () => {
   test('reaches the same optimum as the single-threaded solver, with a passing certificate', async () => {
-    const { makeInstance } = await import('../src/instances.js');
+    const { makeInstance } = await import('../src/tools/instances.js');
     for (const family of ['uniform', 'geometric'] as const) {
       const inst = await makeInstance(family, 4096, { seed: 31 });
       const two = await solveAssignment(inst);

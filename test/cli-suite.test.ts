@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readNpy } from '../src/npy.js';
+import { readNpy } from '../src/io/npy.js';
 
 const root = resolve(import.meta.dirname, '..');
-const cli = join(root, 'dist', 'cli.js');
+const cli = join(root, 'dist', 'cli', 'main.js');
 const fixtures = join(root, 'test', 'fixtures', 'suite-small');
 const dir = mkdtempSync(join(tmpdir(), 'sae-match-cli-suite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,9 +4,9 @@
 // chosen to cross the built-in GEMM's blocking (MR = 6, NR = 16, KC = 384, MC = 96, NC = 3072) and
 // the 512-row panels of the fix-up pass, with dims that are not multiples of 8 or 16.
 import { describe, expect, test } from 'vitest';
-import { costMatrix, type CostMetric, type FeatureMatrix, type GemmKernel } from '../src/cost.js';
+import { costMatrix, type CostMetric, type FeatureMatrix, type GemmKernel } from '../src/solve/cost.js';
 import { SaeMatchInputError } from '../src/errors.js';
-import { nativeInfo } from '../src/native.js';
+import { nativeInfo } from '../src/binding/addon.js';
 import { prng } from './helpers.js';
 
 

@@ -4,12 +4,12 @@
 // cost kernel against a float64 reference, and the GPU solver's optimum and certificate against the
 // CPU solver on every benchmark family up to n = 4096.
 import { describe, expect, test } from 'vitest';
-import { nativeCudaBackend, selectBackend, solveAssignmentCuda, spotCheck } from '../src/backend.js';
-import { costMatrix } from '../src/cost.js';
+import { nativeCudaBackend, selectBackend, solveAssignmentCuda, spotCheck } from '../src/solve/backend.js';
+import { costMatrix } from '../src/solve/cost.js';
 import { SaeMatchDeviceError, SaeMatchInputError } from '../src/errors.js';
-import { FAMILIES, makeInstance, Rng, saeFeatures } from '../src/instances.js';
-import { checkCertificate, solveAssignment } from '../src/lap.js';
-import { nativeInfo } from '../src/native.js';
+import { FAMILIES, makeInstance, Rng, saeFeatures } from '../src/tools/instances.js';
+import { checkCertificate, solveAssignment } from '../src/solve/lap.js';
+import { nativeInfo } from '../src/binding/addon.js';
 
 const cuda = nativeInfo().cuda;
 const haveGpu = cuda.compiled && cuda.devices.length > 0;

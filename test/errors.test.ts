@@ -1,9 +1,9 @@
 // The documented errors of solveAssignment (and the abort behaviour shared by all native calls):
 // invalid numeric entries, infeasibility, malformed inputs, and cancellation through AbortSignal.
 import { describe, expect, test } from 'vitest';
-import { costMatrix } from '../src/cost.js';
+import { costMatrix } from '../src/solve/cost.js';
 import { SaeMatchInputError } from '../src/errors.js';
-import { checkCertificate, InfeasibleError, solveAssignment, type CostMatrix } from '../src/lap.js';
+import { checkCertificate, InfeasibleError, solveAssignment, type CostMatrix } from '../src/solve/lap.js';
 
 function matrix(nRows: number, nCols: number, f32: boolean, seed = 1): CostMatrix {
   const data = f32 ? new Float32Array(nRows * nCols) : new Float64Array(nRows * nCols);

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { evaluateSuite, evaluationIsCurrent, HYBRID_QUANTILES, type PairEvaluation } from '../src/eval.js';
-import { buildReport } from '../src/report.js';
-import { matchSuite } from '../src/match.js';
-import { writeNpy } from '../src/npy.js';
-import { writeSynthSuite } from '../src/synth.js';
+import { evaluateSuite, evaluationIsCurrent, HYBRID_QUANTILES, type PairEvaluation } from '../src/analysis/eval.js';
+import { buildReport } from '../src/analysis/report.js';
+import { matchSuite } from '../src/match/match.js';
+import { writeNpy } from '../src/io/npy.js';
+import { writeSynthSuite } from '../src/tools/synth.js';
 
 const FIX = resolve('test/fixtures/eval');
 const tmp = mkdtempSync(join(tmpdir(), 'sae-match-eval-'));
@@ -130,7 +130,7 @@ describe('planted truth', () => {
     const root = join(tmp, 'synth-r'), out = join(tmp, 'synth-r-out');
     await writeSynthSuite(root, { layers: 3, width: 128, dModel: 64, acts: 500, seed: 5, l0Variants: 1 });
     await matchSuite(root, { out });
-    const cli = resolve(import.meta.dirname, '..', 'dist', 'cli.js');
+    const cli = resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
     const report = () => {
       const r = spawnSync(process.execPath, [cli, 'report', out, '--acts', join(root, 'acts'), '--json'], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);

@@ -13,11 +13,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { SaeMatchInputError } from '../src/errors.js';
-import { allocBuffer, crc32, crc32Combine } from '../src/fileio.js';
-import { callNative } from '../src/native.js';
-import { encodeNpy, readNpy, type NpyArray } from '../src/npy.js';
-import { encodeEndRecords, listNpz, readNpz, writeNpz, writeNpzWithLimit } from '../src/npz.js';
-import { f32BitsToBf16, f32BitsToF16, readSafetensors, writeSafetensors, type SafetensorsDtype } from '../src/safetensors.js';
+import { allocBuffer, crc32, crc32Combine } from '../src/io/files.js';
+import { callNative } from '../src/binding/addon.js';
+import { encodeNpy, readNpy, type NpyArray } from '../src/io/npy.js';
+import { encodeEndRecords, listNpz, readNpz, writeNpz, writeNpzWithLimit } from '../src/io/npz.js';
+import { f32BitsToBf16, f32BitsToF16, readSafetensors, writeSafetensors, type SafetensorsDtype } from '../src/io/safetensors.js';
 import { prng } from './helpers.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sae');
@@ -992,7 +992,7 @@ describe('buffers past 4 GiB', () => {
     const f = new Float32Array(b);
     f[f.length - 1] = 3;
     expect(f[f.length - 1]).toBe(3);
-    const { loadAddon } = await import('../src/native.js');
+    const { loadAddon } = await import('../src/binding/addon.js');
     expect(() => loadAddon().addon.allocLarge(bytes)).toThrow(/over the 4 GiB/);
     // Exactly 4 GiB is still native (huge pages).
     expect(allocBuffer(2 ** 32).byteLength).toBe(2 ** 32);

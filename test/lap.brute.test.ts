@@ -5,7 +5,7 @@
 // rectangular dual condition) and with checkCertificate.
 import { describe, expect, test } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { checkCertificate, InfeasibleError, solveAssignment, type Assignment, type CostMatrix } from '../src/lap.js';
+import { checkCertificate, InfeasibleError, solveAssignment, type Assignment, type CostMatrix } from '../src/solve/lap.js';
 import { prng } from './helpers.js';
 
 

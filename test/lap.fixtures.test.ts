@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { checkCertificate, InfeasibleError, solveAssignment, type CostMatrix } from '../src/lap.js';
-import { readNpy } from '../src/npy.js';
+import { checkCertificate, InfeasibleError, solveAssignment, type CostMatrix } from '../src/solve/lap.js';
+import { readNpy } from '../src/io/npy.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'lap');
 

@@ -7,7 +7,7 @@ const root = resolve(import.meta.dirname, '..');
 
 describe('addon loader', () => {
   it('names the missing file and the build command when SAE_MATCH_ADDON points nowhere', () => {
-    const r = spawnSync(process.execPath, [resolve(root, 'dist', 'cli.js'), 'info'], {
+    const r = spawnSync(process.execPath, [resolve(root, 'dist', 'cli', 'main.js'), 'info'], {
       encoding: 'utf8', env: { ...process.env, SAE_MATCH_ADDON: '/nonexistent/sae_match.node' },
     });
     expect(r.status).toBe(1);

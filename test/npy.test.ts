@@ -14,7 +14,7 @@ import {
   type NpyArray,
   type NpyData,
   type NpyDtype,
-} from '../src/npy.js';
+} from '../src/io/npy.js';
 import { SaeMatchInputError } from '../src/errors.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'npy');

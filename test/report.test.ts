@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchSuite } from '../src/match.js';
-import { readNpy } from '../src/npy.js';
-import { buildReport, writeReport } from '../src/report.js';
-import { writeSynthSuite } from '../src/synth.js';
+import { matchSuite } from '../src/match/match.js';
+import { readNpy } from '../src/io/npy.js';
+import { buildReport, writeReport } from '../src/analysis/report.js';
+import { writeSynthSuite } from '../src/tools/synth.js';
 
 const LAYERS = 5, WIDTH = 512;
 const tmp = mkdtempSync(join(tmpdir(), 'sae-match-report-'));
@@ -127,7 +127,7 @@ describe('sae-match report', () => {
     const file = join(tmp, 'r.html');
     const bytes = await writeReport(out, file, { features: 3 });
     expect(readFileSync(file).length).toBe(bytes);
-    const cli = resolve(import.meta.dirname, '..', 'dist', 'cli.js');
+    const cli = resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
     const r = spawnSync(process.execPath, [cli, 'report', out, '--max-cost', '2'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(join(out, 'report.html'))).toBe(true);

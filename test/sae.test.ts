@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { readNpy, writeNpy, type NpyArray } from '../src/npy.js';
-import { loadSae, SAE_TENSORS } from '../src/sae.js';
+import { readNpy, writeNpy, type NpyArray } from '../src/io/npy.js';
+import { loadSae, SAE_TENSORS } from '../src/sae/load.js';
 
 const fx = resolve(import.meta.dirname, 'fixtures', 'sae');
 const tmp = mkdtempSync(join(tmpdir(), 'sae-match-sae-'));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { adjacentPairs, canonicalL0, discoverSuite, parseL0, parseLayers } from '../src/suite.js';
+import { adjacentPairs, canonicalL0, discoverSuite, parseL0, parseLayers } from '../src/sae/discover.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sae-match-suite-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

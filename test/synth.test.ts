@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { readNpz } from '../src/npz.js';
-import { readNpy, type NpyArray } from '../src/npy.js';
-import { readSafetensors } from '../src/safetensors.js';
-import { discoverSuite } from '../src/suite.js';
-import { KIND, readSynthTruth, widthLabelOf, writeSynthSuite } from '../src/synth.js';
+import { readNpz } from '../src/io/npz.js';
+import { readNpy, type NpyArray } from '../src/io/npy.js';
+import { readSafetensors } from '../src/io/safetensors.js';
+import { discoverSuite } from '../src/sae/discover.js';
+import { KIND, readSynthTruth, widthLabelOf, writeSynthSuite } from '../src/tools/synth.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sae-match-synth-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,8 +4,8 @@
 // is checked rather than trusted (bad rows are freed, malformed ones refused).
 import { describe, expect, test } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { FAMILIES, makeInstance } from '../src/instances.js';
-import { checkCertificate, parallelInitReference, solveAssignment } from '../src/lap.js';
+import { FAMILIES, makeInstance } from '../src/tools/instances.js';
+import { checkCertificate, parallelInitReference, solveAssignment } from '../src/solve/lap.js';
 import { prng } from './helpers.js';
 
 describe('parallel initialisation + warm-start phase 4', () => {
@@ -38,7 +38,7 @@ describe('parallel initialisation + warm-start phase 4', () => {
     });
 
   test('the CPU backend takes the parallel initialisation for square pairs from 4096 features, SAE_MATCH_CPU_INIT=jv the sequential one', async () => {
-    const { cpuBackend, CPU_PARALLEL_INIT_MIN } = await import('../src/backend.js');
+    const { cpuBackend, CPU_PARALLEL_INIT_MIN } = await import('../src/solve/backend.js');
     const inst = await makeInstance('sae', CPU_PARALLEL_INIT_MIN, { seed: 21, dim: 128 });
     const jv = await solveAssignment(inst);
     const be = cpuBackend();

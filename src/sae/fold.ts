@@ -1,0 +1,70 @@
+// Folding (paper eq. 4) and the per-layer feature vectors the SAE Match cost is built from (eq. 3).
+// Folding moves each JumpReLU threshold θ_i into the weights, W_enc'[:, i] = W_enc[:, i]/θ_i,
+// b_enc'[i] = b_enc[i]/θ_i, W_dec'[i, :] = W_dec[i, :]·θ_i, θ' = 1, so that every feature is on one
+// scale without changing what the SAE computes. The arithmetic runs in native/core/fold.cpp.
+import { SaeMatchInputError } from '../errors.js';
+import type { CostMetric, FeatureMatrix } from '../solve/cost.js';
+import { allocFloat32 } from '../io/files.js';
+import { callNative } from '../binding/addon.js';
+import type { Sae } from './load.js';
+
+/**
+ * How a feature is compared across layers:
+ *  - enc-dec (the paper's default): folded decoder row ⊕ folded encoder column, squared distance;
+ *  - dec / enc: only one of them ("decoder only performs similarly, encoder only is poor");
+ *  - cosine-dec: 1 − cosine of the unfolded decoder rows (what Feature Flow and SAELens proposals use).
+ */
+export const METRICS = ['enc-dec', 'dec', 'enc', 'cosine-dec'] as const;
+export type MatchMetric = (typeof METRICS)[number];
+
+export interface FeatureOptions {
+  metric?: MatchMetric;
+  /** > 0 appends biasWeight · b_enc'[i] to every feature vector (folded metrics only). */
+  biasWeight?: number;
+  /** false compares unfolded parameters (for studying what folding buys; the paper always folds). */
+  fold?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The metric's cost-matrix form and the parts of the SAE its feature vectors are made of. */
+export function metricParts(opts: FeatureOptions): { dec: boolean; enc: boolean; biasWeight: number; fold: boolean; cost: CostMetric } {
+  const metric = opts.metric ?? 'enc-dec';
+  if (!(METRICS as readonly string[]).includes(metric))
+    throw new SaeMatchInputError(`unknown metric '${metric}' (one of ${METRICS.join(', ')})`);
+  const biasWeight = opts.biasWeight ?? 0;
+  if (!(Number.isFinite(biasWeight) && biasWeight >= 0)) throw new SaeMatchInputError(`bias weight must be a finite number >= 0, got ${biasWeight}`);
+  if (metric === 'cosine-dec') {
+    if (biasWeight > 0) throw new SaeMatchInputError('the bias term applies to the squared-distance metrics (enc-dec, dec, enc), not cosine-dec');
+    return { dec: true, enc: false, biasWeight: 0, fold: false, cost: 'cosine' };
+  }
+  return { dec: metric !== 'enc', enc: metric !== 'dec', biasWeight, fold: opts.fold ?? true, cost: 'sqeuclidean' };
+}
+
+/** One row per latent of `sae`, built once per layer and reused for both pairs the layer belongs to. */
+export async function layerFeatures(sae: Sae, opts: FeatureOptions = {}): Promise<FeatureMatrix> {
+  const p = metricParts(opts);
+  const dim = (p.dec ? sae.dModel : 0) + (p.enc ? sae.dModel : 0) + (p.biasWeight > 0 ? 1 : 0);
+  const out = allocFloat32(sae.dSae * dim, `${sae.source}: feature vectors`);
+  await callNative(
+    (a, token) =>
+      a.buildFeatures(sae.W_enc, sae.W_dec, sae.b_enc, p.fold ? sae.threshold : null, sae.dModel, sae.dSae,
+        p.dec, p.enc, p.biasWeight, p.fold, out, 0, token),
+    opts.signal,
+  );
+  return { data: out, rows: sae.dSae, dim };
+}
+
+/** The folded SAE (θ' = 1): same reconstruction for every input, every feature on one scale. */
+export async function foldThreshold(sae: Sae, signal?: AbortSignal): Promise<Sae> {
+  for (let i = 0; i < sae.dSae; i++)
+    if (!(sae.threshold[i]! > 0))
+      throw new SaeMatchInputError(`${sae.source}: threshold[${i}] = ${sae.threshold[i]} is not > 0; folding needs θ > 0`);
+  const W_enc = allocFloat32(sae.W_enc.length);
+  const W_dec = allocFloat32(sae.W_dec.length);
+  const b_enc = new Float32Array(sae.dSae);
+  await callNative(
+    (a, token) => a.foldThreshold(sae.W_enc, sae.W_dec, sae.b_enc, sae.threshold, sae.dModel, sae.dSae, W_enc, W_dec, b_enc, 0, token),
+    signal,
+  );
+  return { ...sae, W_enc, W_dec, b_enc, b_dec: sae.b_dec, threshold: new Float32Array(sae.dSae).fill(1) };
+}

@@ -1,0 +1,245 @@
+// `sae-match bench`: our solver and cost kernel side by side with their peers, in the same run, on the
+// same matrices: scipy's linear_sum_assignment (python3, through a .npy file), the `munkres` npm
+// package (pure JS, in a worker so it can be timed out), and numpy's float32 matmul for the GEMM.
+// Every run checks that all solvers reached the same optimal total.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { costMatrix } from '../solve/cost.js';
+import { type Family, makeInstance, Rng } from './instances.js';
+import { checkCertificate, solveAssignment, type SolverStats } from '../solve/lap.js';
+import { nativeInfo, packageRoot } from '../binding/addon.js';
+import { writeNpy } from '../io/npy.js';
+
+export interface BenchOptions {
+  families: Family[];
+  sizes: number[];
+  repeat: number;
+  dtype: 'float32' | 'float64';
+  seed: number;
+  scipy: boolean;
+  /** scipy is skipped above this n (its run time grows like n^3 on hard families). */
+  scipyMaxN: number;
+  munkres: boolean;
+  munkresMaxN: number;
+  munkresTimeoutSeconds: number;
+  /** Also solve in a child `sae-match solve` and report its peak resident memory. */
+  memory: boolean;
+  /** Cost-matrix shapes [nA, nB, k]; empty to skip. */
+  costShapes: [number, number, number][];
+  log: (line: string) => void;
+}
+
+export interface PeerResult {
+  peer: string;
+  seconds?: number;
+  total?: number;
+  /** Why there is no time: skipped, timed out (a lower bound), failed. */
+  note?: string;
+  /** peer seconds / our seconds */
+  ratio?: number;
+  agrees?: boolean;
+}
+
+export interface SolveBenchRow {
+  family: Family;
+  n: number;
+  dtype: string;
+  seconds: number;
+  secondsAll: number[];
+  total: number;
+  stats: SolverStats;
+  certificate: { ok: boolean; maxViolation: number; tolerance: number };
+  peers: PeerResult[];
+  memory?: { peakRssBytes: number; matrixBytes: number; ratio: number };
+}
+
+export interface CostBenchRow {
+  nA: number;
+  nB: number;
+  k: number;
+  kernels: { kernel: string; seconds: number; gflops: number; ratioToNumpy?: number }[];
+  numpy?: { seconds: number; gflops: number; note?: string };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function runJson(cmd: string, args: string[]): Promise<{ json?: any; error?: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', (e) => resolve({ error: e.message }));
+    p.on('close', (code, signal) => {
+      if (signal) return resolve({ error: `killed (${signal})` });
+      if (code !== 0) return resolve({ error: (err.trim().split('\n').pop() ?? '') || `exit ${code}` });
+      try {
+        resolve({ json: JSON.parse(out.trim().split('\n').pop()!) });
+      } catch {
+        resolve({ error: `unparseable output: ${out.slice(0, 200)}` });
+      }
+    });
+  });
+}
+
+let pythonChecked: Promise<string | undefined> | undefined;
+/** undefined when python3 with numpy and scipy is usable, else the reason. */
+export function pythonUnavailable(): Promise<string | undefined> {
+  pythonChecked ??= runJson('python3', ['-c', 'import json, numpy, scipy; print(json.dumps(1))']).then((r) =>
+    r.error ? `python3 with numpy and scipy not available (${r.error})` : undefined,
+  );
+  return pythonChecked;
+}
+
+const peerScript = () => join(packageRoot, 'scripts', 'bench', 'peer_scipy.py');
+
+function agree(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+/** munkres in a worker thread so a run that takes too long can be stopped. */
+async function runMunkres(data: Float32Array | Float64Array, n: number, timeoutSeconds: number): Promise<PeerResult> {
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import('munkres').then(({ munkres }) => {
+      const { data, n } = workerData;
+      const rows = Array.from({ length: n }, (_, i) => data.subarray(i * n, (i + 1) * n));
+      const t0 = performance.now();
+      const pairs = munkres(rows);
+      const seconds = (performance.now() - t0) / 1000;
+      let total = 0;
+      for (const [y, x] of pairs) total += rows[y][x];
+      parentPort.postMessage({ seconds, total });
+    }).catch((e) => parentPort.postMessage({ error: String(e) }));`;
+  const w = new Worker(src, { eval: true, workerData: { data, n } });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      void w.terminate();
+      resolve({ peer: 'munkres', note: `did not finish in ${timeoutSeconds} s`, seconds: timeoutSeconds });
+    }, timeoutSeconds * 1000);
+    w.on('message', (m) => {
+      clearTimeout(timer);
+      void w.terminate();
+      resolve(m.error ? { peer: 'munkres', note: `failed: ${m.error}` } : { peer: 'munkres', seconds: m.seconds, total: m.total });
+    });
+    w.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ peer: 'munkres', note: `failed: ${e.message}` });
+    });
+  });
+}
+
+async function benchSolve(family: Family, n: number, o: BenchOptions, dir: string): Promise<SolveBenchRow> {
+  const inst = await makeInstance(family, n, { dtype: o.dtype, seed: o.seed });
+  const times: number[] = [];
+  let sol;
+  for (let r = 0; r < o.repeat; r++) {
+    sol = await solveAssignment(inst);
+    times.push(sol.seconds);
+  }
+  sol = sol!;
+  const cert = await checkCertificate(inst, sol);
+  const seconds = median(times);
+  const row: SolveBenchRow = {
+    family, n, dtype: o.dtype, seconds, secondsAll: times, total: sol.totalCost, stats: sol.stats,
+    certificate: { ok: cert.ok, maxViolation: cert.maxViolation, tolerance: cert.tolerance }, peers: [],
+  };
+  o.log(`  ${family} n=${n}: sae-match ${seconds.toFixed(3)} s, total ${sol.totalCost}, certificate ${cert.ok ? 'ok' : 'FAILED'} (max violation ${cert.maxViolation.toExponential(2)})`);
+
+  let file: string | undefined;
+  const npyFile = async () => {
+    if (!file) {
+      file = join(dir, `${family}-${n}.npy`);
+      await writeNpy(file, { dtype: o.dtype, shape: [n, n], data: inst.data });
+    }
+    return file;
+  };
+  if (o.scipy) {
+    const why = await pythonUnavailable();
+    let p: PeerResult;
+    if (why) p = { peer: 'scipy', note: `skipped: ${why}` };
+    else if (n > o.scipyMaxN) p = { peer: 'scipy', note: `skipped: n > --scipy-max-n ${o.scipyMaxN}` };
+    else {
+      const r = await runJson('python3', [peerScript(), 'lsa', await npyFile()]);
+      p = r.error ? { peer: 'scipy', note: `failed: ${r.error}` } : { peer: `scipy ${r.json.version}`, seconds: r.json.seconds, total: r.json.total };
+    }
+    row.peers.push(p);
+  }
+  if (o.munkres) {
+    row.peers.push(n > o.munkresMaxN ? { peer: 'munkres', note: `skipped: n > ${o.munkresMaxN}` }
+      : await runMunkres(inst.data, n, o.munkresTimeoutSeconds));
+  }
+  if (o.memory) {
+    const r = await runJson(process.execPath, [join(packageRoot, 'dist', 'cli', 'main.js'), 'solve', await npyFile(), '--json', '--no-certificate']);
+    if (r.json) {
+      const matrixBytes = inst.data.byteLength;
+      row.memory = { peakRssBytes: r.json.peakRssBytes, matrixBytes, ratio: r.json.peakRssBytes / matrixBytes };
+      o.log(`    peak RSS of \`sae-match solve\`: ${(r.json.peakRssBytes / 2 ** 20).toFixed(0)} MiB = ${row.memory.ratio.toFixed(3)} x the ${o.dtype} matrix`);
+    } else o.log(`    memory run failed: ${r.error}`);
+  }
+  for (const p of row.peers) {
+    if (p.seconds !== undefined) p.ratio = p.seconds / seconds;
+    if (p.total !== undefined) p.agrees = agree(p.total, sol.totalCost);
+    const time = p.seconds === undefined ? p.note : `${p.note ? '>' : ''}${p.seconds.toFixed(3)} s (${p.note ? '>' : ''}${p.ratio!.toFixed(1)}x)`;
+    const agreement = p.agrees === undefined ? '' : p.agrees ? ', same total' : `, DIFFERENT total ${p.total}`;
+    o.log(`    ${p.peer}: ${time}${agreement}`);
+  }
+  if (file) await rm(file, { force: true });
+  return row;
+}
+
+async function benchCost(nA: number, nB: number, k: number, o: BenchOptions): Promise<CostBenchRow> {
+  const rng = new Rng(o.seed);
+  const a = { data: Float32Array.from({ length: nA * k }, () => rng.next() - 0.5), rows: nA, dim: k };
+  const b = { data: Float32Array.from({ length: nB * k }, () => rng.next() - 0.5), rows: nB, dim: k };
+  const out = new Float32Array(nA * nB);
+  const flop = 2 * nA * nB * k;
+  const row: CostBenchRow = { nA, nB, k, kernels: [] };
+  const kernels = nativeInfo().haveBlas ? ['blas', 'builtin'] : ['builtin'];
+  const why = await pythonUnavailable();
+  if (why) row.numpy = { seconds: NaN, gflops: NaN, note: `skipped: ${why}` };
+  else {
+    const r = await runJson('python3', [peerScript(), 'matmul', String(nA), String(nB), String(k), '--repeat', String(Math.max(3, o.repeat))]);
+    if (r.json) row.numpy = { seconds: r.json.seconds, gflops: flop / r.json.seconds / 1e9 };
+    else row.numpy = { seconds: NaN, gflops: NaN, note: `failed: ${r.error}` };
+  }
+  for (const kernel of kernels) {
+    await costMatrix(a, b, { kernel: kernel as 'blas', out }); // warm up: page-in `out`, start threads
+    const times: number[] = [];
+    for (let r = 0; r < Math.max(3, o.repeat); r++) {
+      const t0 = performance.now();
+      await costMatrix(a, b, { kernel: kernel as 'blas', out });
+      times.push((performance.now() - t0) / 1000);
+    }
+    const s = median(times);
+    const ratio = row.numpy && Number.isFinite(row.numpy.seconds) ? s / row.numpy.seconds : undefined;
+    row.kernels.push({ kernel, seconds: s, gflops: flop / s / 1e9, ratioToNumpy: ratio });
+  }
+  o.log(`  cost ${nA}x${nB} k=${k}: ` + row.kernels.map((x) => `${x.kernel} ${x.seconds.toFixed(3)} s (${x.gflops.toFixed(0)} GFLOP/s${x.ratioToNumpy ? `, ${x.ratioToNumpy.toFixed(2)}x numpy` : ''})`).join(', ') +
+    (row.numpy?.note ? `; numpy ${row.numpy.note}` : `; numpy matmul ${row.numpy!.seconds.toFixed(3)} s (${row.numpy!.gflops.toFixed(0)} GFLOP/s)`));
+  return row;
+}
+
+export async function runBench(o: BenchOptions) {
+  const dir = await mkdtemp(join(tmpdir(), 'sae-match-bench-'));
+  try {
+    const solve: SolveBenchRow[] = [];
+    for (const family of o.families)
+      for (const n of o.sizes) solve.push(await benchSolve(family, n, o, dir));
+    const cost: CostBenchRow[] = [];
+    for (const [nA, nB, k] of o.costShapes) cost.push(await benchCost(nA, nB, k, o));
+    const disagreements = solve.flatMap((r) => r.peers.filter((p) => p.agrees === false).map((p) => `${r.family} n=${r.n}: ${p.peer} total ${p.total} vs ${r.total}`));
+    const certFailures = solve.filter((r) => !r.certificate.ok).map((r) => `${r.family} n=${r.n}`);
+    return { date: new Date().toISOString(), solve, cost, disagreements, certFailures };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
