@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
 import { evaluateSuite, evaluationIsCurrent, HYBRID_QUANTILES, type PairEvaluation } from '../src/analysis/eval.js';
 import { buildReport } from '../src/analysis/report.js';
-import { matchSuite } from '../src/match/match.js';
+import { matchSuite } from '../src/match/suite.js';
 import { writeNpy } from '../src/io/npy.js';
 import { writeSynthSuite } from '../src/tools/synth.js';
 

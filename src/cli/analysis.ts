@@ -3,7 +3,8 @@
 import { Command, Option } from 'commander';
 import { finiteNumber as num, intAtLeast } from './args.js';
 import { resolve } from 'node:path';
-import { composeMatches, lifetimes, pairSummaries, readSuiteOutput, recordAnalysis, traceFeature, type UnmatchedRule } from '../analysis/analyze.js';
+import { composeMatches, lifetimes, pairSummaries, recordAnalysis, traceFeature, type UnmatchedRule } from '../analysis/analyze.js';
+import { readSuiteOutput } from '../match/folder.js';
 import { writeNpy } from '../io/npy.js';
 
 const int = intAtLeast(0);

@@ -9,10 +9,9 @@
 // Only little-endian, C-order arrays of plain numeric / bool dtypes are supported. Every problem with
 // a file is reported as a SaeMatchInputError whose message starts with the file path (or source).
 
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
-import { writeAll } from './files.js';
+import { fsError, writeAll, writeAtomic } from './write.js';
 
 export type NpyDtype =
   | 'float16'
@@ -514,34 +513,6 @@ export function decodeNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   return { dtype: h.dtype, shape: h.shape, data: viewOf(h.dtype, buffer) };
 }
 
-function fsReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  const reasons: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EISDIR: 'is a directory',
-    ENOTDIR: 'a path component is not a directory',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on device',
-    EEXIST: 'file already exists',
-  };
-  if (err && typeof err.code === 'string') return `${reasons[err.code] ?? err.message} (${err.code})`;
-  return err instanceof Error ? err.message : String(e);
-}
-
-/** Errors that come from the paths the caller gave us (bad input) rather than from the system. */
-const INPUT_FS_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
-
-function wrapFsError(e: unknown, source: string, action: string): Error {
-  if (e instanceof SaeMatchInputError || e instanceof SaeMatchInternalError) return e;
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const message = `${source}: cannot ${action}: ${fsReason(e)}`;
-  return typeof code === 'string' && INPUT_FS_CODES.has(code)
-    ? new SaeMatchInputError(message, { cause: e })
-    : new SaeMatchInternalError(message, { cause: e });
-}
-
 /** Reads exactly target.length bytes at `position` (in chunks of at most 1 GiB); returns the count actually read. */
 async function readFully(fh: FileHandle, target: Uint8Array, position: number): Promise<number> {
   let done = 0;
@@ -568,7 +539,7 @@ export async function readNpy(
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    throw wrapFsError(e, path, 'open .npy file for reading');
+    throw fsError(e, path, 'open .npy file for reading');
   }
   try {
     let size: number;
@@ -577,7 +548,7 @@ export async function readNpy(
       if (!st.isFile()) fail(path, 'not a regular file');
       size = st.size;
     } catch (e) {
-      throw wrapFsError(e, path, 'stat .npy file');
+      throw fsError(e, path, 'stat .npy file');
     }
 
     let head = new Uint8Array(Math.min(size, FIRST_READ));
@@ -585,7 +556,7 @@ export async function readNpy(
       const got = await readFully(fh, head, 0);
       head = head.subarray(0, got);
     } catch (e) {
-      throw wrapFsError(e, path, 'read .npy header');
+      throw fsError(e, path, 'read .npy header');
     }
     const pre = parsePreamble(head, path, size);
     const headerEnd = pre.prefixLength + pre.headerTextLength;
@@ -596,7 +567,7 @@ export async function readNpy(
       try {
         got = await readFully(fh, full.subarray(head.length), head.length);
       } catch (e) {
-        throw wrapFsError(e, path, 'read .npy header');
+        throw fsError(e, path, 'read .npy header');
       }
       if (head.length + got < headerEnd) fail(path, 'truncated .npy: the file ended while reading the header');
       head = full;
@@ -618,7 +589,7 @@ export async function readNpy(
     try {
       got = await readFully(fh, new Uint8Array(buffer), h.headerLength);
     } catch (e) {
-      throw wrapFsError(e, path, 'read .npy data');
+      throw fsError(e, path, 'read .npy data');
     }
     if (got < h.dataBytes) {
       fail(path, `truncated .npy: the file ended after ${got} of ${h.dataBytes} bytes of data (did it change while being read?)`);
@@ -725,31 +696,8 @@ export async function writeNpy(path: string, arr: NpyArray): Promise<void> {
   assertLittleEndianHost();
   const header = encodeHeader(arr, path);
   const data = bytesOf(arr.data);
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  let fh: FileHandle;
-  try {
-    fh = await open(tmp, 'wx');
-  } catch (e) {
-    throw wrapFsError(e, path, `create temporary file ${tmp}`);
-  }
-  let closed = false;
-  try {
-    try {
-      await writeAll(fh, header);
-      await writeAll(fh, data);
-    } catch (e) {
-      throw wrapFsError(e, path, 'write .npy file');
-    }
-    closed = true;
-    try {
-      await fh.close();
-      await rename(tmp, path);
-    } catch (e) {
-      throw wrapFsError(e, path, `move ${tmp} into place`);
-    }
-  } catch (e) {
-    if (!closed) await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  await writeAtomic(path, async (fh) => {
+    await writeAll(fh, header);
+    await writeAll(fh, data);
+  }, { durable: false });
 }

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
-import { allocFloat32 } from '../io/files.js';
+import { allocFloat32 } from '../io/buffers.js';
 import { callNative, type ValueScan } from '../binding/addon.js';
 import { readNpy, type NpyArray } from '../io/npy.js';
 import { readNpz } from '../io/npz.js';
@@ -63,6 +63,16 @@ export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat
   throw new SaeMatchInputError(
     `${path}: no SAE found in this folder (looked for params.npz, cfg.json + sae_weights.safetensors, W_enc.npy …)`,
   );
+}
+
+/**
+ * The files loadSae reads for an SAE of `format` at `path` (detectSaeFormat's `file`, or a suite
+ * layer's `path`): what a match of this SAE depends on, so what resume keys on.
+ */
+export function saeFiles(format: SaeFormat, path: string): string[] {
+  if (format === 'gemmascope') return [path.endsWith('.npz') ? path : join(path, 'params.npz')];
+  if (format === 'saelens') return [join(path, 'sae_weights.safetensors'), join(path, 'cfg.json')];
+  return SAE_TENSORS.map((n) => join(path, `${n}.npy`));
 }
 
 async function readGemmaScope(file: string, signal?: AbortSignal): Promise<Record<string, RawTensor>> {

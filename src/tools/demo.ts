@@ -5,7 +5,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { matchSuite, type SuiteResult } from '../match/match.js';
+import { matchSuite, type SuiteResult } from '../match/suite.js';
 import type { MatchMetric } from '../sae/fold.js';
 import { readNpy } from '../io/npy.js';
 import type { ProgressListener } from '../progress.js';
