@@ -19,12 +19,12 @@ import { callNative } from '../src/binding/addon.js';
 import { encodeNpy, readNpy, type NpyArray } from '../src/io/npy.js';
 import { encodeEndRecords, listNpz, readNpz, writeNpz, writeNpzWithLimit } from '../src/io/npz.js';
 import { f32BitsToBf16, f32BitsToF16, readSafetensors, writeSafetensors, type SafetensorsDtype } from '../src/io/safetensors.js';
-import { prng } from './helpers.js';
+import { numpyTestsRun, prng } from './helpers.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sae');
 const NAMES = ['W_enc', 'W_dec', 'threshold', 'b_enc', 'b_dec'];
 const NPZ_VARIANTS = ['params.npz', 'params_compressed.npz', 'params_zip64.npz', 'params_stream.npz'];
-const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+const hasNumpy = numpyTestsRun();
 
 let tmp: string;
 let seq = 0;
