@@ -84,7 +84,7 @@ async function npyFixture(rel: string): Promise<Float32Array> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A hand-written ZIP parser and builder (independent of src/npz.ts).
+// A hand-written ZIP parser and builder (independent of src/io/npz.ts).
 
 interface ZipRecord {
   name: string;

@@ -1,4 +1,4 @@
-// The CLI's `report` command: one self-contained HTML page (src/report.ts) for a suite output folder.
+// The CLI's `report` command: one self-contained HTML page (src/analysis/report.ts) for a suite output folder.
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { finiteNumber as num, intAtLeast } from './args.js';

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
 import { callNative, loadAddon } from '../binding/addon.js';
 import { allocBuffer } from './buffers.js';
+import { fsReason } from './write.js';
 
 export interface RangeRead {
   /** The bytes read (a view of length `bytesRead` at offset 0 of its own buffer). */
@@ -52,8 +53,7 @@ export async function fileSize(path: string, what = 'file'): Promise<number> {
   try {
     st = await stat(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SaeMatchInputError(`${path}: cannot read ${what}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
+    throw new SaeMatchInputError(`${path}: cannot read ${what}: ${fsReason(e, 'file')}`, { cause: e });
   }
   if (!st.isFile()) throw new SaeMatchInputError(`${path}: ${what} is not a regular file`);
   return st.size;

@@ -1,42 +1,45 @@
 // Writing files so that nothing is ever half-written, and the one mapping of filesystem errors to
-// messages. Every output of sae-match (npy, npz, safetensors, JSON, HTML) goes through writeAtomic: a
+// messages (fsReason, fsError), used by readers and writers alike. Every output of sae-match (npy, npz, safetensors, JSON, HTML) goes through writeAtomic: a
 // temporary file in the same folder, filled, closed and renamed over the real name, so a run killed
 // at any point leaves either the old file or the new one, never a torn one.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
 
-const REASONS: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'a path component is not a directory',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on device',
-  EEXIST: 'file already exists',
-};
-
 /** Errors that come from the paths the caller gave us (bad input) rather than from the system. */
 const INPUT_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EROFS', 'EEXIST', 'ENAMETOOLONG', 'ELOOP']);
 
-/** A filesystem error in words, with its code: "no such file or directory (ENOENT)". */
-export function fsReason(e: unknown): string {
+/**
+ * A filesystem error in words, the same words everywhere: "no such file", "no such folder",
+ * "permission denied". `noun` is what the path should have been.
+ */
+export function fsReason(e: unknown, noun = 'file or directory'): string {
   const err = e as NodeJS.ErrnoException;
-  if (err && typeof err.code === 'string') return `${REASONS[err.code] ?? err.message} (${err.code})`;
+  const reasons: Record<string, string> = {
+    ENOENT: `no such ${noun}`,
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EISDIR: 'is a directory',
+    ENOTDIR: noun === 'folder' ? 'not a folder' : 'a path component is not a directory',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    EEXIST: 'file already exists',
+  };
+  if (err && typeof err.code === 'string') return reasons[err.code] ?? err.message;
   return err instanceof Error ? err.message : String(e);
 }
 
 /**
- * `path: cannot <action>: <reason>` as this package's error: an input error when the path the user
- * gave is the problem (missing, a folder, no permission), an internal one otherwise. Errors that are
- * already ours pass through unchanged.
+ * `path: cannot <action>: <reason> (<code>)` as this package's error: an input error when the path
+ * the user gave is the problem (missing, a folder, no permission), an internal one otherwise. Errors
+ * that are already ours pass through unchanged.
  */
 export function fsError(e: unknown, path: string, action: string): Error {
   if (e instanceof SaeMatchInputError || e instanceof SaeMatchInternalError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
-  const message = `${path}: cannot ${action}: ${fsReason(e)}`;
-  return typeof code === 'string' && INPUT_CODES.has(code)
+  const known = typeof code === 'string';
+  const message = `${path}: cannot ${action}: ${fsReason(e)}${known && !fsReason(e).includes(code) ? ` (${code})` : ''}`;
+  return known && INPUT_CODES.has(code)
     ? new SaeMatchInputError(message, { cause: e })
     : new SaeMatchInternalError(message, { cause: e });
 }

@@ -16,7 +16,7 @@ import { loadSae } from '../sae/load.js';
 import { adjacentPairs, discoverSuite, type DiscoverOptions, type SuiteLayer } from '../sae/discover.js';
 
 export interface SuiteOptions extends MatchOptions, DiscoverOptions {
-  /** Output folder (the contract in outputs.ts). Without it results are only returned. */
+  /** Output folder (the contract in contract.ts). Without it results are only returned. */
   out?: string;
   /** Redo every pair even if the output folder already has it with the same settings. */
   force?: boolean;

@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
+import { fsReason } from '../io/write.js';
 import { allocFloat32 } from '../io/buffers.js';
 import { callNative, type ValueScan } from '../binding/addon.js';
 import { readNpy, type NpyArray } from '../io/npy.js';
@@ -49,8 +50,8 @@ export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat
   let st;
   try {
     st = await stat(path);
-  } catch {
-    throw new SaeMatchInputError(`${path}: no such file or folder`);
+  } catch (e) {
+    throw new SaeMatchInputError(`${path}: ${fsReason(e, 'file or folder')}`, { cause: e });
   }
   if (st.isFile()) {
     if (path.endsWith('.npz')) return { format: 'gemmascope', file: path };
