@@ -1,5 +1,5 @@
 // Reconstruction evaluation (src/analysis/eval.ts, native/core/eval.cpp): every method against float64 numpy
-// values (scripts/make-eval-fixtures.py), folded and raw; input errors; and on a synthetic suite with
+// values (scripts/fixtures/make-eval-fixtures.py), folded and raw; input errors; and on a synthetic suite with
 // planted chains and activations, SAE Match must explain far more than chance and nearly as much as
 // the next layer's own SAE.
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 // The SAE weight-file formats: .npz (np.savez / np.savez_compressed, ZIP64) and safetensors
 // (F32/F16/BF16). Readers are checked against fixtures numpy and Python's zipfile wrote
-// (scripts/make-sae-fixtures.py), writers by round trips, by byte comparison with those fixtures,
+// (scripts/fixtures/make-sae-fixtures.py), writers by round trips, by byte comparison with those fixtures,
 // and (when python3 with numpy is around) by numpy itself. Every corrupt-file path is exercised on
 // patched copies in a temporary folder. ZIP structures in here are parsed and built by hand, not
 // with the code under test.

@@ -1,6 +1,6 @@
 // SAE Match end to end against independent oracles:
 //  - scipy: totals and permutations of every pair of a small Gemma Scope suite written by numpy
-//    (scripts/make-suite-fixtures.py), for every metric, folded and unfolded, and a rectangular pair;
+//    (scripts/fixtures/make-suite-fixtures.py), for every metric, folded and unfolded, and a rectangular pair;
 //  - numpy (float64): an SAE and its folded version reconstruct the same inputs;
 //  - planted truth: a synthetic suite's persisting features are matched to their planted partners.
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
