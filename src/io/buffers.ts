@@ -11,9 +11,9 @@ const MAX_EXTERNAL = 2 ** 32;
 /** Buffers from the native allocator, the only ones that may be recycled. */
 const large = new WeakSet<ArrayBuffer>();
 /**
- * Large buffers handed back by recycleBuffer. Memory first touched costs more than reading a file
- * from the page cache on a VM (measured here: ~2 ms per MB on first touch), so a suite run reads each
- * layer into the pages the previous layer's raw tensors just left.
+ * Large buffers handed back by recycleBuffer. Memory first touched can cost more than reading a file
+ * from the page cache on a VM (BENCHMARKS.md, "cold memory"), so a suite run reads each layer into
+ * the pages the previous layer's raw tensors just left.
  */
 const pool: ArrayBuffer[] = [];
 let pooledBytes = 0;
