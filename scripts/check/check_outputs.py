@@ -13,7 +13,8 @@ Checks per pair: both files exist and load; dtypes are int32 / float32 (little-e
 ones are distinct; exactly min(n_from, n_to) rows are assigned (a full assignment; the manifest's
 `unassigned`, when present, agrees); the assigned rows' costs are finite and >= 0 (up to float32
 rounding; cosine-dec costs lie in [0, 2]); sum(costs) over assigned rows equals total_cost (relative
-1e-5, absolute 1e-6), and mean_cost / median_cost when the manifest gives them. Prints one line per pair
+1e-5, absolute 1e-6), and mean_cost / median_cost when the manifest gives them; the pair's record
+pairs/{from}_{to}.json exists, names the manifest's source_root and holds the same entry. Prints one line per pair
 (OK or what is wrong) and exits 1 if anything is wrong, 2 if the folder or manifest cannot be read.
 Needs numpy only; never a runtime dependency of sae-match.
 """
@@ -105,6 +106,21 @@ def check_pair(out, p, errors):
     return f'{n_from}x{n_to}, {n_assigned} assigned, total_cost {total:.6g}'
 
 
+def check_record(out, manifest, p, errors):
+    """A listed pair has its record pairs/{from}_{to}.json, from the same source root, with the same entry."""
+    path = os.path.join(out, 'pairs', f'{p.get("from")}_{p.get("to")}.json')
+    try:
+        with open(path) as fh:
+            record = json.load(fh)
+    except (OSError, ValueError) as e:
+        errors.append(f'no readable record {os.path.relpath(path, out)} ({e})')
+        return
+    if record.get('source_root') != manifest.get('source_root'):
+        errors.append(f'record source_root {record.get("source_root")!r} but the manifest has {manifest.get("source_root")!r}')
+    if record.get('pair') != p:
+        errors.append(f'record {os.path.relpath(path, out)} differs from the manifest entry')
+
+
 def main(argv):
     args = [a for a in argv if not a.startswith('-')]
     quiet = '--quiet' in argv
@@ -134,6 +150,7 @@ def main(argv):
             errors.append('pair listed twice in the manifest')
         seen.add(key)
         summary = check_pair(out, p, errors)
+        check_record(out, manifest, p, errors)
         name = f'{p.get("from")} -> {p.get("to")}'
         if errors:
             failed += 1
