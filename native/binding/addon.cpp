@@ -1,5 +1,5 @@
 // Node-API binding: the only file that knows about JavaScript. Inputs arrive already validated by the
-// TypeScript layer (src/native.ts); this file moves pointers into AsyncWorkers so no heavy work runs
+// TypeScript layer (src/binding/addon.ts and its callers); this file moves pointers into AsyncWorkers so no heavy work runs
 // on the event loop, and turns C++ exceptions into rejected Promises with stable error codes.
 #include <napi.h>
 
@@ -8,14 +8,14 @@
 #include <optional>
 #include <thread>
 
-#include "../core/cost.hpp"
-#include "../core/eval.hpp"
-#include "../core/fileio.hpp"
-#include "../core/fold.hpp"
-#include "../core/topk.hpp"
-#include "../core/lap.hpp"
-#include "../core/lap_kernels.hpp"
+#include "../core/cost/cost.hpp"
+#include "../core/cost/topk.hpp"
+#include "../core/eval/eval.hpp"
+#include "../core/io/fileio.hpp"
+#include "../core/lap/lap.hpp"
 #include "../core/parallel.hpp"
+#include "../core/sae/fold.hpp"
+#include "../core/simd.hpp"
 #include "../cuda/device.hpp"
 #include "../cuda/gpu.hpp"
 #include "worker.hpp"
@@ -460,7 +460,7 @@ Napi::Value CostMatrix(const Napi::CallbackInfo& info) {
 }
 
 
-// evaluateSae({op: 'encode', ...} | {op: 'pair', ...}, token) -> Promise (see src/eval.ts): one entry
+// evaluateSae({op: 'encode', ...} | {op: 'pair', ...}, token) -> Promise (see src/analysis/eval.ts): one entry
 // point for both steps of the reconstruction evaluation, so each layer is encoded once and its
 // sparse codes handed back to JS to be reused by the two pairs it belongs to.
 class EvalWorker : public PromiseWorker {
@@ -575,7 +575,7 @@ Napi::Object pairResult(Napi::Env env, const cuda::GpuPairResult& r) {
 
 // cudaMatchPair(a, nA, b, nB, k, metric, rounds, device, out, token) -> Promise<{device, timings,
 // warmStart?}>: the cost matrix on the GPU, copied into `out`; with rounds >= 0 and nA == nB also JV
-// phases 1-3 on the GPU (native/cuda/gpu.hpp). CUDA failures reject with ERR_SAE_MATCH_DEVICE.
+// on the GPU, phases 1-3 and 4 (native/cuda/gpu.hpp). CUDA failures reject with ERR_SAE_MATCH_DEVICE.
 class CudaPairWorker : public PromiseWorker {
  public:
   CudaPairWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[9])) {
@@ -597,8 +597,8 @@ class CudaPairWorker : public PromiseWorker {
   cuda::GpuPairResult r;
 };
 
-// cudaInitMatrix(cost, n, rounds, device, token) -> Promise<{device, timings, warmStart}>: JV phases
-// 1-3 on the GPU for a host matrix (the GPU solver on any benchmark family).
+// cudaInitMatrix(cost, n, rounds, device, token) -> Promise<{device, timings, warmStart}>: JV on the
+// GPU for a host matrix (the GPU solver on any benchmark family).
 class CudaInitWorker : public PromiseWorker {
  public:
   CudaInitWorker(Napi::Env env, const Napi::CallbackInfo& info) : PromiseWorker(env, tokenFlag(info[4])) {
@@ -626,7 +626,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("haveBlas", haveBlas());
   o.Set("threads", hardwareThreads());
 #ifdef SAE_MATCH_X86
-  o.Set("avx2", kernels::cpuHasAvx2());
+  o.Set("avx2", cpuHasAvx2());
 #else
   o.Set("avx2", false);
 #endif

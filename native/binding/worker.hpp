@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/lap.hpp"  // InputError, Cancelled
+#include "../core/errors.hpp"  // InputError, DeviceError, Cancelled
 
 namespace saematch::binding {
 

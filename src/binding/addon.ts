@@ -20,7 +20,7 @@ export interface NativeSolveResult {
   stats: SolverStats;
 }
 
-/** Counters from the JV phases (see native/core/lap.cpp). */
+/** Counters from the JV phases (native/core/lap/lap.hpp, LapStats). */
 export interface SolverStats {
   freeAfterColumnReduction: number;
   freeAfterArr: number;
@@ -73,7 +73,7 @@ interface CancelToken {
   cancel(): void;
 }
 
-/** A warm start for JV phase 4 (native/core/lap.hpp WarmStart). */
+/** A warm start for JV phase 4 (native/core/lap/lap.hpp WarmStart). */
 export interface NativeWarmStart {
   infeasible: boolean;
   rowToCol?: Int32Array;
@@ -122,7 +122,7 @@ interface NativeAddon {
   crc32Combine(crcA: number, crcB: number, lengthB: number): number;
 }
 
-/** Row-compressed JumpReLU codes [rows, cols] (native/core/eval.hpp): row r is rowPtr[r]..rowPtr[r+1]. */
+/** Row-compressed JumpReLU codes [rows, cols] (native/core/eval/eval.hpp): row r is rowPtr[r]..rowPtr[r+1]. */
 export interface SparseCodes {
   rowPtr: Float64Array;
   idx: Int32Array;
@@ -162,7 +162,7 @@ export interface EvalPairArgs {
   threads: number;
 }
 
-/** native/core/eval.cpp's explained variances of one pair (NaN: undefined). */
+/** native/core/eval/eval.cpp's explained variances of one pair (NaN: undefined). */
 export interface NativePairEval {
   saeMatch: number;
   own: number;
@@ -173,7 +173,7 @@ export interface NativePairEval {
   matchingActive: number;
 }
 
-/** What native/core/fold.cpp's scanValues reports about a float32 array. */
+/** What native/core/sae/fold.cpp's scanValues reports about a float32 array. */
 export interface ValueScan {
   nonFinite: number;
   firstNonFinite: number;

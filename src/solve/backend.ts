@@ -30,10 +30,10 @@ export interface MatchBackend {
 /**
  * How the CPU backend initialises JV for a square float32 pair of at least CPU_PARALLEL_INIT_MIN
  * features: the data-parallel phases 1-3 on all cores (the GPU solver's host reference), then phase 4
- * from that warm start; exact either way. On SAE-like matrices it halves the solve: 16384 features,
- * 2-core VM: 0.88 s against JV's 1.86 s (`ROUNDS=2048 node scripts/parallel-init-rounds.mjs 16384
- * sae`); uniform and integer costs are on a par, 2-D geometric ones slower, which is why the
- * general-purpose solveAssignment keeps the sequential JV. SAE_MATCH_CPU_INIT=jv restores it here.
+ * from that warm start; exact either way. On SAE-like matrices it is markedly faster than the
+ * sequential JV (BENCHMARKS.md; `ROUNDS=2048 node scripts/bench/parallel-init-rounds.mjs 16384 sae`);
+ * uniform and integer costs are on a par, 2-D geometric ones slower, which is why the general-purpose
+ * solveAssignment keeps the sequential JV. SAE_MATCH_CPU_INIT=jv restores it here.
  */
 export const CPU_PARALLEL_INIT_MIN = 4096;
 export const PARALLEL_INIT_ROUNDS = 2048;
@@ -53,16 +53,17 @@ export function cpuBackend(): MatchBackend {
 }
 
 /**
- * Bidding rounds of the device's parallel initialisation before the host's phase 4 (they stop early
- * when the free count stalls, lap.hpp). On the host reference, 16384 SAE-like features: 512 rounds
- * leave 30 rows for phase 4, 2048 leave 21 (0.27 s and 0.15 s of phase 4 on 2 cores); a round with
- * few free rows is a few microseconds of launches. SAE_MATCH_CUDA_ROUNDS overrides it.
+ * Bidding rounds of the device's parallel initialisation before phase 4 (they stop early when the
+ * free count stalls, lap.hpp). More rounds leave fewer rows for phase 4, and a round with few free
+ * rows costs only a few launches (the host reference's counts are in BENCHMARKS.md).
+ * SAE_MATCH_CUDA_ROUNDS overrides it.
  */
 export const CUDA_INIT_ROUNDS = PARALLEL_INIT_ROUNDS;
 
 /**
- * The built-in CUDA backend (native/cuda/gpu.hpp): cost matrix and JV phases 1-3 on the device, the
- * matrix and the warm start copied back, exact phase 4 and the certificate on the host. With
+ * The built-in CUDA backend (native/cuda/gpu.hpp): cost matrix and JV (phases 1-3, then phase 4 unless
+ * SAE_MATCH_CUDA_PHASE4=0) on the device; the matrix and the device's state copied back, checked as a
+ * warm start (and completed where it falls short) and certified on the host. With
  * `fallback` (--device auto) a CUDA failure (out of memory, a CUDA error) warns once and the pair is
  * computed on the CPU instead; without it, it is a SaeMatchDeviceError.
  */
@@ -141,8 +142,8 @@ async function finishOnHost(cost: CostMatrix, w: NativeWarmStart, signal?: Abort
 }
 
 /**
- * The exact GPU solver on a given matrix (square float32, minimised): JV phases 1-3 on the device,
- * phase 4 from that warm start on the host. Same contract as solveAssignment (assignment, total,
+ * The exact GPU solver on a given matrix (square float32, minimised): JV on the device (phases 1-3
+ * and phase 4), checked and completed on the host as a warm start. Same contract as solveAssignment (assignment, total,
  * duals); stats carry the device rounds and the rows left for phase 4, timings the device's part.
  * This is how the GPU solver is checked against the CPU one on every benchmark family.
  */

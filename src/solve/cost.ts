@@ -1,5 +1,5 @@
 // The SAE Match cost matrix (paper eq. 3) between two sets of feature vectors: validated here, computed
-// by native/core/cost.cpp (BLAS sgemm when the build found one, the built-in kernel otherwise).
+// by native/core/cost/cost.cpp (BLAS sgemm when the build found one, the built-in kernel otherwise).
 import { SaeMatchInputError } from '../errors.js';
 import { callNative } from '../binding/addon.js';
 import type { CostMatrix } from './lap.js';

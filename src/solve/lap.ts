@@ -1,5 +1,5 @@
 // Linear assignment: validation of the inputs at the boundary, then the native JV solver
-// (native/core/lap.cpp) and its dual certificate. The cost matrix is passed zero-copy.
+// (native/core/lap/) and its dual certificate. The cost matrix is passed zero-copy.
 import { SaeMatchInputError } from '../errors.js';
 import { callNative, type NativeCertificate, type SolverStats } from '../binding/addon.js';
 
@@ -18,7 +18,7 @@ export interface SolveOptions {
   signal?: AbortSignal;
   /**
    * 'parallel': JV's phases 1-3 in the data-parallel form the CUDA solver runs (see
-   * native/core/lap.hpp, parallelInitReference), on the CPU, then phase 4 from that warm start.
+   * native/core/lap/lap.hpp, parallelInitReference), on the CPU, then phase 4 from that warm start.
    * Square float32 matrices, minimised. The optimum is the same; this is the GPU path's reference.
    */
   init?: 'jv' | 'parallel';
@@ -141,7 +141,7 @@ export async function solveAssignment(
 }
 
 /**
- * The state JV's phases 1-3 leave in the data-parallel form the GPU runs (native/core/lap.hpp,
+ * The state JV's phases 1-3 leave in the data-parallel form the GPU runs (native/core/lap/lap.hpp,
  * parallelInitReference): x, y and column duals v in which every assigned row holds a row minimum,
  * usable as solveAssignment's `warmStart`. Square float32 matrices; null when infeasible.
  */

@@ -1,6 +1,6 @@
 // Top-k candidates per feature (the many-to-one view Feature Flow uses): for each feature of the first
 // layer, the k features of the second with the smallest cost, read from the cost matrix that matching
-// already built (native/core/topk.cpp), so no second matrix product is needed.
+// already built (native/core/cost/topk.cpp), so no second matrix product is needed.
 import { SaeMatchInputError } from '../errors.js';
 import { callNative } from '../binding/addon.js';
 

@@ -6,19 +6,14 @@
 #include <cstdlib>
 #include <vector>
 
-#include "lap.hpp"  // InputError, Cancelled
-#include "parallel.hpp"
+#include "../errors.hpp"
+#include "../parallel.hpp"
 
 #ifdef SAE_MATCH_HAVE_CBLAS
 #include <cblas.h>
 #endif
 
 namespace saematch {
-
-int hardwareThreads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
-}
 
 bool haveBlas() {
 #ifdef SAE_MATCH_HAVE_CBLAS
@@ -109,8 +104,8 @@ CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, in
   }
   const float alpha = metric == CostMetric::SquaredEuclidean ? -2.0f : 1.0f;
   // Row panels give cancellation a point to act. Every panel's GEMM repacks all of b, so panels must
-  // be tall: at 16384 x 16384 x 4608, 512-row panels took 17.7 s, 1024-16384 rows 14.4-15.6 s (noise
-  // +-1 s here). SAE_MATCH_COST_PANEL overrides the height for such measurements.
+  // be tall (the heights measured are in BENCHMARKS.md). SAE_MATCH_COST_PANEL overrides the height
+  // for such measurements.
   const char* env = std::getenv("SAE_MATCH_COST_PANEL");
   const int64_t panel = env ? std::max(16, std::atoi(env)) : 2048;
   for (int64_t i0 = 0; i0 < n_a; i0 += panel) {

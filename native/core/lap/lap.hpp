@@ -7,25 +7,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace saematch {
+#include "../errors.hpp"  // InputError, DeviceError, Cancelled
 
-// Raised for inputs the solver cannot accept (NaN, -inf when minimising, ...). The binding turns it
-// into a JS error with code ERR_SAE_MATCH_INPUT; any other exception is an internal failure.
-struct InputError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-// A device (CUDA) failure: out of memory, a launch error, no usable device. The binding gives it the
-// code ERR_SAE_MATCH_DEVICE, so `--device auto` can fall back to the CPU and say why.
-struct DeviceError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-struct Cancelled : std::runtime_error {
-  Cancelled() : std::runtime_error("operation was aborted") {}
-};
+namespace saematch {
 
 struct LapStats {
   int64_t free_after_column_reduction = 0;
@@ -83,8 +70,8 @@ struct WarmStart {
   LapStats stats;             // free_after_column_reduction, free_after_arr, parallel_rounds
 };
 
-// JV phases 1-3 in the data-parallel form the CUDA solver runs (native/cuda/solver.cu), on the host:
-// the reference it is checked against, and how the warm-start path is tested without a GPU.
+// JV phases 1-3 in the data-parallel form the CUDA solver runs (native/cuda/init_kernels.cu), on the
+// host: the reference it is checked against, and how the warm-start path is tested without a GPU.
 //   1. column reduction: v_j = min_i c_ij (lowest row on ties); a row that is the minimum of several
 //      columns keeps the one with the smallest v (the highest column index on ties);
 //   2. reduction transfer, Jacobi style: every row holding exactly one column computes its slack

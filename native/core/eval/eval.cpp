@@ -9,12 +9,11 @@
 #include <limits>
 #include <numeric>
 
-#include "lap_kernels.hpp"  // cpuHasAvx2, SAE_MATCH_X86 (and immintrin.h there)
-
-#include "cost.hpp"
-#include "fileio.hpp"  // allocLarge
-#include "lap.hpp"  // InputError, Cancelled
-#include "parallel.hpp"
+#include "../cost/cost.hpp"  // gemmNT, gemmNNBlas, haveBlas
+#include "../errors.hpp"
+#include "../io/fileio.hpp"  // allocLarge
+#include "../parallel.hpp"
+#include "../simd.hpp"  // cpuHasAvx2, SAE_MATCH_X86 (and immintrin.h there)
 
 namespace saematch {
 
@@ -255,7 +254,7 @@ PairEval evaluatePair(const PairEvalInput& in, int threads, const std::atomic<bo
   const size_t M = kFixed + Q;
   std::vector<std::vector<double>> partial(threads, std::vector<double>(M, 0.0));
 #ifdef SAE_MATCH_X86
-  const bool avx2 = kernels::cpuHasAvx2() && !genericKernels();
+  const bool avx2 = cpuHasAvx2() && !genericKernels();
 #endif
   PackedChunk pc(St, Sn);
   for (int64_t c0 = 0; c0 < D; c0 += kChunk) {
