@@ -1,5 +1,5 @@
 // One error class per exit code: bad input (2) and internal failure (1). The native addon rejects
-// with code ERR_SAE_MATCH_INPUT / ERR_SAE_MATCH_INTERNAL and src/native.ts maps those onto these.
+// with code ERR_SAE_MATCH_INPUT / ERR_SAE_MATCH_INTERNAL and src/binding/addon.ts maps those onto these.
 
 /** The input is wrong (file, tensor, shape, value). The CLI exits with code 2. */
 export class SaeMatchInputError extends Error {

@@ -1,33 +1,53 @@
-// Public library API of sae-match. The modules mirror the native files they drive:
-// lap.ts <-> native/core/lap.cpp, cost.ts <-> native/core/cost.cpp, native.ts <-> native/binding/.
-export { solveAssignment, checkCertificate, toCostMatrix, InfeasibleError, parallelInitReference } from './solve/lap.js';
-export type { CostMatrix, Assignment, Certificate, SolveOptions, CertificateOptions, SolverStats } from './solve/lap.js';
-export { costMatrix } from './solve/cost.js';
-export type { FeatureMatrix, CostMetric, GemmKernel, CostOptions, CostResult } from './solve/cost.js';
+// The public API of sae-match: the matching pipeline in its order (read → validate → fold → cost →
+// assign → match → analyse → report), then the low-level solver, cost matrix and certificate.
+// Tooling (synthetic suites, the demo, benchmarks, LAP instance families) is the subpath
+// 'sae-match/tools' (src/tools/index.ts).
+
+// Errors: one class per exit code.
+export { SaeMatchInputError, SaeMatchInternalError, SaeMatchDeviceError } from './errors.js';
+export type { ProgressEvent, ProgressListener } from './progress.js';
+
+// Read: the array formats SAEs arrive in.
 export { readNpy, writeNpy, decodeNpy, encodeNpy } from './io/npy.js';
 export type { NpyArray, NpyDtype } from './io/npy.js';
-export { makeInstance, FAMILIES } from './tools/instances.js';
-export type { Family, Instance } from './tools/instances.js';
-export { nativeInfo } from './binding/addon.js';
-export type { NativeInfo } from './binding/addon.js';
-export { SaeMatchInputError, SaeMatchInternalError, SaeMatchDeviceError } from './errors.js';
-export { loadSae, checkSaeValues, detectSaeFormat, SAE_TENSORS } from './sae/load.js';
-export type { Sae, SaeFormat, LoadSaeOptions } from './sae/load.js';
-export { foldThreshold, layerFeatures, METRICS } from './sae/fold.js';
-export type { MatchMetric, FeatureOptions } from './sae/fold.js';
-export { discoverSuite, canonicalL0, parseLayers, parseL0, adjacentPairs } from './sae/discover.js';
-export type { Suite, SuiteLayer, DiscoverOptions, L0Choice } from './sae/discover.js';
-export { matchPair, matchSuite, matchFeatures } from './match/match.js';
-export type { MatchOptions, PairResult, SuiteOptions, SuiteResult } from './match/match.js';
-export { selectBackend, registerCudaBackend, nativeCudaBackend, solveAssignmentCuda, CUDA_INIT_ROUNDS } from './solve/backend.js';
-export type { MatchBackend, DeviceChoice } from './solve/backend.js';
-export type { Manifest, ManifestPair, ManifestLayer } from './match/contract.js';
 export { readNpz, writeNpz, listNpz } from './io/npz.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';
-export { writeSynthSuite, readSynthTruth, KIND } from './tools/synth.js';
-export type { SynthOptions, SynthSummary } from './tools/synth.js';
-export { runDemo } from './tools/demo.js';
+
+// Validate and fold: one layer's SAE, a suite's layers.
+export { loadSae, checkSaeValues, detectSaeFormat, saeFiles, SAE_TENSORS } from './sae/load.js';
+export type { Sae, SaeFormat, LoadSaeOptions } from './sae/load.js';
+export { discoverSuite, canonicalL0, parseLayers, parseL0, adjacentPairs } from './sae/discover.js';
+export type { Suite, SuiteLayer, DiscoverOptions, L0Choice } from './sae/discover.js';
+export { foldThreshold, layerFeatures, metricParts, METRICS } from './sae/fold.js';
+export type { MatchMetric, FeatureOptions } from './sae/fold.js';
+
+// Match: a pair, a suite, the output folder and its resume rule.
+export { matchPair, matchPairToFolder, matchFeatures } from './match/pair.js';
+export type { MatchOptions, PairResult, PairToFolderOptions } from './match/pair.js';
+export { matchSuite } from './match/suite.js';
+export type { SuiteOptions, SuiteResult } from './match/suite.js';
+export { readSuiteOutput, readManifest } from './match/folder.js';
+export type { SuiteOutput, PairMatches } from './match/folder.js';
+export { pairIsDone, pairKey, saeIdentity } from './match/resume.js';
+export type { Manifest, ManifestPair, ManifestLayer, PairRecord } from './match/contract.js';
+
+// Analyse and report.
+export { unmatchedMask, unmatchedThreshold, pairSummaries, composeMatches, traceFeature, lifetimes, costQuantile, recordAnalysis } from './analysis/analyze.js';
+export type { UnmatchedRule, TraceStep, Lifetimes } from './analysis/analyze.js';
+export { evaluateSuite, evaluationIsCurrent, readEvaluation, HYBRID_QUANTILES } from './analysis/eval.js';
+export type { SuiteEvaluation, PairEvaluation, EvaluateOptions } from './analysis/eval.js';
+export { buildReport, writeReport, reportData } from './analysis/report.js';
+
+// Where the work runs.
+export { selectBackend, cpuBackend, nativeCudaBackend, solveAssignmentCuda, DEVICES } from './solve/backend.js';
+export type { MatchBackend, DeviceChoice } from './solve/backend.js';
+export { nativeInfo } from './binding/addon.js';
+export type { NativeInfo } from './binding/addon.js';
+
+// Low level: the cost matrix, the assignment solver and its certificate, top-k candidates.
+export { costMatrix } from './solve/cost.js';
+export type { FeatureMatrix, CostMetric, GemmKernel, CostOptions, CostResult } from './solve/cost.js';
+export { solveAssignment, checkCertificate, toCostMatrix, InfeasibleError, parallelInitReference } from './solve/lap.js';
+export type { CostMatrix, Assignment, Certificate, SolveOptions, CertificateOptions, SolverStats } from './solve/lap.js';
 export { topkCandidates } from './solve/topk.js';
 export type { TopK } from './solve/topk.js';
-export { readSuiteOutput, unmatchedMask, unmatchedThreshold, pairSummaries, composeMatches, traceFeature, lifetimes, costQuantile } from './analysis/analyze.js';
-export type { UnmatchedRule, SuiteOutput, PairMatches, TraceStep, Lifetimes } from './analysis/analyze.js';

@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { composeMatches, costQuantile, lifetimes, pairSummaries, readSuiteOutput, traceFeature, unmatchedMask } from '../src/analysis/analyze.js';
-import { matchSuite } from '../src/match/match.js';
-import { permFile, costFile, writeManifest, writePairFiles, type Manifest } from '../src/match/contract.js';
+import { composeMatches, costQuantile, lifetimes, pairSummaries, traceFeature, unmatchedMask } from '../src/analysis/analyze.js';
+import { readSuiteOutput, writeManifest, writePairFiles } from '../src/match/folder.js';
+import { matchSuite } from '../src/match/suite.js';
+import { permFile, costFile, type Manifest } from '../src/match/contract.js';
 import { KIND, readSynthTruth, writeSynthSuite } from '../src/tools/synth.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sae-match-analysis-'));

@@ -2,7 +2,7 @@
 // sqeuclidean (directly, not through the norm expansion the native code uses) and
 // 1 - a.b / (|a| |b|) for cosine (0 similarity, so cost 1, when either vector is zero). Shapes are
 // chosen to cross the built-in GEMM's blocking (MR = 6, NR = 16, KC = 384, MC = 96, NC = 3072) and
-// the 512-row panels of the fix-up pass, with dims that are not multiples of 8 or 16.
+// the 2048-row panels of the norm epilogue, with dims that are not multiples of 8 or 16.
 import { describe, expect, test } from 'vitest';
 import { costMatrix, type CostMetric, type FeatureMatrix, type GemmKernel } from '../src/solve/cost.js';
 import { SaeMatchInputError } from '../src/errors.js';
@@ -72,7 +72,8 @@ const SHAPES: Array<[nA: number, nB: number, k: number, label?: string]> = [
   [97, 17, 385, 'just over one MC block and one KC slab'],
   [130, 70, 300],
   [9, 3100, 20, 'crosses the NC = 3072 column slab'],
-  [600, 520, 1000, 'crosses the 512-row panel and two KC slabs'],
+  [600, 520, 1000, 'two KC slabs'],
+  [2100, 40, 36, 'crosses the 2048-row panel of the norm epilogue (native/core cost.cpp)'],
 ];
 
 describe.each(SHAPES)('costMatrix %i x %i, dim %i', (nA, nB, k) => {

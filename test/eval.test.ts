@@ -1,5 +1,5 @@
-// Reconstruction evaluation (src/eval.ts, native/core/eval.cpp): every method against float64 numpy
-// values (scripts/make-eval-fixtures.py), folded and raw; input errors; and on a synthetic suite with
+// Reconstruction evaluation (src/analysis/eval.ts, native/core/eval.cpp): every method against float64 numpy
+// values (scripts/fixtures/make-eval-fixtures.py), folded and raw; input errors; and on a synthetic suite with
 // planted chains and activations, SAE Match must explain far more than chance and nearly as much as
 // the next layer's own SAE.
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
 import { evaluateSuite, evaluationIsCurrent, HYBRID_QUANTILES, type PairEvaluation } from '../src/analysis/eval.js';
 import { buildReport } from '../src/analysis/report.js';
-import { matchSuite } from '../src/match/match.js';
+import { matchSuite } from '../src/match/suite.js';
 import { writeNpy } from '../src/io/npy.js';
 import { writeSynthSuite } from '../src/tools/synth.js';
 

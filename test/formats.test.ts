@@ -1,6 +1,6 @@
 // The SAE weight-file formats: .npz (np.savez / np.savez_compressed, ZIP64) and safetensors
 // (F32/F16/BF16). Readers are checked against fixtures numpy and Python's zipfile wrote
-// (scripts/make-sae-fixtures.py), writers by round trips, by byte comparison with those fixtures,
+// (scripts/fixtures/make-sae-fixtures.py), writers by round trips, by byte comparison with those fixtures,
 // and (when python3 with numpy is around) by numpy itself. Every corrupt-file path is exercised on
 // patched copies in a temporary folder. ZIP structures in here are parsed and built by hand, not
 // with the code under test.
@@ -13,17 +13,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { SaeMatchInputError } from '../src/errors.js';
-import { allocBuffer, crc32, crc32Combine } from '../src/io/files.js';
+import { allocBuffer } from '../src/io/buffers.js';
+import { crc32, crc32Combine } from '../src/io/read.js';
 import { callNative } from '../src/binding/addon.js';
 import { encodeNpy, readNpy, type NpyArray } from '../src/io/npy.js';
 import { encodeEndRecords, listNpz, readNpz, writeNpz, writeNpzWithLimit } from '../src/io/npz.js';
 import { f32BitsToBf16, f32BitsToF16, readSafetensors, writeSafetensors, type SafetensorsDtype } from '../src/io/safetensors.js';
-import { prng } from './helpers.js';
+import { numpyTestsRun, prng } from './helpers.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sae');
 const NAMES = ['W_enc', 'W_dec', 'threshold', 'b_enc', 'b_dec'];
 const NPZ_VARIANTS = ['params.npz', 'params_compressed.npz', 'params_zip64.npz', 'params_stream.npz'];
-const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+const hasNumpy = numpyTestsRun();
 
 let tmp: string;
 let seq = 0;
@@ -83,7 +84,7 @@ async function npyFixture(rel: string): Promise<Float32Array> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A hand-written ZIP parser and builder (independent of src/npz.ts).
+// A hand-written ZIP parser and builder (independent of src/io/npz.ts).
 
 interface ZipRecord {
   name: string;

@@ -1,5 +1,5 @@
 // The assignment solver against scipy.optimize.linear_sum_assignment on the fixtures written by
-// scripts/make-lap-fixtures.py (test/fixtures/lap/manifest.json holds scipy's totals, its
+// scripts/fixtures/make-lap-fixtures.py (test/fixtures/lap/manifest.json holds scipy's totals, its
 // assignments up to n = 128, and whether that optimum is unique).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

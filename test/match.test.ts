@@ -1,6 +1,6 @@
 // SAE Match end to end against independent oracles:
 //  - scipy: totals and permutations of every pair of a small Gemma Scope suite written by numpy
-//    (scripts/make-suite-fixtures.py), for every metric, folded and unfolded, and a rectangular pair;
+//    (scripts/fixtures/make-suite-fixtures.py), for every metric, folded and unfolded, and a rectangular pair;
 //  - numpy (float64): an SAE and its folded version reconstruct the same inputs;
 //  - planted truth: a synthetic suite's persisting features are matched to their planted partners.
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
 import { foldThreshold, layerFeatures } from '../src/sae/fold.js';
 import { selectBackend, type MatchBackend } from '../src/solve/backend.js';
-import { matchPair, matchSuite } from '../src/match/match.js';
+import { matchPair } from '../src/match/pair.js';
+import { matchSuite } from '../src/match/suite.js';
 import { readNpy, writeNpy } from '../src/io/npy.js';
 import { readNpz } from '../src/io/npz.js';
 import { loadSae, type Sae } from '../src/sae/load.js';

@@ -16,6 +16,7 @@ import {
   type NpyDtype,
 } from '../src/io/npy.js';
 import { SaeMatchInputError } from '../src/errors.js';
+import { numpyTestsRun } from './helpers.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'npy');
 
@@ -458,7 +459,7 @@ describe('readNpy / writeNpy on disk', () => {
   });
 });
 
-const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+const hasNumpy = numpyTestsRun();
 
 describe('interop with numpy', () => {
   it.skipIf(!hasNumpy)('numpy loads what writeNpy writes', async () => {

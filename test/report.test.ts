@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchSuite } from '../src/match/match.js';
+import { matchSuite } from '../src/match/suite.js';
 import { readNpy } from '../src/io/npy.js';
 import { buildReport, writeReport } from '../src/analysis/report.js';
 import { writeSynthSuite } from '../src/tools/synth.js';

@@ -1,4 +1,4 @@
-// loadSae on every layout against values numpy wrote (test/fixtures/sae, scripts/make-sae-fixtures.py),
+// loadSae on every layout against values numpy wrote (test/fixtures/sae, scripts/fixtures/make-sae-fixtures.py),
 // and every validation error: missing tensor, wrong rank or shape, non-finite values, unsupported
 // dtype, cfg.json disagreeing with the weights, a non-JumpReLU SAE, not an SAE at all.
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readActivations } from '../../dist/analysis/eval.js';
 import { callNative } from '../../dist/binding/addon.js';
 import { readNpy } from '../../dist/io/npy.js';
-import { readManifest } from '../../dist/match/contract.js';
+import { readManifest } from '../../dist/match/folder.js';
 import { loadSae } from '../../dist/sae/load.js';
 
 const [out, acts, fromArg] = process.argv.slice(2);

@@ -2,7 +2,8 @@
 // host reference) leaves for the exact phase 4, by number of bidding rounds, next to the sequential
 // JV's own phases. Usage: node scripts/bench/parallel-init-rounds.mjs [n] [families, comma-separated]
 // (needs dist/: npm run build).
-import { makeInstance, solveAssignment } from '../../dist/index.js';
+import { solveAssignment } from '../../dist/index.js';
+import { makeInstance } from '../../dist/tools/index.js';
 
 const n = Number(process.argv[2] ?? 4096);
 for (const family of (process.argv[3] ?? 'sae,uniform,geometric').split(',')) {

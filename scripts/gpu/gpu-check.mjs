@@ -15,8 +15,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dist = [join(here, 'dist'), join(here, '..', '..', 'dist')].find((d) => existsSync(join(d, 'index.js')));
 if (!dist) throw new Error('gpu-check: no dist/ next to this script or above it (npm run build)');
 const lib = await import(pathToFileURL(join(dist, 'index.js')).href);
-const { Rng, saeFeatures } = await import(pathToFileURL(join(dist, 'tools', 'instances.js')).href);
-let { nativeInfo, solveAssignment, checkCertificate, makeInstance, FAMILIES, solveAssignmentCuda, nativeCudaBackend } = lib;
+const { Rng, saeFeatures, makeInstance, FAMILIES } = await import(pathToFileURL(join(dist, 'tools', 'index.js')).href);
+let { nativeInfo, solveAssignment, checkCertificate, solveAssignmentCuda, nativeCudaBackend } = lib;
 // GPU_CHECK_FAKE=1: the CPU stands in for the device (the host reference of the device's phases), so
 // this script's own logic can be run where there is no GPU before device time is spent on it.
 if (process.env.GPU_CHECK_FAKE) {

@@ -1,48 +1,16 @@
 // What researchers read from a suite's matches (paper §4 and Appendix B), computed from an output
-// folder (the contract in outputs.ts): which matches count as "unmatched" (cost above an absolute
+// folder as match/folder.ts reads it: which matches count as "unmatched" (cost above an absolute
 // value or a per-pair quantile q, or unassigned), long-range matches by composing permutations,
 // a feature's trajectory through the layers, and how many consecutive layers each feature persists.
-import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
-import { readManifest, writeManifest, type Manifest, type ManifestPair } from '../match/contract.js';
-import { readNpy } from '../io/npy.js';
+import type { Manifest } from '../match/contract.js';
+import { writeManifest, type PairMatches, type SuiteOutput } from '../match/folder.js';
 
 /** A match counts as unmatched when its cost is above maxCost, or above the pair's q-quantile of costs. */
 export interface UnmatchedRule {
   maxCost?: number;
   /** In (0, 1]; q = 1 is plain SAE Match (nothing is cut but unassigned features). */
   quantile?: number;
-}
-
-export interface PairMatches {
-  from: number;
-  to: number;
-  perm: Int32Array;
-  costs: Float32Array;
-  entry: ManifestPair;
-}
-
-export interface SuiteOutput {
-  out: string;
-  manifest: Manifest;
-  /** In layer order; pairs[k].to === pairs[k + 1].from for a contiguous suite. */
-  pairs: PairMatches[];
-}
-
-/** Reads a suite's manifest and every pair's perm and cost arrays, checking them against the manifest. */
-export async function readSuiteOutput(outDir: string): Promise<SuiteOutput> {
-  const out = resolve(outDir);
-  const manifest = await readManifest(out);
-  if (!manifest) throw new SaeMatchInputError(`${out}: no sae-match manifest.json (run \`sae-match suite ... --out ${outDir}\` first)`);
-  const pairs: PairMatches[] = [];
-  for (const entry of [...manifest.pairs].sort((a, b) => a.from - b.from)) {
-    const perm = await readNpy(join(out, entry.perm), { expectDtype: ['int32'], expectRank: 1 });
-    const costs = await readNpy(join(out, entry.costs), { expectDtype: ['float32'], expectRank: 1 });
-    if (perm.shape[0] !== entry.n_from || costs.shape[0] !== entry.n_from)
-      throw new SaeMatchInputError(`${out}: ${entry.perm} / ${entry.costs} do not have n_from = ${entry.n_from} entries`);
-    pairs.push({ from: entry.from, to: entry.to, perm: perm.data as Int32Array, costs: costs.data as Float32Array, entry });
-  }
-  return { out, manifest, pairs };
 }
 
 /**

@@ -8,10 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { costQuantile } from './analyze.js';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
-import { writeAll, writeAtomic } from '../io/files.js';
+import { fsError, writeJson } from '../io/write.js';
 import { callNative, type SparseCodes } from '../binding/addon.js';
 import { readNpy } from '../io/npy.js';
-import { readManifest, type Manifest } from '../match/contract.js';
+import { readManifest, readSuiteOutput, type PairMatches } from '../match/folder.js';
 import { loadSae, type Sae } from '../sae/load.js';
 
 /** The quantiles of the hybrid reconstruction (App. B); q = 1 is plain SAE Match. */
@@ -65,22 +65,11 @@ interface LayerData {
   codes: SparseCodes;
 }
 
-async function readOutput(out: string): Promise<Manifest> {
-  const m = await readManifest(out);
-  if (!m) throw new SaeMatchInputError(`${out}: no sae-match manifest.json (run \`sae-match suite\` first)`);
-  if (m.pairs.length === 0) throw new SaeMatchInputError(`${out}/manifest.json: no pairs to evaluate`);
-  return m;
-}
-
-async function readPairFiles(out: string, p: Manifest['pairs'][number], nFrom: number, nTo: number) {
-  const perm = await readNpy(join(out, p.perm), { expectDtype: ['int32'], expectRank: 1 });
-  const costs = await readNpy(join(out, p.costs), { expectDtype: ['float32'], expectRank: 1 });
-  if (perm.shape[0] !== nFrom || costs.shape[0] !== nFrom)
-    throw new SaeMatchInputError(`${out}: ${p.perm} / ${p.costs} have ${perm.shape[0]} / ${costs.shape[0]} entries, layer ${p.from}'s SAE has ${nFrom} features`);
-  const P = perm.data as Int32Array;
-  for (let i = 0; i < P.length; i++)
-    if (P[i]! < -1 || P[i]! >= nTo) throw new SaeMatchInputError(`${join(out, p.perm)}: entry ${i} is ${P[i]}, outside [-1, ${nTo})`);
-  return { perm: P, costs: costs.data as Float32Array };
+/** A pair's matches, checked against the SAEs they will be applied to. */
+function checkedMatches(p: PairMatches, nFrom: number, nTo: number, out: string) {
+  if (p.entry.n_from !== nFrom || p.entry.n_to !== nTo)
+    throw new SaeMatchInputError(`${out}: ${p.entry.perm} matches ${p.entry.n_from} → ${p.entry.n_to} features, but layers ${p.from} and ${p.to} have SAEs of ${nFrom} and ${nTo} features`);
+  return { perm: p.perm, costs: p.costs };
 }
 
 /**
@@ -92,7 +81,9 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
   const { signal, onProgress } = opts;
   const threads = opts.threads ?? 0;
   out = resolve(out);
-  const m = await readOutput(out);
+  const output = await readSuiteOutput(out);
+  const m = output.manifest;
+  if (output.pairs.length === 0) throw new SaeMatchInputError(`${out}/manifest.json: no pairs to evaluate`);
   const layerEntry = new Map(m.layers.map((l) => [l.layer, l]));
   const cache = new Map<number, Promise<LayerData>>();
   const inputs = new Map<number, Promise<{ sae: Sae; X: Float32Array; rows: number; file: string }>>();
@@ -136,16 +127,16 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
   // codes carry each layer's own threshold scale and would not transfer.
   const folded = opts.folded ?? m.fold !== false;
   const pairs: PairEvaluation[] = [];
-  const total = m.pairs.length;
-  for (const [k, p] of m.pairs.entries()) {
+  const total = output.pairs.length;
+  for (const [k, p] of output.pairs.entries()) {
     throwIfAborted(signal);
     onProgress?.(k, total, `pair ${p.from} → ${p.to}`);
     const t0 = performance.now();
     const a = await layer(p.from), b = await layer(p.to);
-    const ahead = m.pairs[k + 1];
+    const ahead = output.pairs[k + 1];
     if (ahead) for (const L of [ahead.from, ahead.to]) if (!cache.has(L)) void readInputs(L);
     if (a.sae.dModel !== b.sae.dModel) throw new SaeMatchInputError(`layers ${p.from} and ${p.to} differ in d_model (${a.sae.dModel} vs ${b.sae.dModel})`);
-    const { perm, costs } = await readPairFiles(out, p, a.sae.dSae, b.sae.dSae);
+    const { perm, costs } = checkedMatches(p, a.sae.dSae, b.sae.dSae, out);
     // numpy-style linear-interpolation quantiles of the pair's finite costs; q = 1 is +inf so that
     // the hybrid at 1 is exactly SAE Match (no feature is above it).
     const thresholds = Float64Array.from(HYBRID_QUANTILES, (q) => (q >= 1 ? Infinity : costQuantile(costs, q)));
@@ -161,19 +152,18 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
       hybrid: HYBRID_QUANTILES.map((q, i) => ({ q, ev: r.hybrid[i]! })),
       matching_score: r.matchingScore,
       seconds: (performance.now() - t0) / 1000,
-      settings: p.settings,
+      settings: p.entry.settings,
     });
     // Codes of a layer are only needed by the pairs that mention it.
     for (const L of [p.from, p.to])
-      if (!m.pairs.slice(k + 1).some((q) => q.from === L || q.to === L)) {
+      if (!output.pairs.slice(k + 1).some((q) => q.from === L || q.to === L)) {
         cache.delete(L);
         inputs.delete(L);
       }
   }
   onProgress?.(total, total, 'done');
   const result: SuiteEvaluation = { rows, acts: resolve(actsDir), pairs };
-  const bytes = new TextEncoder().encode(JSON.stringify(result, null, 2) + '\n');
-  await writeAtomic(join(out, 'eval.json'), (fh) => writeAll(fh, bytes));
+  await writeJson(join(out, 'eval.json'), result);
   return result;
 }
 
@@ -204,7 +194,7 @@ export async function readEvaluation(out: string): Promise<EvalFile | null> {
     text = await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new SaeMatchInputError(`${file}: cannot read: ${(e as Error).message}`, { cause: e });
+    throw fsError(e, file, 'read');
   }
   let j: EvalFile;
   try {

@@ -5,11 +5,11 @@
 // one JSON data block per plot, so it opens offline and a test can read every plot's numbers back.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { lifetimes, pairSummaries, readSuiteOutput, traceFeature, unmatchedMask, type Lifetimes, type SuiteOutput, type UnmatchedRule } from './analyze.js';
+import { lifetimes, pairSummaries, traceFeature, unmatchedMask, type Lifetimes, type UnmatchedRule } from './analyze.js';
+import { readSuiteOutput, type SuiteOutput } from '../match/folder.js';
 import { SaeMatchInputError } from '../errors.js';
 import { readEvaluation, type EvalFile } from './eval.js';
-import { writeAll, writeAtomic } from '../io/files.js';
+import { writeFileAtomic } from '../io/write.js';
 import { toolVersion } from '../match/contract.js';
 
 export interface ReportOptions {
@@ -190,7 +190,7 @@ const CSS = 'body{font-family:system-ui,sans-serif;margin:24px;max-width:1300px;
 /** Writes the report atomically; returns its size in bytes. */
 export async function writeReport(out: string, file: string, opts: ReportOptions = {}): Promise<number> {
   const bytes = Buffer.from(await buildReport(out, opts), 'utf8');
-  await writeAtomic(file, (fh) => writeAll(fh, bytes));
+  await writeFileAtomic(file, bytes);
   return bytes.length;
 }
 

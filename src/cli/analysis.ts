@@ -1,16 +1,14 @@
 // The CLI's analysis commands over a suite's output folder: analyze (unmatched counts per pair and
 // lifetimes), trace (one feature's path through the layers), compose (a long-range permutation).
-import { Command, Option } from 'commander';
-import { finiteNumber as num, intAtLeast } from './args.js';
+import type { Command } from 'commander';
+import { intAtLeast, ruleOptions, unmatchedRule } from './args.js';
 import { resolve } from 'node:path';
-import { composeMatches, lifetimes, pairSummaries, readSuiteOutput, recordAnalysis, traceFeature, type UnmatchedRule } from '../analysis/analyze.js';
+import { composeMatches, lifetimes, pairSummaries, recordAnalysis, traceFeature } from '../analysis/analyze.js';
+import { readSuiteOutput } from '../match/folder.js';
 import { writeNpy } from '../io/npy.js';
 
 const int = intAtLeast(0);
-const rule = (o: { quantile?: number; maxCost?: number }): UnmatchedRule => ({ quantile: o.quantile, maxCost: o.maxCost });
-const ruleOptions = (c: Command) =>
-  c.addOption(new Option('--quantile <q>', 'a match above the pair\'s q-quantile of costs is unmatched (paper App. B)').argParser(num))
-    .addOption(new Option('--max-cost <c>', 'a match above this cost is unmatched').argParser(num));
+const rule = unmatchedRule;
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(5) : String(x));
 
 async function analyzeCommand(out: string, o: Record<string, any>) {

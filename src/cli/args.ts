@@ -1,5 +1,6 @@
 // Argument parsers shared by the CLI's command files (commander argParser callbacks).
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { UnmatchedRule } from '../analysis/analyze.js';
 
 /** An integer >= min. */
 export const intAtLeast = (min: number) => (v: string): number => {
@@ -19,3 +20,10 @@ export const nonNegative = (v: string): number => {
   if (!Number.isFinite(x) || x < 0) throw new InvalidArgumentError('expected a number >= 0');
   return x;
 };
+
+/** --quantile and --max-cost, the unmatched rule of analyze, trace, compose and report (both may be given). */
+export const ruleOptions = (c: Command): Command =>
+  c.addOption(new Option('--quantile <q>', "a match above the pair's q-quantile of costs is unmatched (paper App. B)").argParser(finiteNumber))
+    .addOption(new Option('--max-cost <c>', 'a match above this cost is unmatched').argParser(finiteNumber));
+
+export const unmatchedRule = (o: { quantile?: number; maxCost?: number }): UnmatchedRule => ({ quantile: o.quantile, maxCost: o.maxCost });

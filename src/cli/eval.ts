@@ -1,4 +1,4 @@
-// The CLI's `eval` command: reconstruction scores of a suite's matches on activations (src/eval.ts),
+// The CLI's `eval` command: reconstruction scores of a suite's matches on activations (src/analysis/eval.ts),
 // printed as one row per pair, or the eval.json object with --json.
 import { Command } from 'commander';
 import { evaluateSuite } from '../analysis/eval.js';

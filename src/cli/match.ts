@@ -1,22 +1,17 @@
-// The suite commands of the CLI: ls, pair, suite, synth, demo. Each is a thin shell over the library
-// (suite.ts, match.ts, synth.ts, demo.ts): parse, call, print — a table for people, one JSON object
+// The matching commands of the CLI: ls, pair, suite. Each is a thin shell over the library
+// (sae/discover.ts, match/pair.ts, match/suite.ts): parse, call, print — a table for people, one JSON object
 // on stdout with --json, a progress bar on stderr when it is a terminal.
 import { Command, Option } from 'commander';
 import { intAtLeast as int, nonNegative } from './args.js';
 import { resolve } from 'node:path';
 import { DEVICES, type DeviceChoice } from '../solve/backend.js';
-import { DEMO_DEFAULTS, runDemo } from '../tools/demo.js';
-import { METRICS, type MatchMetric } from '../sae/fold.js';
-import { manifestPair, matchPair, matchSuite, type PairResult } from '../match/match.js';
-import {
-  fileIdentity, pairIsDone, prepareOutDir, readManifest, settingsKey, toolVersion,
-  writeManifest, writePairFiles, type Manifest, type ManifestPair,
-} from '../match/contract.js';
+import { METRICS } from '../sae/fold.js';
+import type { ManifestPair } from '../match/contract.js';
+import { matchPairToFolder } from '../match/pair.js';
+import { matchSuite } from '../match/suite.js';
 import { peakRssBytes } from './proc.js';
 import { progressBar } from '../progress.js';
-import { detectSaeFormat } from '../sae/load.js';
 import { discoverSuite, parseL0, parseLayers, type DiscoverOptions } from '../sae/discover.js';
-import { writeSynthSuite } from '../tools/synth.js';
 
 
 async function discoverOptions(o: { width?: string; l0?: string; layers?: string }): Promise<DiscoverOptions> {
@@ -75,74 +70,20 @@ function pairLayers(a: string, b: string): [number, number] {
 }
 
 async function pairCommand(a: string, b: string, o: Record<string, any>) {
-  const out = resolve(o.out);
-  await prepareOutDir(out);
   const [from, to] = pairLayers(a, b);
-  const [fa, fb] = await Promise.all([detectSaeFormat(resolve(a)), detectSaeFormat(resolve(b))]);
-  const metric: MatchMetric = o.metric;
-  const key = settingsKey({
-    metric, biasWeight: o.biasWeight, fold: metric === 'cosine-dec' ? false : o.fold,
-    from: await fileIdentity([fa.file]), to: await fileIdentity([fb.file]),
+  const bar = o.json ? undefined : progressBar(process.stderr, 'pair ');
+  const { out, entry, skipped } = await matchPairToFolder(a, b, {
+    out: o.out, from, to, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device,
+    onProgress: bar?.update,
   });
-  const previous = o.force ? undefined : await readManifest(out);
-  const old = previous?.pairs.find((p) => p.from === from && p.to === to);
-  let entry: ManifestPair;
-  let skipped = false;
-  if (await pairIsDone(out, old, key)) {
-    entry = old!;
-    skipped = true;
-  } else {
-    const bar = o.json ? undefined : progressBar(process.stderr, 'pair ');
-    bar?.update({ done: 0, total: 1, what: 'load, fold, cost, solve' });
-    const r: PairResult = await matchPair(a, b, { metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device });
-    bar?.end();
-    await writePairFiles(out, from, to, r.perm, r.costs);
-    entry = manifestPair(r, from, to, key, fa.file, fb.file);
-    const manifest: Manifest = {
-      tool: 'sae-match', version: toolVersion, source_root: '', metric, bias_weight: o.biasWeight,
-      fold: metric === 'cosine-dec' ? false : o.fold,
-      layers: [{ layer: from, sae: fa.file, format: fa.format }, { layer: to, sae: fb.file, format: fb.format }],
-      pairs: [entry], updated: '',
-    };
-    await writeManifest(out, manifest);
-  }
+  bar?.end();
   if (o.json) return console.log(JSON.stringify({ out, skipped, peak_rss_bytes: peakRssBytes(), ...entry }));
   console.log(pairLine(entry, skipped));
   if (!skipped) console.log(`  load ${fmt(entry.timings.load ?? 0, 2)} s, fold ${fmt(entry.timings.features ?? 0, 2)} s; peak memory ${(peakRssBytes() / 2 ** 20).toFixed(0)} MiB`);
   console.log(`results: ${out}/manifest.json, ${entry.perm}, ${entry.costs}`);
 }
 
-async function synthCommand(dir: string, o: Record<string, any>) {
-  const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'synth ');
-  const s = await writeSynthSuite(dir, {
-    layers: o.layers, width: o.width, dModel: o.dModel, format: o.format, dtype: o.dtype, seed: o.seed,
-    l0Variants: o.l0Variants, acts: o.acts, onProgress: (done, total, what) => bar.update({ done, total, what }),
-  });
-  bar.end();
-  if (o.json) return console.log(JSON.stringify(s));
-  console.log(`${s.root}: ${s.format} suite, ${s.layers} layers × ${s.width} features, d_model ${s.dModel}, seed ${s.seed}, in ${s.seconds.toFixed(1)} s`);
-  for (const p of s.pairs) console.log(`  ${p.from} → ${p.to}: ${p.persisted} persist, ${p.split} split, ${p.died} die, ${p.born} born`);
-  console.log(`planted truth: ${s.root}/truth/`);
-}
-
-async function demoCommand(o: Record<string, any>) {
-  const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'demo ');
-  if (!o.json) console.log(`sae-match demo: a synthetic ${o.layers}-layer suite, ${o.width} features per layer, d_model ${o.dModel}, planted matches`);
-  const r = await runDemo({ dir: o.dir, layers: o.layers, width: o.width, dModel: o.dModel, seed: o.seed, metric: o.metric, onProgress: bar.update });
-  bar.end();
-  if (o.json) return console.log(JSON.stringify({ root: r.root, suite: r.suite, out: r.out, seconds: r.seconds, backend: r.match.backend, pairs: r.pairs }));
-  console.log(`suite written in ${r.synth.seconds.toFixed(1)} s: ${r.suite}`);
-  console.log(`matched on ${r.match.backend} (${r.match.backendReason})`);
-  console.log('pair      recovered planted matches   split parents → primary child   median cost: persisting / died   time');
-  for (const p of r.pairs) {
-    const pct = (100 * p.recovered) / Math.max(1, p.persisting);
-    console.log(`${`${p.from} → ${p.to}`.padEnd(9)} ${`${p.recovered}/${p.persisting} (${pct.toFixed(1)}%)`.padEnd(27)} ` +
-      `${`${p.splitRecovered}/${p.split}`.padEnd(31)} ${`${fmt(p.medianCostPersisting)} / ${fmt(p.medianCostDied)}`.padEnd(32)} ${p.seconds.toFixed(2)} s`);
-  }
-  console.log(`total ${r.seconds.toFixed(1)} s. Outputs left in ${r.root} (suite/, matches/manifest.json, matches/perm_*.npy, matches/cost_*.npy)`);
-}
-
-const metricOption = () => new Option('--metric <m>', 'feature comparison').choices([...METRICS]).default('enc-dec');
+export const metricOption = () => new Option('--metric <m>', 'feature comparison').choices([...METRICS]).default('enc-dec');
 const deviceOption = () => new Option('--device <d>', 'where to compute').choices([...DEVICES]).default('auto' as DeviceChoice);
 const biasOption = () => new Option('--bias-weight <w>', 'add w·b_enc′ as one more coordinate (0 = off)').argParser(nonNegative).default(0);
 
@@ -185,28 +126,5 @@ export function registerMatchCommands(program: Command): void {
     .option('--json', 'print one JSON summary on stdout')
     .action(suiteCommand);
 
-  program.command('synth')
-    .description('write a synthetic SAE suite with planted matches (and the truth in truth/)')
-    .argument('<dir>', 'output folder')
-    .requiredOption('--layers <L>', 'number of layers', int(1))
-    .requiredOption('--width <N>', 'features per layer', int(1))
-    .requiredOption('--d-model <D>', 'model width', int(1))
-    .addOption(new Option('--format <f>', 'file layout').choices(['gemmascope', 'saelens', 'npy']).default('gemmascope'))
-    .addOption(new Option('--dtype <t>', 'SAELens tensor dtype').choices(['f32', 'f16', 'bf16']).default('f32'))
-    .addOption(new Option('--seed <s>', 'random seed').argParser(int(0)).default(0))
-    .addOption(new Option('--l0-variants <k>', 'average_l0 folders per layer (Gemma Scope)').argParser(int(1)).default(3))
-    .addOption(new Option('--acts <N>', 'also write acts/layer_{L}.npy: N rows of activations following the planted chains').argParser(int(2)))
-    .option('--json', 'print the summary as JSON')
-    .action(synthCommand);
 
-  program.command('demo')
-    .description('write a synthetic suite, match it, and score the matches against the planted truth')
-    .option('--dir <dir>', 'where to leave the suite and the results (default: a new temp folder)')
-    .addOption(new Option('--layers <L>', 'layers').argParser(int(2)).default(DEMO_DEFAULTS.layers))
-    .addOption(new Option('--width <N>', 'features per layer').argParser(int(1)).default(DEMO_DEFAULTS.width))
-    .addOption(new Option('--d-model <D>', 'model width').argParser(int(1)).default(DEMO_DEFAULTS.dModel))
-    .addOption(new Option('--seed <s>', 'random seed').argParser(int(0)).default(DEMO_DEFAULTS.seed))
-    .addOption(metricOption())
-    .option('--json', 'print JSON')
-    .action(demoCommand);
 }

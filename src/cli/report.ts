@@ -1,7 +1,7 @@
-// The CLI's `report` command: one self-contained HTML page (src/report.ts) for a suite output folder.
+// The CLI's `report` command: one self-contained HTML page (src/analysis/report.ts) for a suite output folder.
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
-import { finiteNumber as num, intAtLeast } from './args.js';
+import { intAtLeast, ruleOptions, unmatchedRule } from './args.js';
 import { evaluateSuite, evaluationIsCurrent } from '../analysis/eval.js';
 import { progressBar } from '../progress.js';
 import { writeReport } from '../analysis/report.js';
@@ -19,20 +19,18 @@ async function reportCommand(out: string, o: Record<string, any>) {
     bar.end();
     evaluated = true;
   }
-  const bytes = await writeReport(out, file, { rule: { quantile: o.quantile, maxCost: o.maxCost }, features: o.features });
+  const bytes = await writeReport(out, file, { rule: unmatchedRule(o), features: o.features });
   const seconds = (performance.now() - t0) / 1000;
   if (o.json) return console.log(JSON.stringify({ file, bytes, seconds, evaluated }));
   console.log(`${file}: ${(bytes / 2 ** 20).toFixed(2)} MiB, written in ${seconds.toFixed(2)} s (open it in a browser; it needs no network)`);
 }
 
 export function registerReportCommands(program: Command): void {
-  program.command('report')
+  ruleOptions(program.command('report')
     .description('one self-contained HTML page of plots for a suite output folder (costs, matched fractions, lifetimes, EV, feature flow)')
     .argument('<out>', 'output folder of `sae-match suite` (eval.json from `sae-match eval` is plotted when present)')
     .option('-o, --output <file>', 'HTML file to write (default OUT/report.html)')
-    .option('--acts <dir>', 'activations (as for `sae-match eval`): run the evaluation first unless eval.json already covers the current matches on them')
-    .addOption(new Option('--quantile <q>', "a match above the pair's q-quantile of costs is unmatched (paper App. B)").argParser(num).conflicts('maxCost'))
-    .addOption(new Option('--max-cost <c>', 'a match above this cost is unmatched').argParser(num))
+    .option('--acts <dir>', 'activations (as for `sae-match eval`): run the evaluation first unless eval.json already covers the current matches on them'))
     .addOption(new Option('--features <n>', 'features of the first layer traced in the flow view').argParser(positiveInt).default(20))
     .option('--json', 'print {file, bytes, seconds, evaluated} as JSON')
     .action(reportCommand);

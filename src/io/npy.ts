@@ -9,10 +9,10 @@
 // Only little-endian, C-order arrays of plain numeric / bool dtypes are supported. Every problem with
 // a file is reported as a SaeMatchInputError whose message starts with the file path (or source).
 
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
-import { writeAll } from './files.js';
+import { fsError, writeAll, writeAtomic } from './write.js';
+import { PyLiteralParser, pyRepr, type PyValue } from './pyliteral.js';
 
 export type NpyDtype =
   | 'float16'
@@ -131,170 +131,6 @@ function describe(shape: readonly number[], dtype: NpyDtype): string {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// A small parser for the Python literal in the header (dict, tuple, list, str, int, True/False/None).
-
-type PyValue =
-  | { kind: 'str'; value: string }
-  | { kind: 'int'; value: bigint }
-  | { kind: 'bool'; value: boolean }
-  | { kind: 'none' }
-  | { kind: 'tuple'; items: PyValue[] }
-  | { kind: 'list'; items: PyValue[] }
-  | { kind: 'dict'; entries: [PyValue, PyValue][] };
-
-function pyRepr(v: PyValue): string {
-  switch (v.kind) {
-    case 'str':
-      return `'${v.value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-    case 'int':
-      return v.value.toString();
-    case 'bool':
-      return v.value ? 'True' : 'False';
-    case 'none':
-      return 'None';
-    case 'tuple':
-      return v.items.length === 1 ? `(${pyRepr(v.items[0])},)` : `(${v.items.map(pyRepr).join(', ')})`;
-    case 'list':
-      return `[${v.items.map(pyRepr).join(', ')}]`;
-    case 'dict':
-      return `{${v.entries.map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
-  }
-}
-
-class PyLiteralParser {
-  private pos = 0;
-  private depth = 0;
-  constructor(
-    private readonly text: string,
-    private readonly source: string,
-  ) {}
-
-  parse(): PyValue {
-    const v = this.value();
-    this.skipSpace();
-    if (this.pos !== this.text.length) this.error('unexpected text after the header dict');
-    return v;
-  }
-
-  private error(what: string): never {
-    const snippet = JSON.stringify(this.text.slice(this.pos, this.pos + 20));
-    fail(this.source, `malformed .npy header: ${what} at offset ${this.pos} (near ${snippet})`);
-  }
-
-  private skipSpace(): void {
-    while (this.pos < this.text.length && /\s/.test(this.text[this.pos])) this.pos++;
-  }
-
-  private value(): PyValue {
-    if (++this.depth > 32) this.error('nesting too deep');
-    try {
-      return this.valueInner();
-    } finally {
-      this.depth--;
-    }
-  }
-
-  private valueInner(): PyValue {
-    this.skipSpace();
-    const c = this.text[this.pos];
-    if (c === undefined) this.error('unexpected end of header');
-    if (c === '{') return this.dict();
-    if (c === '(') return this.sequence(')', 'tuple');
-    if (c === '[') return this.sequence(']', 'list');
-    if (c === "'" || c === '"') return { kind: 'str', value: this.string() };
-    if (c === '-' || c === '+' || (c >= '0' && c <= '9')) return this.int();
-    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.text.slice(this.pos, this.pos + 64));
-    if (word) {
-      if (word[0] === 'True' || word[0] === 'False') {
-        this.pos += word[0].length;
-        return { kind: 'bool', value: word[0] === 'True' };
-      }
-      if (word[0] === 'None') {
-        this.pos += 4;
-        return { kind: 'none' };
-      }
-      this.error(`unexpected name '${word[0]}'`);
-    }
-    this.error(`unexpected character ${JSON.stringify(c)}`);
-  }
-
-  private dict(): PyValue {
-    this.pos++; // {
-    const entries: [PyValue, PyValue][] = [];
-    for (;;) {
-      this.skipSpace();
-      if (this.text[this.pos] === '}') {
-        this.pos++;
-        return { kind: 'dict', entries };
-      }
-      const key = this.value();
-      this.skipSpace();
-      if (this.text[this.pos] !== ':') this.error("expected ':'");
-      this.pos++;
-      const val = this.value();
-      entries.push([key, val]);
-      this.skipSpace();
-      if (this.text[this.pos] === ',') this.pos++;
-      else if (this.text[this.pos] !== '}') this.error("expected ',' or '}'");
-    }
-  }
-
-  private sequence(close: ')' | ']', kind: 'tuple' | 'list'): PyValue {
-    this.pos++; // ( or [
-    const items: PyValue[] = [];
-    let sawComma = false;
-    for (;;) {
-      this.skipSpace();
-      if (this.text[this.pos] === close) {
-        this.pos++;
-        // (x) without a comma is just a parenthesised value in Python.
-        if (kind === 'tuple' && items.length === 1 && !sawComma) return items[0];
-        return kind === 'tuple' ? { kind: 'tuple', items } : { kind: 'list', items };
-      }
-      items.push(this.value());
-      this.skipSpace();
-      if (this.text[this.pos] === ',') {
-        this.pos++;
-        sawComma = true;
-      } else if (this.text[this.pos] !== close) this.error(`expected ',' or '${close}'`);
-    }
-  }
-
-  private string(): string {
-    const quote = this.text[this.pos++];
-    let out = '';
-    for (;;) {
-      const c = this.text[this.pos++];
-      if (c === undefined) this.error('unterminated string');
-      if (c === quote) return out;
-      if (c !== '\\') {
-        out += c;
-        continue;
-      }
-      const e = this.text[this.pos++];
-      const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', '\\': '\\', "'": "'", '"': '"' };
-      if (e !== undefined && e in simple) out += simple[e];
-      else if (e === 'x' || e === 'u') {
-        const len = e === 'x' ? 2 : 4;
-        const hex = this.text.slice(this.pos, this.pos + len);
-        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) this.error('bad escape in string');
-        out += String.fromCharCode(parseInt(hex, 16));
-        this.pos += len;
-      } else this.error('unsupported escape in string');
-    }
-  }
-
-  private int(): PyValue {
-    const m = /^[-+]?[0-9]+L?/.exec(this.text.slice(this.pos, this.pos + 64));
-    if (!m) this.error('expected an integer');
-    const next = this.text[this.pos + m[0].length];
-    if (next === '.' || next === 'e' || next === 'E') this.error('expected an integer, got a float');
-    this.pos += m[0].length;
-    return { kind: 'int', value: BigInt(m[0].replace(/L$/, '').replace(/^\+/, '')) };
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,34 +350,6 @@ export function decodeNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   return { dtype: h.dtype, shape: h.shape, data: viewOf(h.dtype, buffer) };
 }
 
-function fsReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  const reasons: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EISDIR: 'is a directory',
-    ENOTDIR: 'a path component is not a directory',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on device',
-    EEXIST: 'file already exists',
-  };
-  if (err && typeof err.code === 'string') return `${reasons[err.code] ?? err.message} (${err.code})`;
-  return err instanceof Error ? err.message : String(e);
-}
-
-/** Errors that come from the paths the caller gave us (bad input) rather than from the system. */
-const INPUT_FS_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
-
-function wrapFsError(e: unknown, source: string, action: string): Error {
-  if (e instanceof SaeMatchInputError || e instanceof SaeMatchInternalError) return e;
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const message = `${source}: cannot ${action}: ${fsReason(e)}`;
-  return typeof code === 'string' && INPUT_FS_CODES.has(code)
-    ? new SaeMatchInputError(message, { cause: e })
-    : new SaeMatchInternalError(message, { cause: e });
-}
-
 /** Reads exactly target.length bytes at `position` (in chunks of at most 1 GiB); returns the count actually read. */
 async function readFully(fh: FileHandle, target: Uint8Array, position: number): Promise<number> {
   let done = 0;
@@ -568,7 +376,7 @@ export async function readNpy(
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    throw wrapFsError(e, path, 'open .npy file for reading');
+    throw fsError(e, path, 'open .npy file for reading');
   }
   try {
     let size: number;
@@ -577,7 +385,7 @@ export async function readNpy(
       if (!st.isFile()) fail(path, 'not a regular file');
       size = st.size;
     } catch (e) {
-      throw wrapFsError(e, path, 'stat .npy file');
+      throw fsError(e, path, 'stat .npy file');
     }
 
     let head = new Uint8Array(Math.min(size, FIRST_READ));
@@ -585,7 +393,7 @@ export async function readNpy(
       const got = await readFully(fh, head, 0);
       head = head.subarray(0, got);
     } catch (e) {
-      throw wrapFsError(e, path, 'read .npy header');
+      throw fsError(e, path, 'read .npy header');
     }
     const pre = parsePreamble(head, path, size);
     const headerEnd = pre.prefixLength + pre.headerTextLength;
@@ -596,7 +404,7 @@ export async function readNpy(
       try {
         got = await readFully(fh, full.subarray(head.length), head.length);
       } catch (e) {
-        throw wrapFsError(e, path, 'read .npy header');
+        throw fsError(e, path, 'read .npy header');
       }
       if (head.length + got < headerEnd) fail(path, 'truncated .npy: the file ended while reading the header');
       head = full;
@@ -618,7 +426,7 @@ export async function readNpy(
     try {
       got = await readFully(fh, new Uint8Array(buffer), h.headerLength);
     } catch (e) {
-      throw wrapFsError(e, path, 'read .npy data');
+      throw fsError(e, path, 'read .npy data');
     }
     if (got < h.dataBytes) {
       fail(path, `truncated .npy: the file ended after ${got} of ${h.dataBytes} bytes of data (did it change while being read?)`);
@@ -725,31 +533,8 @@ export async function writeNpy(path: string, arr: NpyArray): Promise<void> {
   assertLittleEndianHost();
   const header = encodeHeader(arr, path);
   const data = bytesOf(arr.data);
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  let fh: FileHandle;
-  try {
-    fh = await open(tmp, 'wx');
-  } catch (e) {
-    throw wrapFsError(e, path, `create temporary file ${tmp}`);
-  }
-  let closed = false;
-  try {
-    try {
-      await writeAll(fh, header);
-      await writeAll(fh, data);
-    } catch (e) {
-      throw wrapFsError(e, path, 'write .npy file');
-    }
-    closed = true;
-    try {
-      await fh.close();
-      await rename(tmp, path);
-    } catch (e) {
-      throw wrapFsError(e, path, `move ${tmp} into place`);
-    }
-  } catch (e) {
-    if (!closed) await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  await writeAtomic(path, async (fh) => {
+    await writeAll(fh, header);
+    await writeAll(fh, data);
+  }, { durable: false });
 }

@@ -11,7 +11,9 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createInflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
-import { allocBuffer, takeBuffer, bytesView, crc32, crc32Combine, fileSize, readRange, writeAll, writeAtomic } from './files.js';
+import { allocBuffer, takeBuffer } from './buffers.js';
+import { bytesView, crc32, crc32Combine, fileSize, readRange } from './read.js';
+import { writeAll, writeAtomic } from './write.js';
 import { encodeHeader, parseNpyHeader, viewOf, type NpyArray, type NpyHeader } from './npy.js';
 
 export interface NpzEntry {

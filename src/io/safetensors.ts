@@ -8,7 +8,9 @@
 // allocated, so a corrupt or truncated file fails fast with a message naming the file and tensor.
 import type { FileHandle } from 'node:fs/promises';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
-import { allocBuffer, allocFloat32, takeBuffer, recycleBuffer, bytesView, fileSize, readRange, writeAll, writeAtomic } from './files.js';
+import { allocFloat32, takeBuffer, recycleBuffer } from './buffers.js';
+import { bytesView, fileSize, readRange } from './read.js';
+import { writeAll, writeAtomic } from './write.js';
 import { callNative } from '../binding/addon.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';

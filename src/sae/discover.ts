@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
+import { fsReason } from '../io/write.js';
 import type { SaeFormat } from './load.js';
 
 /** Per-layer L0 choice: 'canonical', one number for every layer, or a map layer → L0. */
@@ -45,8 +46,7 @@ async function subdirs(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SaeMatchInputError(`${dir}: cannot list folder (${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (e as Error).message})`);
+    throw new SaeMatchInputError(`${dir}: cannot list folder (${fsReason(e, 'folder')})`, { cause: e });
   }
 }
 

@@ -4,7 +4,7 @@
 // scale without changing what the SAE computes. The arithmetic runs in native/core/fold.cpp.
 import { SaeMatchInputError } from '../errors.js';
 import type { CostMetric, FeatureMatrix } from '../solve/cost.js';
-import { allocFloat32 } from '../io/files.js';
+import { allocFloat32 } from '../io/buffers.js';
 import { callNative } from '../binding/addon.js';
 import type { Sae } from './load.js';
 

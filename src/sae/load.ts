@@ -6,7 +6,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
-import { allocFloat32 } from '../io/files.js';
+import { fsReason } from '../io/write.js';
+import { allocFloat32 } from '../io/buffers.js';
 import { callNative, type ValueScan } from '../binding/addon.js';
 import { readNpy, type NpyArray } from '../io/npy.js';
 import { readNpz } from '../io/npz.js';
@@ -49,8 +50,8 @@ export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat
   let st;
   try {
     st = await stat(path);
-  } catch {
-    throw new SaeMatchInputError(`${path}: no such file or folder`);
+  } catch (e) {
+    throw new SaeMatchInputError(`${path}: ${fsReason(e, 'file or folder')}`, { cause: e });
   }
   if (st.isFile()) {
     if (path.endsWith('.npz')) return { format: 'gemmascope', file: path };
@@ -63,6 +64,16 @@ export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat
   throw new SaeMatchInputError(
     `${path}: no SAE found in this folder (looked for params.npz, cfg.json + sae_weights.safetensors, W_enc.npy …)`,
   );
+}
+
+/**
+ * The files loadSae reads for an SAE of `format` at `path` (detectSaeFormat's `file`, or a suite
+ * layer's `path`): what a match of this SAE depends on, so what resume keys on.
+ */
+export function saeFiles(format: SaeFormat, path: string): string[] {
+  if (format === 'gemmascope') return [path.endsWith('.npz') ? path : join(path, 'params.npz')];
+  if (format === 'saelens') return [join(path, 'sae_weights.safetensors'), join(path, 'cfg.json')];
+  return SAE_TENSORS.map((n) => join(path, `${n}.npy`));
 }
 
 async function readGemmaScope(file: string, signal?: AbortSignal): Promise<Record<string, RawTensor>> {

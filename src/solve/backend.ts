@@ -1,11 +1,11 @@
 // Where a pair's cost matrix and assignment are computed. One interface, one implementation per
 // device (FAISS-style): the CPU backend (BLAS/built-in GEMM + native JV) is always there; the CUDA
-// backend (nativeCudaBackend) is used when the addon was built with nvcc and a device is usable, and
-// registerCudaBackend lets a caller put another in its place. The caller is told which backend ran
-// and why the others did not.
+// backend (nativeCudaBackend) is used when the addon was built with nvcc and a device is usable; a
+// caller with a backend of its own passes it as MatchOptions.backend. The caller is told which
+// backend ran and why the others did not.
 import { SaeMatchDeviceError, SaeMatchInputError } from '../errors.js';
 import { costMatrix, type CostMetric, type CostResult, type FeatureMatrix } from './cost.js';
-import { allocFloat32 } from '../io/files.js';
+import { allocFloat32 } from '../io/buffers.js';
 import { checkCertificate, InfeasibleError, solveAssignment, type Assignment, type Certificate, type CostMatrix } from './lap.js';
 import { callNative, nativeInfo, type NativeCudaPair, type NativeWarmStart, type SolverStats } from '../binding/addon.js';
 
@@ -197,20 +197,10 @@ export function spotCheck(a: FeatureMatrix, b: FeatureMatrix, metric: CostMetric
   return undefined;
 }
 
-/** A CUDA backend provider: returns the backend, or the reason it cannot run here. */
-export type CudaProvider = () => MatchBackend | { unavailable: string };
-let cudaProvider: CudaProvider | undefined;
-
-/** The GPU backend plugs in here. */
-export function registerCudaBackend(provider: CudaProvider): void {
-  cudaProvider = provider;
-}
-
 function cudaBackend(fallback: boolean): MatchBackend | { unavailable: string } {
   const info = nativeInfo().cuda;
   if (!info.compiled) return { unavailable: `this build has no CUDA (${info.error})` };
   if (info.deviceCount === 0) return { unavailable: `no usable CUDA device (${info.error})` };
-  if (cudaProvider) return cudaProvider();
   return nativeCudaBackend({ fallback });
 }
 

@@ -5,7 +5,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { matchSuite, type SuiteResult } from '../match/match.js';
+import { matchSuite, type SuiteResult } from '../match/suite.js';
 import type { MatchMetric } from '../sae/fold.js';
 import { readNpy } from '../io/npy.js';
 import type { ProgressListener } from '../progress.js';
@@ -23,7 +23,7 @@ export interface DemoOptions {
   signal?: AbortSignal;
 }
 
-/** The embedded default: 8 layers of 8192 features at d_model 512 (~0.5 GB on disk, ~30 s here). */
+/** The embedded default: 8 layers of 8192 features at d_model 512 (about 0.5 GB on disk). */
 export const DEMO_DEFAULTS = { layers: 8, width: 8192, dModel: 512, seed: 2025 } as const;
 
 export interface PairRecovery {

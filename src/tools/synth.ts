@@ -15,7 +15,8 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
-import { allocFloat32, writeAll, writeAtomic } from '../io/files.js';
+import { allocFloat32 } from '../io/buffers.js';
+import { writeJson } from '../io/write.js';
 import { Rng } from './instances.js';
 import { readNpy, writeNpy, type NpyArray } from '../io/npy.js';
 import { writeNpz } from '../io/npz.js';
@@ -335,11 +336,6 @@ function l0Values(layer: number, variants: number, rng: Rng): number[] {
   for (const k of others) if (out.length < variants && !out.includes(k)) out.push(k);
   for (let k = 1; out.length < variants; k++) out.push(Math.round(canon * 4.5) + 50 * k + layer);
   return out;
-}
-
-async function writeJson(path: string, value: unknown) {
-  const bytes = new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n');
-  await writeAtomic(path, (fh) => writeAll(fh, bytes));
 }
 
 async function writeLayer(dir: string, layer: number, t: Record<string, NpyArray>, o: Required<Pick<SynthOptions, 'format' | 'dtype' | 'width' | 'dModel'>> & { label: string; l0?: number }) {

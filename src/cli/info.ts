@@ -1,0 +1,26 @@
+// The CLI's `info` command: which addon loaded, how it was built, and which CUDA device (or why none).
+import type { Command } from 'commander';
+import { nativeInfo } from '../binding/addon.js';
+import { toolVersion as version } from '../match/contract.js';
+
+function infoCommand(opts: { json?: boolean }) {
+  const i = nativeInfo();
+  if (opts.json) return console.log(JSON.stringify({ version, ...i }));
+  console.log(`sae-match ${version}`);
+  console.log(`addon        ${i.addonPath}`);
+  console.log(`build        ${i.buildSystem ?? 'unknown'}${i.avx2 ? ', AVX2 kernels' : ', portable kernels (no AVX2 on this CPU)'}`);
+  console.log(`BLAS         ${i.haveBlas ? i.blas : 'none (built-in GEMM kernel)'}`);
+  console.log(`threads      ${i.threads}`);
+  if (!i.cuda.compiled) console.log(`CUDA         not used: ${i.cuda.error}`);
+  else if (i.cuda.devices.length === 0) console.log(`CUDA         compiled (runtime ${i.cuda.runtimeVersion}), no usable device: ${i.cuda.error}`);
+  else
+    for (const d of i.cuda.devices)
+      console.log(`CUDA         device ${d.index}: ${d.name}, compute ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB, ${d.multiprocessors} SMs (runtime ${i.cuda.runtimeVersion}, driver ${i.cuda.driverVersion})`);
+}
+
+export function registerInfoCommands(program: Command): void {
+  program.command('info')
+  .description('addon path, build flags, BLAS, threads, CUDA device or why there is none')
+  .option('--json', 'print JSON')
+  .action(infoCommand);
+}

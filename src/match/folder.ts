@@ -1,0 +1,136 @@
+// Writing and reading an output folder (the contract in contract.ts). A finished pair is written as
+// its arrays, then its record (pairs/{l}_{m}.json), then manifest.json is assembled from the records;
+// each file goes to a temporary name and is renamed, so a run killed at any point leaves a folder
+// whose manifest is true, and a rerun redoes exactly the pairs no record vouches for (resume.ts).
+// readSuiteOutput is the one reader of a folder, for analyze, trace, compose, eval and report.
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SaeMatchInputError } from '../errors.js';
+import { readNpy, writeNpy } from '../io/npy.js';
+import { ensureDir, writeJson } from '../io/write.js';
+import {
+  costFile, permFile, RECORDS_DIR, recordFile, toolVersion, topkFile,
+  type Manifest, type ManifestHeader, type ManifestPair, type PairRecord,
+} from './contract.js';
+
+/**
+ * Creates the output folder if needed. A folder written before per-pair records existed gets a
+ * record for every pair its manifest lists, so those pairs stay finished.
+ */
+export async function prepareOutDir(out: string): Promise<void> {
+  await ensureDir(out);
+  if ((await readRecords(out)).length) return;
+  const m = await readManifest(out);
+  if (!m?.pairs.length) return;
+  await ensureDir(join(out, RECORDS_DIR), 'record folder');
+  for (const pair of m.pairs)
+    await writeJson(join(out, recordFile(pair.from, pair.to)), { tool: 'sae-match', version: m.version, source_root: m.source_root, pair } satisfies PairRecord);
+}
+
+/** The manifest of a previous run, or undefined (none, or not ours: then nothing is resumed). */
+export async function readManifest(out: string): Promise<Manifest | undefined> {
+  const text = await readFile(join(out, 'manifest.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const m = JSON.parse(text) as Manifest;
+    return m?.tool === 'sae-match' && Array.isArray(m.pairs) ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeManifest(out: string, m: Manifest): Promise<void> {
+  m.pairs.sort((a, b) => a.from - b.from || a.to - b.to);
+  m.updated = new Date().toISOString();
+  await writeJson(join(out, 'manifest.json'), m);
+}
+
+/** The records of finished pairs in `out` (a missing or foreign record counts as not finished). */
+export async function readRecords(out: string): Promise<PairRecord[]> {
+  const names = await readdir(join(out, RECORDS_DIR)).catch(() => [] as string[]);
+  const records: PairRecord[] = [];
+  for (const name of names.filter((n) => /^-?\d+_-?\d+\.json$/.test(n)).sort()) {
+    const text = await readFile(join(out, RECORDS_DIR, name), 'utf8').catch(() => undefined);
+    try {
+      const r = text === undefined ? undefined : (JSON.parse(text) as PairRecord);
+      if (r?.tool === 'sae-match' && typeof r.source_root === 'string' && r.pair && Number.isInteger(r.pair.from)) records.push(r);
+    } catch {
+      // a torn or foreign file is not a record; the pair is redone
+    }
+  }
+  return records;
+}
+
+/** The finished pairs of `out` whose SAEs came from `sourceRoot` (their records). */
+export async function finishedPairs(out: string, sourceRoot: string): Promise<ManifestPair[]> {
+  return (await readRecords(out)).filter((r) => r.source_root === sourceRoot).map((r) => r.pair);
+}
+
+/** Writes a finished pair: its arrays (top-k, perm, costs), then its record. */
+export async function writePairResult(out: string, sourceRoot: string, entry: ManifestPair,
+  arrays: { perm: Int32Array; costs: Float32Array; topk?: { k: number; indices: Int32Array; costs: Float32Array } }): Promise<void> {
+  await writePairFiles(out, entry.from, entry.to, arrays.perm, arrays.costs, arrays.topk);
+  await ensureDir(join(out, RECORDS_DIR), 'record folder');
+  const record: PairRecord = { tool: 'sae-match', version: toolVersion, source_root: sourceRoot, pair: entry };
+  await writeJson(join(out, recordFile(entry.from, entry.to)), record);
+}
+
+export async function writePairFiles(out: string, from: number, to: number, perm: Int32Array, costs: Float32Array,
+  topk?: { k: number; indices: Int32Array; costs: Float32Array }): Promise<void> {
+  if (topk) {
+    await writeNpy(join(out, topkFile('idx', from, to)), { dtype: 'int32', shape: [perm.length, topk.k], data: topk.indices });
+    await writeNpy(join(out, topkFile('cost', from, to)), { dtype: 'float32', shape: [perm.length, topk.k], data: topk.costs });
+  }
+  await writeNpy(join(out, permFile(from, to)), { dtype: 'int32', shape: [perm.length], data: perm });
+  await writeNpy(join(out, costFile(from, to)), { dtype: 'float32', shape: [costs.length], data: costs });
+}
+
+/**
+ * Writes manifest.json: `header` and the finished pairs the folder holds for header.source_root (its
+ * records), less those `keep` rejects.
+ */
+export async function assembleManifest(out: string, header: ManifestHeader,
+  opts: { keep?: (p: ManifestPair) => boolean } = {}): Promise<Manifest> {
+  const pairs = (await finishedPairs(out, header.source_root)).filter((p) => opts.keep?.(p) ?? true);
+  const manifest: Manifest = { ...header, pairs, updated: '' };
+  await writeManifest(out, manifest);
+  return manifest;
+}
+
+/** One pair's matches as read back from a folder. */
+export interface PairMatches {
+  from: number;
+  to: number;
+  perm: Int32Array;
+  costs: Float32Array;
+  entry: ManifestPair;
+}
+
+export interface SuiteOutput {
+  out: string;
+  manifest: Manifest;
+  /** In layer order; pairs[k].to === pairs[k + 1].from for a contiguous suite. */
+  pairs: PairMatches[];
+}
+
+/**
+ * Reads a suite's manifest and every pair's perm and cost arrays, checked against the manifest:
+ * n_from entries each, every perm entry in [-1, n_to).
+ */
+export async function readSuiteOutput(outDir: string): Promise<SuiteOutput> {
+  const out = resolve(outDir);
+  const manifest = await readManifest(out);
+  if (!manifest) throw new SaeMatchInputError(`${out}: no sae-match manifest.json (run \`sae-match suite ... --out ${outDir}\` first)`);
+  const pairs: PairMatches[] = [];
+  for (const entry of [...manifest.pairs].sort((a, b) => a.from - b.from)) {
+    const perm = await readNpy(join(out, entry.perm), { expectDtype: ['int32'], expectRank: 1 });
+    const costs = await readNpy(join(out, entry.costs), { expectDtype: ['float32'], expectRank: 1 });
+    if (perm.shape[0] !== entry.n_from || costs.shape[0] !== entry.n_from)
+      throw new SaeMatchInputError(`${out}: ${entry.perm} / ${entry.costs} have ${perm.shape[0]} / ${costs.shape[0]} entries, the manifest says n_from = ${entry.n_from}`);
+    const P = perm.data as Int32Array;
+    for (let i = 0; i < P.length; i++)
+      if (P[i]! < -1 || P[i]! >= entry.n_to) throw new SaeMatchInputError(`${join(out, entry.perm)}: entry ${i} is ${P[i]}, outside [-1, ${entry.n_to})`);
+    pairs.push({ from: entry.from, to: entry.to, perm: P, costs: costs.data as Float32Array, entry });
+  }
+  return { out, manifest, pairs };
+}

@@ -1,0 +1,181 @@
+// SAE Match for one pair of layers: the permutation minimising the summed squared distance of
+// folded parameters (paper eq. 3), solved exactly and proved optimal by its duals. matchFeatures is
+// the step a suite repeats (cost matrix, assignment, certificate, summary); matchPair loads and folds
+// two SAEs first; matchPairToFolder also writes the result as an output folder, resuming.
+import { resolve } from 'node:path';
+import { selectBackend, type DeviceChoice, type MatchBackend } from '../solve/backend.js';
+import type { CostResult, FeatureMatrix } from '../solve/cost.js';
+import { SaeMatchInputError } from '../errors.js';
+import { allocFloat32 } from '../io/buffers.js';
+import { layerFeatures, metricParts, type MatchMetric } from '../sae/fold.js';
+import { costFile, permFile, toolVersion, topkFile, type ManifestPair } from './contract.js';
+import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from './folder.js';
+import { pairIsDone, pairKey } from './resume.js';
+import type { ProgressListener } from '../progress.js';
+import { detectSaeFormat, loadSae, type Sae } from '../sae/load.js';
+import { topkCandidates, type TopK } from '../solve/topk.js';
+
+export interface MatchOptions {
+  metric?: MatchMetric;
+  biasWeight?: number;
+  /** Default true; false matches unfolded parameters. */
+  fold?: boolean;
+  device?: DeviceChoice;
+  /** A backend of the caller's own (another device, an instrumented one); overrides `device`. */
+  backend?: MatchBackend;
+  /** > 0: also the k lowest-cost candidates of every feature (many-to-one), from the same cost matrix. */
+  topk?: number;
+  signal?: AbortSignal;
+}
+
+export interface PairResult {
+  nFrom: number;
+  nTo: number;
+  /** perm[i] = j: feature i of the first SAE <-> feature j of the second; -1 if unassigned. */
+  perm: Int32Array;
+  /** costs[i] = C[i, perm[i]] (NaN where unassigned). */
+  costs: Float32Array;
+  totalCost: number;
+  meanCost: number;
+  medianCost: number;
+  unassigned: number;
+  device: string;
+  certificate: { ok: boolean; maxViolation: number; tolerance: number };
+  /** Seconds per step: features (load+fold, when done here), cost, solve, certificate. */
+  timings: Record<string, number>;
+  seconds: number;
+  topk?: TopK;
+}
+
+/** The per-feature costs and their summary, from the cost matrix and the assignment. */
+function summarise(C: Float32Array, nTo: number, perm: Int32Array) {
+  const costs = new Float32Array(perm.length);
+  const assigned: number[] = [];
+  let total = 0;
+  for (let i = 0; i < perm.length; i++) {
+    const j = perm[i]!;
+    if (j < 0) {
+      costs[i] = NaN;
+      continue;
+    }
+    const c = C[i * nTo + j]!;
+    costs[i] = c;
+    total += c;
+    assigned.push(c);
+  }
+  assigned.sort((a, b) => a - b);
+  const n = assigned.length;
+  const median = n === 0 ? NaN : n % 2 ? assigned[(n - 1) / 2]! : (assigned[n / 2 - 1]! + assigned[n / 2]!) / 2;
+  return { costs, totalCost: total, meanCost: n ? total / n : NaN, medianCost: median, unassigned: perm.length - n };
+}
+
+/** Cost matrix, exact assignment and its certificate for two layers' feature vectors. */
+export async function matchFeatures(
+  a: FeatureMatrix, b: FeatureMatrix, backend: MatchBackend,
+  opts: {
+    metric?: MatchMetric; costBuffer?: Float32Array; topk?: number; signal?: AbortSignal;
+    /** The cost matrix, already being computed (a pipelined suite starts it during the previous pair). */
+    precomputed?: Promise<CostResult>;
+    /** Called once the cost matrix is ready, before the solve (a pipelined suite starts the next pair's device work here). */
+    onCostReady?: () => void;
+  } = {},
+): Promise<PairResult & { cost: Float32Array }> {
+  if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ (${a.dim} vs ${b.dim}): d_model differs between the layers`);
+  const t0 = performance.now();
+  const { cost: metric } = metricParts({ metric: opts.metric });
+  const n = a.rows * b.rows;
+  const C = opts.precomputed
+    ? await opts.precomputed
+    : await backend.costMatrix(a, b, metric, opts.costBuffer && opts.costBuffer.length === n ? opts.costBuffer : allocFloat32(n, 'cost matrix'), opts.signal);
+  if (C.nRows !== a.rows || C.nCols !== b.rows) throw new Error(`internal: a precomputed cost matrix of ${C.nRows}×${C.nCols} for a ${a.rows}×${b.rows} pair`);
+  opts.onCostReady?.();
+  const t1 = performance.now();
+  const m = { data: C.data, nRows: a.rows, nCols: b.rows };
+  const sol = await backend.solveAssignment(m, opts.signal);
+  const t2 = performance.now();
+  const cert = await backend.checkCertificate(m, sol, opts.signal);
+  const t3 = performance.now();
+  const topk = opts.topk ? await topkCandidates({ data: C.data, nRows: a.rows, nCols: b.rows }, Math.min(opts.topk, b.rows), opts.signal) : undefined;
+  if (!cert.ok) throw new Error(`internal: the assignment failed its optimality certificate (${cert.message})`);
+  const s = summarise(C.data, b.rows, sol.rowToCol);
+  return {
+    nFrom: a.rows, nTo: b.rows, perm: sol.rowToCol, ...s, device: backend.description,
+    certificate: { ok: cert.ok, maxViolation: cert.maxViolation, tolerance: cert.tolerance },
+    timings: { cost: (t1 - t0) / 1000, solve: (t2 - t1) / 1000, certificate: (t3 - t2) / 1000 },
+    seconds: (t3 - t0) / 1000, cost: C.data, ...(topk ? { topk } : {}),
+  };
+}
+
+/** A pair's entry in manifest.json (the files it names are written by writePairFiles). */
+export function manifestPair(r: PairResult, from: number, to: number, settings: string, saeFrom: string, saeTo: string): ManifestPair {
+  return {
+    from, to, n_from: r.nFrom, n_to: r.nTo, perm: permFile(from, to), costs: costFile(from, to),
+    total_cost: r.totalCost, mean_cost: r.meanCost, median_cost: r.medianCost, unassigned: r.unassigned,
+    device: r.device, seconds: r.seconds, timings: r.timings,
+    certificate: { ok: r.certificate.ok, max_violation: r.certificate.maxViolation, tolerance: r.certificate.tolerance },
+    settings, sae_from: saeFrom, sae_to: saeTo,
+    ...(r.topk ? { topk: { k: r.topk.k, indices: topkFile('idx', from, to), costs: topkFile('cost', from, to) } } : {}),
+  };
+}
+
+/** Matches two SAEs (paths or loaded SAEs): perm[i] = j means feature i of `a` is feature j of `b`. */
+export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOptions = {}): Promise<PairResult> {
+  const t0 = performance.now();
+  const { backend } = opts.backend ? { backend: opts.backend } : selectBackend(opts.device);
+  const [sa, sb] = await Promise.all([a, b].map((x) => (typeof x === 'string' ? loadSae(x, { signal: opts.signal }) : x)));
+  if (sa!.dModel !== sb!.dModel)
+    throw new SaeMatchInputError(`d_model differs: ${sa!.source} has ${sa!.dModel}, ${sb!.source} has ${sb!.dModel}`);
+  const t1 = performance.now();
+  const fo = { metric: opts.metric, biasWeight: opts.biasWeight, fold: opts.fold, signal: opts.signal };
+  const [fa, fb] = [await layerFeatures(sa!, fo), await layerFeatures(sb!, fo)];
+  const t2 = performance.now();
+  const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, topk: opts.topk, signal: opts.signal });
+  const { cost: _drop, ...result } = r;
+  result.timings = { load: (t1 - t0) / 1000, features: (t2 - t1) / 1000, ...r.timings };
+  result.seconds = (performance.now() - t0) / 1000;
+  return result;
+}
+
+export interface PairToFolderOptions extends MatchOptions {
+  out: string;
+  /** The layer numbers the pair is recorded under (default 0 and 1). */
+  from?: number;
+  to?: number;
+  /** Redo the pair even if the folder already has it with the same settings and files. */
+  force?: boolean;
+  onProgress?: ProgressListener;
+}
+
+/**
+ * Matches the SAEs at paths `a` and `b` into the output folder `opts.out` (perm, costs, record,
+ * manifest), unless the folder already holds this pair for the same settings and the same files.
+ */
+export async function matchPairToFolder(a: string, b: string, opts: PairToFolderOptions): Promise<{ out: string; entry: ManifestPair; skipped: boolean }> {
+  const out = resolve(opts.out);
+  await prepareOutDir(out);
+  const { from = 0, to = 1 } = opts;
+  const [fa, fb] = await Promise.all([detectSaeFormat(resolve(a)), detectSaeFormat(resolve(b))]);
+  const parts = metricParts(opts);
+  const metric = opts.metric ?? 'enc-dec';
+  const key = await pairKey({ metric, biasWeight: parts.biasWeight, fold: parts.fold },
+    { format: fa.format, path: fa.file }, { format: fb.format, path: fb.file });
+  const old = opts.force ? undefined : (await finishedPairs(out, '')).find((p) => p.from === from && p.to === to);
+  let entry: ManifestPair;
+  let skipped = false;
+  if (old && (await pairIsDone(out, old, key))) {
+    entry = old;
+    skipped = true;
+  } else {
+    opts.onProgress?.({ done: 0, total: 1, what: 'load, fold, cost, solve' });
+    const r = await matchPair(a, b, opts);
+    entry = manifestPair(r, from, to, key, fa.file, fb.file);
+    await writePairResult(out, '', entry, { perm: r.perm, costs: r.costs });
+    opts.onProgress?.({ done: 1, total: 1, what: 'done' });
+  }
+  // A pair folder's manifest lists this pair alone, as `pair` has always written it.
+  await assembleManifest(out, {
+    tool: 'sae-match', version: toolVersion, source_root: '', metric, bias_weight: parts.biasWeight, fold: parts.fold,
+    layers: [{ layer: from, sae: fa.file, format: fa.format }, { layer: to, sae: fb.file, format: fb.format }],
+  }, { keep: (p) => p.from === from && p.to === to });
+  return { out, entry, skipped };
+}
