@@ -4,6 +4,13 @@
       "target_name": "sae_match",
       "sources": [
         "native/binding/addon.cpp",
+        "native/binding/io.cpp",
+        "native/binding/sae.cpp",
+        "native/binding/cost.cpp",
+        "native/binding/lap.cpp",
+        "native/binding/cuda.cpp",
+        "native/binding/eval.cpp",
+        "native/binding/info.cpp",
         "native/core/io/fileio.cpp",
         "native/core/sae/fold.cpp",
         "native/core/cost/cost.cpp",

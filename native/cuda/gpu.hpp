@@ -15,8 +15,8 @@
 // itself (augmentKernel), with no launch and no host round trip per step. The matrix and the final
 // (x, y, v) then go to the host, which checks them like any warm start (solveFromWarmStart: a row
 // off its row minimum is freed and augmented there) and computes the dual certificate. A device
-// fault can therefore cost time, but never exactness. SAE_MATCH_CUDA_PHASE4=0 leaves phase 4 to the
-// host (the CPU/GPU hybrid), for comparison.
+// fault can therefore cost time, but never exactness. DeviceOptions::phase4 = false leaves phase 4 to
+// the host (the CPU/GPU hybrid), for comparison.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,13 @@ namespace saematch::cuda {
 // A CUDA failure (out of memory, launch error, no device): an internal error, or under --device auto
 // the reason to fall back to the CPU.
 using CudaError = DeviceError;
+
+// How the device runs, never what it finds (src/solve/engine.ts documents each choice for users).
+enum class CostKernel { Pipelined, Simple };
+struct DeviceOptions {
+  bool phase4 = true;                         // false: phase 4 is left to the host
+  CostKernel cost_kernel = CostKernel::Pipelined;  // Simple: the reference kernel the other is checked against
+};
 
 struct GpuTimings {
   double upload = 0, norms = 0, gemm = 0, init = 0, download = 0, total = 0;  // seconds
@@ -48,17 +55,17 @@ struct GpuPairResult {
 // (metric 0: squared Euclidean, clamped at 0; 1: cosine distance 1 - a.b/(|a||b|), a zero vector has
 // cosine 0 with everything), as the CPU path defines it (norms in float64, products in float32), and
 // copies it into `out` (n_a x n_b, host). With rounds >= 0 and n_a == n_b it also runs JV on the
-// device, phases 1-3 (see parallelInitReference in lap.hpp for the exact rules) and then phase 4, and
-// returns the state it reached as a warm start for the host to check. NaN or -inf in the matrix is an
-// InputError. `cancel` is polled between phases and rounds.
+// device, phases 1-3 (see parallelInitReference in lap.hpp for the exact rules) and then phase 4
+// (unless options.phase4 is false), and returns the state it reached as a warm start for the host to
+// check. NaN or -inf in the matrix is an InputError. `cancel` is polled between phases and rounds.
 GpuPairResult matchPairDevice(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k,
-                              int metric, int rounds, int device, float* out,
-                              const std::atomic<bool>* cancel);
+                              int metric, int rounds, int device, const DeviceOptions& options,
+                              float* out, const std::atomic<bool>* cancel);
 
 // JV on the device for a host matrix (square, minimise), as matchPairDevice runs it: uploads `cost`
 // and returns the warm start. This is how the GPU solver is tested on every benchmark family, not
 // only on features.
 GpuPairResult initMatrixDevice(const float* cost, int64_t n, int rounds, int device,
-                               const std::atomic<bool>* cancel);
+                               const DeviceOptions& options, const std::atomic<bool>* cancel);
 
 }  // namespace saematch::cuda

@@ -9,8 +9,6 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 
 #include "device.hpp"
@@ -52,8 +50,9 @@ std::string useDevice(int device) {
 }
 
 // JV on the device matrix C (n x n), into ws: phases 1-3 (see parallelInitReference in lap.hpp) and,
-// unless SAE_MATCH_CUDA_PHASE4=0, phase 4.
-void initOnDevice(const float* C, int64_t n, int rounds, const std::atomic<bool>* cancel, WarmStart& ws) {
+// with `phase4`, phase 4.
+void initOnDevice(const float* C, int64_t n, int rounds, bool phase4, const std::atomic<bool>* cancel,
+                  WarmStart& ws) {
   const int64_t segs = (n + kSegRows - 1) / kSegRows;
   DeviceArray<float> pmin(static_cast<size_t>(segs * n), "cudaMalloc(column minima)");
   DeviceArray<int32_t> parg(static_cast<size_t>(segs * n), "cudaMalloc(column minima)");
@@ -131,10 +130,9 @@ void initOnDevice(const float* C, int64_t n, int rounds, const std::atomic<bool>
       check(cudaMemcpy(w.v.data(), v.p, n * sizeof(double), cudaMemcpyDeviceToHost), "download v");
     };
     download(ws);
-    // Phase 4 on the device (SAE_MATCH_CUDA_PHASE4=0: leave it to the host). The state before it is
-    // kept: if the device's result is not one assignment, that state goes to the host instead.
-    const char* p4 = std::getenv("SAE_MATCH_CUDA_PHASE4");
-    if (!ws.infeasible && nfree > 0 && !(p4 && std::string(p4) == "0")) {
+    // Phase 4 on the device (unless it is left to the host). The state before it is kept: if the
+    // device's result is not one assignment, that state goes to the host instead.
+    if (!ws.infeasible && nfree > 0 && phase4) {
       checkCancel(cancel);
       DeviceArray<double> d(n, "cudaMalloc(d)"), sdist(n, "cudaMalloc(scanned)");
       DeviceArray<int32_t> pred(n, "cudaMalloc(pred)"), scol(n, "cudaMalloc(scanned)");
@@ -170,8 +168,8 @@ void initOnDevice(const float* C, int64_t n, int rounds, const std::atomic<bool>
 }  // namespace
 
 GpuPairResult matchPairDevice(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k,
-                              int metric, int rounds, int device, float* out,
-                              const std::atomic<bool>* cancel) {
+                              int metric, int rounds, int device, const DeviceOptions& options,
+                              float* out, const std::atomic<bool>* cancel) {
   if (n_a <= 0 || n_b <= 0 || k <= 0) throw InputError("cuda: empty feature matrices");
   if (std::max(n_a, n_b) > INT_MAX / 2) throw InputError("cuda: more than 2^30 features");
   if (static_cast<int64_t>(std::max(n_a, n_b) + kCostTile - 1) / kCostTile > 65535) throw InputError("cuda: too many features for one launch grid");
@@ -199,9 +197,7 @@ GpuPairResult matchPairDevice(const float* a, int64_t n_a, const float* b, int64
   checkCancel(cancel);
 
   t = Clock::now();
-  // SAE_MATCH_CUDA_KERNEL=simple runs the reference kernel.
-  const char* kernelEnv = std::getenv("SAE_MATCH_CUDA_KERNEL");
-  launchCostMatrix(kernelEnv && std::string(kernelEnv) == "simple", dA.p, dB.p, n_a, n_b, k, nA.p, nB.p, cosine, dC.p);
+  launchCostMatrix(options.cost_kernel == CostKernel::Simple, dA.p, dB.p, n_a, n_b, k, nA.p, nB.p, cosine, dC.p);
   checkLaunch("costKernel");
   check(cudaDeviceSynchronize(), "cost matrix");
   res.timings.gemm = since(t);
@@ -209,7 +205,7 @@ GpuPairResult matchPairDevice(const float* a, int64_t n_a, const float* b, int64
 
   if (rounds >= 0 && n_a == n_b) {
     t = Clock::now();
-    initOnDevice(dC.p, n_a, rounds, cancel, res.warm);
+    initOnDevice(dC.p, n_a, rounds, options.phase4, cancel, res.warm);
     res.have_warm_start = true;
     res.timings.init = since(t);
     res.warm.stats.seconds_init = res.timings.init;
@@ -223,7 +219,7 @@ GpuPairResult matchPairDevice(const float* a, int64_t n_a, const float* b, int64
 }
 
 GpuPairResult initMatrixDevice(const float* cost, int64_t n, int rounds, int device,
-                               const std::atomic<bool>* cancel) {
+                               const DeviceOptions& options, const std::atomic<bool>* cancel) {
   if (n <= 0 || n > INT_MAX / 2) throw InputError("cuda: n must be in [1, 2^30]");
   GpuPairResult res;
   const auto t0 = Clock::now();
@@ -233,7 +229,7 @@ GpuPairResult initMatrixDevice(const float* cost, int64_t n, int rounds, int dev
   check(cudaMemcpy(dC.p, cost, sizeof(float) * n * n, cudaMemcpyHostToDevice), "upload cost matrix");
   res.timings.upload = since(t);
   t = Clock::now();
-  initOnDevice(dC.p, n, std::max(rounds, 0), cancel, res.warm);
+  initOnDevice(dC.p, n, std::max(rounds, 0), options.phase4, cancel, res.warm);
   res.have_warm_start = true;
   res.timings.init = since(t);
   res.warm.stats.seconds_init = res.timings.init;

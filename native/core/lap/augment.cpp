@@ -21,10 +21,12 @@ LapResult JonkerVolgenant<T, NEG>::finish(const std::vector<int32_t>& freeRows, 
   std::vector<int32_t> pred(nc_, -1);
   std::vector<std::pair<int32_t, double>> scanned;
   {
-    RelaxTeam<JonkerVolgenant> team(*this, nc_, freeRows.size());
+    RelaxTeam<JonkerVolgenant> team(*this, nc_, freeRows.size(), options_.phase4_threads);
     for (int32_t f : freeRows) {
       checkCancel(cancel_);
-      if (!augment(f, d, pred, scanned, r.stats, team)) return r;
+      const bool found = augment(f, d, pred, scanned, r.stats, team);
+      r.stats.helper_steps = team.helperSteps();
+      if (!found) return r;
       ++r.stats.augmentations;
     }
   }

@@ -139,15 +139,15 @@ template void JonkerVolgenant<float, false>::validateEntries() const;
 namespace {
 
 template <typename T, bool NEG>
-LapResult solveOriented(const T* cost, int64_t n_rows, int64_t n_cols,
+LapResult solveOriented(const T* cost, int64_t n_rows, int64_t n_cols, const SolverOptions& options,
                         const std::atomic<bool>* cancel) {
-  if (n_rows <= n_cols) return JonkerVolgenant<T, NEG>(cost, n_rows, n_cols, cancel).run();
+  if (n_rows <= n_cols) return JonkerVolgenant<T, NEG>(cost, n_rows, n_cols, options, cancel).run();
   // Tall matrix: solve the transpose (the algorithm fully assigns the rows) and swap the roles back.
   // This is the one case that copies the matrix.
   std::vector<T> t(static_cast<size_t>(n_rows) * n_cols);
   for (int64_t i = 0; i < n_rows; ++i)
     for (int64_t j = 0; j < n_cols; ++j) t[j * n_rows + i] = cost[i * n_cols + j];
-  LapResult r = JonkerVolgenant<T, NEG>(t.data(), n_cols, n_rows, cancel).run();
+  LapResult r = JonkerVolgenant<T, NEG>(t.data(), n_cols, n_rows, options, cancel).run();
   std::swap(r.x, r.y);
   std::swap(r.u, r.v);
   return r;
@@ -158,7 +158,7 @@ LapResult solveOriented(const T* cost, int64_t n_rows, int64_t n_cols,
 
 template <typename T>
 LapResult solveAssignment(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize,
-                          const std::atomic<bool>* cancel) {
+                          const SolverOptions& options, const std::atomic<bool>* cancel) {
   if (n_rows < 0 || n_cols < 0) throw InputError("cost matrix dimensions must be non-negative");
   if (std::max(n_rows, n_cols) > std::numeric_limits<int32_t>::max())
     throw InputError("cost matrix has more than 2^31-1 rows or columns");
@@ -171,8 +171,8 @@ LapResult solveAssignment(const T* cost, int64_t n_rows, int64_t n_cols, bool ma
     r.v.assign(n_cols, 0.0);
     return r;
   }
-  LapResult r = maximize ? detail::solveOriented<T, true>(cost, n_rows, n_cols, cancel)
-                         : detail::solveOriented<T, false>(cost, n_rows, n_cols, cancel);
+  LapResult r = maximize ? detail::solveOriented<T, true>(cost, n_rows, n_cols, options, cancel)
+                         : detail::solveOriented<T, false>(cost, n_rows, n_cols, options, cancel);
   if (maximize) {  // report the duals of the problem as posed: c_ij <= u_i + v_j
     for (double& a : r.u) a = -a;
     for (double& a : r.v) a = -a;
@@ -180,9 +180,9 @@ LapResult solveAssignment(const T* cost, int64_t n_rows, int64_t n_cols, bool ma
   return r;
 }
 
-template LapResult solveAssignment<float>(const float*, int64_t, int64_t, bool,
+template LapResult solveAssignment<float>(const float*, int64_t, int64_t, bool, const SolverOptions&,
                                           const std::atomic<bool>*);
-template LapResult solveAssignment<double>(const double*, int64_t, int64_t, bool,
+template LapResult solveAssignment<double>(const double*, int64_t, int64_t, bool, const SolverOptions&,
                                            const std::atomic<bool>*);
 
 }  // namespace saematch

@@ -49,9 +49,10 @@ class RelaxTeam;
 template <typename T, bool NEG>
 class JonkerVolgenant {
  public:
-  JonkerVolgenant(const T* c, int64_t n_rows, int64_t n_cols, const std::atomic<bool>* cancel)
-      : c_(c), nr_(n_rows), nc_(n_cols), cancel_(cancel), x_(n_rows, -1), y_(n_cols, -1),
-        v_(n_cols, 0.0) {
+  JonkerVolgenant(const T* c, int64_t n_rows, int64_t n_cols, const SolverOptions& options,
+                  const std::atomic<bool>* cancel)
+      : c_(c), nr_(n_rows), nc_(n_cols), options_(options), cancel_(cancel), x_(n_rows, -1),
+        y_(n_cols, -1), v_(n_cols, 0.0) {
 #ifdef SAE_MATCH_X86
     avx2_ = cpuHasAvx2();
 #endif
@@ -121,6 +122,7 @@ class JonkerVolgenant {
 
   const T* c_;
   int64_t nr_, nc_;
+  SolverOptions options_;
   const std::atomic<bool>* cancel_;
   std::vector<int32_t> x_, y_;
   std::vector<double> v_;

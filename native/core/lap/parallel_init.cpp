@@ -165,13 +165,15 @@ LapResult JonkerVolgenant<T, NEG>::runFromInit(WarmStart ws) {
 
 WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel) {
   if (n <= 0 || n > std::numeric_limits<int32_t>::max()) throw InputError("parallel init: n must be in [1, 2^31-1]");
-  return detail::JonkerVolgenant<float, false>(cost, n, n, cancel).parallelInit(rounds);
+  // The options are phase 4's, which this does not run.
+  return detail::JonkerVolgenant<float, false>(cost, n, n, SolverOptions{}, cancel).parallelInit(rounds);
 }
 
-LapResult solveWithParallelInit(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel) {
+LapResult solveWithParallelInit(const float* cost, int64_t n, int rounds, const SolverOptions& options,
+                                const std::atomic<bool>* cancel) {
   WarmStart ws = parallelInitReference(cost, n, rounds, cancel);
   if (ws.infeasible) return LapResult{};
-  return detail::JonkerVolgenant<float, false>(cost, n, n, cancel).runFromInit(std::move(ws));
+  return detail::JonkerVolgenant<float, false>(cost, n, n, options, cancel).runFromInit(std::move(ws));
 }
 
 }  // namespace saematch

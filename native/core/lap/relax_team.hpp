@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <thread>
 
 #include "lap_kernels.hpp"
@@ -21,10 +20,10 @@ namespace saematch::detail {
 template <typename Solver>
 class RelaxTeam {
  public:
-  RelaxTeam(const Solver& solver, int64_t n_cols, size_t free_rows) : solver_(solver), nc_(n_cols) {
-    // SAE_MATCH_LAP_THREADS=1 keeps phase 4 on one thread (tests compare the two; benchmarks too).
-    const char* env = std::getenv("SAE_MATCH_LAP_THREADS");
-    if (n_cols < 4096 || free_rows < 4 || hardwareThreads() < 2 || (env && std::atoi(env) == 1)) return;
+  // threads: SolverOptions::phase4_threads; 1 keeps phase 4 on one thread (tests compare the two,
+  // benchmarks too).
+  RelaxTeam(const Solver& solver, int64_t n_cols, size_t free_rows, int threads) : solver_(solver), nc_(n_cols) {
+    if (n_cols < 4096 || free_rows < 4 || hardwareThreads() < 2 || threads < 2) return;
     team_.split = (n_cols / 2) & ~int64_t{7};
     team_.thread = std::thread([this] { work(); });
     active_ = true;
@@ -36,6 +35,10 @@ class RelaxTeam {
   }
   RelaxTeam(const RelaxTeam&) = delete;
   RelaxTeam& operator=(const RelaxTeam&) = delete;
+
+  // Relaxations the helper has finished: every one since the team started when there is a helper, 0
+  // otherwise. Exact after relax() returns (the helper's count is published with its `done`).
+  int64_t helperSteps() const { return team_.steps; }
 
   // One Dijkstra step's relaxation from row i over all columns, split with the helper when there is one.
   void relax(int64_t i, double h, double* d, int32_t* pred, kernels::MinAt& a, kernels::MinAt& u) {
@@ -64,6 +67,7 @@ class RelaxTeam {
       solver_.relaxRange(j.i, j.h, j.d, j.pred, team_.split, nc_, a, u);
       team_.a = a;
       team_.u = u;
+      ++team_.steps;
       team_.done.store(g, std::memory_order_release);
     }
   }
@@ -81,6 +85,7 @@ class RelaxTeam {
     std::atomic<bool> stop{false};
     int64_t split = 0;
     kernels::MinAt a, u;
+    int64_t steps = 0;  // written by the helper before `done`, read by the solver after it
     std::thread thread;
   };
 

@@ -65,9 +65,10 @@ LapResult JonkerVolgenant<T, NEG>::runWarm(WarmStart ws) {
 
 }  // namespace detail
 
-LapResult solveFromWarmStart(const float* cost, int64_t n, WarmStart ws, const std::atomic<bool>* cancel) {
+LapResult solveFromWarmStart(const float* cost, int64_t n, WarmStart ws, const SolverOptions& options,
+                             const std::atomic<bool>* cancel) {
   if (n <= 0 || n > std::numeric_limits<int32_t>::max()) throw InputError("warm start: n must be in [1, 2^31-1]");
-  return detail::JonkerVolgenant<float, false>(cost, n, n, cancel).runWarm(std::move(ws));
+  return detail::JonkerVolgenant<float, false>(cost, n, n, options, cancel).runWarm(std::move(ws));
 }
 
 }  // namespace saematch
