@@ -41,7 +41,7 @@ const close = (got: number | null, want: number | null) => {
 
 describe('explained variance against numpy', () => {
   // eval: d_model 8 (one partial 64-column decode chunk); eval-wide: d_model 136 (two full chunks and
-  // a tail). Each also with SAE_MATCH_EVAL_GENERIC=1: the built-in GEMM and the portable decode loops
+  // a tail). Each also with engine option evalKernel 'generic': the built-in GEMM and the portable decode loops
   // that machines without BLAS or AVX2 run.
   const sets = [
     { name: 'eval', fix: FIX, dSae: 12 },
@@ -53,13 +53,7 @@ describe('explained variance against numpy', () => {
         it(`every method, ${name}, ${mode}${generic ? ', generic kernels' : ''}`, async () => {
           const expected = JSON.parse(readFileSync(join(fix, 'expected.json'), 'utf8')) as { rows: number; folded: Expected; raw: Expected };
           const out = fixtureOut(`${name}-${mode}-${generic}`, mode === 'folded', fix, dSae);
-          if (generic) process.env.SAE_MATCH_EVAL_GENERIC = '1';
-          let r;
-          try {
-            r = await evaluateSuite(out, join(fix, 'acts'));
-          } finally {
-            delete process.env.SAE_MATCH_EVAL_GENERIC;
-          }
+          const r = await evaluateSuite(out, join(fix, 'acts'), { engine: { evalKernel: generic ? 'generic' : 'auto' } });
           const want = expected[mode], got = r.pairs[0]!;
           expect(r.rows).toBe(expected.rows);
           expect(Object.keys(got).sort()).toEqual(['ev', 'from', 'hybrid', 'matching_score', 'seconds', 'settings', 'to']);

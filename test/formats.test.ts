@@ -718,7 +718,7 @@ describe('safetensors', () => {
     const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
     for (const bf16 of [false, true]) {
       const f = new Float32Array(65536);
-      await callNative((a, token) => a.halfToFloat(all, bf16, f, 0, token));
+      await callNative((a, token) => a.halfToFloat({ src: all, bfloat16: bf16, out: f, threads: 0 }, token));
       const bits = new Uint32Array(f.buffer);
       const enc = bf16 ? f32BitsToBf16 : f32BitsToF16;
       for (let h = 0; h < 65536; h++) {
@@ -994,7 +994,7 @@ describe('buffers past 4 GiB', () => {
     f[f.length - 1] = 3;
     expect(f[f.length - 1]).toBe(3);
     const { loadAddon } = await import('../src/binding/addon.js');
-    expect(() => loadAddon().addon.allocLarge(bytes)).toThrow(/over the 4 GiB/);
+    expect(() => loadAddon().addon.allocLarge({ bytes })).toThrow(/over the 4 GiB/);
     // Exactly 4 GiB is still native (huge pages).
     expect(allocBuffer(2 ** 32).byteLength).toBe(2 ** 32);
   });

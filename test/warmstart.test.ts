@@ -37,7 +37,7 @@ describe('parallel initialisation + warm-start phase 4', () => {
       }
     });
 
-  test('the CPU backend takes the parallel initialisation for square pairs from 4096 features, SAE_MATCH_CPU_INIT=jv the sequential one', async () => {
+  test('the CPU backend takes the parallel initialisation for square pairs from 4096 features, engine option cpuInit jv the sequential one', async () => {
     const { cpuBackend, CPU_PARALLEL_INIT_MIN } = await import('../src/solve/backend.js');
     const inst = await makeInstance('sae', CPU_PARALLEL_INIT_MIN, { seed: 21, dim: 128 });
     const jv = await solveAssignment(inst);
@@ -46,14 +46,9 @@ describe('parallel initialisation + warm-start phase 4', () => {
     expect(p.stats.parallelRounds).toBeGreaterThan(0);
     expect(p.totalCost).toBeCloseTo(jv.totalCost, 3);
     expect((await be.checkCertificate(inst, p)).ok).toBe(true);
-    process.env.SAE_MATCH_CPU_INIT = 'jv';
-    try {
-      const s = await be.solveAssignment(inst);
-      expect(s.stats.parallelRounds).toBe(0);
-      expect(s.stats.arrRowScans).toBeGreaterThan(0);
-    } finally {
-      delete process.env.SAE_MATCH_CPU_INIT;
-    }
+    const s = await cpuBackend({ cpuInit: 'jv' }).solveAssignment(inst);
+    expect(s.stats.parallelRounds).toBe(0);
+    expect(s.stats.arrRowScans).toBeGreaterThan(0);
     const small = await makeInstance('sae', 100, { seed: 2, dim: 16 });
     expect((await be.solveAssignment(small)).stats.parallelRounds).toBe(0);
   });

@@ -1,6 +1,9 @@
-// Shared by the binding's translation units: the cancel token a JS AbortSignal flips, the worker
-// base class that turns C++ exceptions into rejected Promises with stable error codes, and small
-// helpers to reach typed-array memory.
+// Shared by the binding's translation units: the cancel token a JS AbortSignal flips, and the worker
+// base class that runs a call off the event loop and turns C++ exceptions into rejected Promises with
+// stable error codes (src/binding/addon.ts maps them onto the package's error classes).
+//
+// Every asynchronous export is fn(options, token) -> Promise: `options` is one object read by name
+// (args.hpp), `token` the CancelToken of the call.
 #pragma once
 
 #include <napi.h>
@@ -10,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/lap.hpp"  // InputError, Cancelled
+#include "../core/errors.hpp"  // InputError, DeviceError, Cancelled
 
 namespace saematch::binding {
 
@@ -34,12 +37,13 @@ inline std::shared_ptr<std::atomic<bool>> tokenFlag(const Napi::Value& v) {
   return CancelToken::Unwrap(v.As<Napi::Object>())->flag;
 }
 
-// A worker that resolves or rejects a Promise. Subclasses implement Execute() and Result().
+// A worker that resolves or rejects a Promise. Subclasses read their options in the constructor and
+// implement Run() (on a worker thread, no JS) and Result() (back on the event loop).
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  PromiseWorker(Napi::Env env, std::shared_ptr<std::atomic<bool>> cancel)
-      : Napi::AsyncWorker(env, "sae-match"), deferred(Napi::Promise::Deferred::New(env)),
-        cancel(std::move(cancel)) {}
+  explicit PromiseWorker(const Napi::CallbackInfo& info)
+      : Napi::AsyncWorker(info.Env(), "sae-match"), deferred(Napi::Promise::Deferred::New(info.Env())),
+        cancel(tokenFlag(info[1])) {}
   Napi::Promise promise() { return deferred.Promise(); }
 
   // Inputs must outlive the worker: keep a reference to every typed array we read or write.
@@ -94,16 +98,10 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::string kind;
 };
 
-// Pointer to the bytes of a typed array (any element type).
-template <typename T>
-T* bytesOf(const Napi::Value& v) {
-  auto a = v.As<Napi::TypedArray>();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
-}
-
+// The export for worker W: W(info) reads the options, then the work is queued.
 template <typename W>
 Napi::Value queue(const Napi::CallbackInfo& info) {
-  auto* w = new W(info.Env(), info);
+  auto* w = new W(info);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

@@ -1,5 +1,9 @@
-// A tiny fork-join helper: the native library has exactly two kinds of parallel work (GEMM row
-// panels and cost-matrix fix-up passes), both static partitions of [0, n), so a pool buys nothing.
+// A tiny fork-join helper. The native library's parallel passes (cost-matrix norms and fix-ups, the
+// built-in GEMM's row ranges, the data-parallel JV initialisation, the warm-start check, the dual
+// certificate, evaluation, folding, file reads, top-k) are all static partitions of [0, n) into
+// independent chunks, so each call starts its threads and joins them, and no pool is kept. The one
+// thread that waits for work instead is phase 4's helper (lap/relax_team.hpp): its steps are too
+// short for a thread start each.
 #pragma once
 
 #include <algorithm>
@@ -11,7 +15,10 @@
 
 namespace saematch {
 
-int hardwareThreads();
+inline int hardwareThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
 
 // Runs fn(begin, end, threadIndex) over `threads` contiguous chunks of [0, n), chunk edges rounded to
 // `grain`. Exceptions from workers are rethrown in the caller.

@@ -1,5 +1,5 @@
-// What the CUDA side of the build can see at run time. The CUDA kernels themselves are a later
-// backend; this is the probe that `sae-match info` and backend selection rely on.
+// What the CUDA side of the build can see at run time: the probe that `sae-match info` and backend
+// selection rely on (the solver itself is gpu.hpp). device.cu with nvcc, device_none.cpp without.
 #pragma once
 
 #include <cstdint>

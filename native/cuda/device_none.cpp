@@ -10,12 +10,12 @@ DeviceReport probeDevices() {
   return r;
 }
 
-GpuPairResult matchPairDevice(const float*, int64_t, const float*, int64_t, int64_t, int, int, int, float*,
-                              const std::atomic<bool>*) {
+GpuPairResult matchPairDevice(const float*, int64_t, const float*, int64_t, int64_t, int, int, int,
+                              const DeviceOptions&, float*, const std::atomic<bool>*) {
   throw CudaError("this addon was built without CUDA (nvcc was not found at build time)");
 }
 
-GpuPairResult initMatrixDevice(const float*, int64_t, int, int, const std::atomic<bool>*) {
+GpuPairResult initMatrixDevice(const float*, int64_t, int, int, const DeviceOptions&, const std::atomic<bool>*) {
   throw CudaError("this addon was built without CUDA (nvcc was not found at build time)");
 }
 

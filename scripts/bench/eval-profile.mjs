@@ -18,7 +18,7 @@ let t0 = t();
 const [a, b] = [await loadSae(path(p.from)), await loadSae(path(p.to))];
 const [A, B] = [await readActivations(join(acts, `layer_${p.from}.npy`), a.dModel), await readActivations(join(acts, `layer_${p.to}.npy`), b.dModel)];
 console.log(`load both SAEs and activations: ${(t() - t0).toFixed(2)} s`);
-const enc = (s, X, n) => callNative((x, token) => x.evaluateSae({ op: 'encode', X, n, dModel: s.dModel, W_enc: s.W_enc, b_enc: s.b_enc, threshold: s.threshold, dSae: s.dSae, threads: 0 }, token));
+const enc = (s, X, n) => callNative((x, token) => x.evaluateSae({ op: 'encode', X, n, dModel: s.dModel, W_enc: s.W_enc, b_enc: s.b_enc, threshold: s.threshold, dSae: s.dSae, threads: 0, evalKernel: 'auto' }, token));
 t0 = t();
 const fa = await enc(a, A.X, A.rows);
 console.log(`encode layer ${p.from}: ${(t() - t0).toFixed(2)} s, ${(fa.idx.length / A.rows).toFixed(1)} nonzeros a row`);
@@ -33,6 +33,7 @@ for (let rep = 0; rep < 2; rep++) {
   const r = await callNative((x, token) => x.evaluateSae({
     op: 'pair', X: B.X, n: B.rows, dModel: b.dModel, ft: fa, fn: fb, W_dec_t: a.W_dec, b_dec_t: a.b_dec, W_dec_next: b.W_dec, b_dec_next: b.b_dec,
     perm, costs, thresholds, threads: 0, theta_t: m.fold !== false ? a.threshold : null, theta_next: m.fold !== false ? b.threshold : null,
+    evalKernel: 'auto',
   }, token));
   console.log(`pair step ${p.from} → ${p.to}: ${(t() - t0).toFixed(2)} s (EV sae_match ${r.saeMatch.toFixed(4)}, own ${r.own.toFixed(4)})`);
 }

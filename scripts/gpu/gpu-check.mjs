@@ -27,8 +27,8 @@ if (process.env.GPU_CHECK_FAKE) {
     const s = await solveAssignment(m, { init: 'parallel', parallelRounds: o.rounds ?? 512 });
     return { ...s, device: 'fake', deviceTimings: zero };
   };
-  nativeCudaBackend = () => {
-    const cpu = selectBackend('cpu').backend;
+  nativeCudaBackend = (opts = {}) => {
+    const cpu = selectBackend('cpu', opts.engine).backend;
     return { ...cpu, costMatrix: async (...args) => ({ ...(await cpu.costMatrix(...args)), deviceTimings: zero }) };
   };
 }
@@ -59,9 +59,8 @@ log(`device: ${JSON.stringify(info.cuda.devices[0])}`);
   for (const [n, k] of [[300, 100], [1000, 2304], [4096, 4608]]) {
     const { a, b } = saeFeatures(n, k, 0.8, rng);
     for (const [metric, kernel] of [['sqeuclidean', 'pipelined'], ['cosine', 'pipelined'], ['sqeuclidean', 'simple'], ['cosine', 'simple']]) {
-      const be = nativeCudaBackend({ fallback: false });
-      process.env.SAE_MATCH_CUDA_KERNEL = kernel;
-      const got = await be.costMatrix(a, b, metric).finally(() => delete process.env.SAE_MATCH_CUDA_KERNEL);
+      const be = nativeCudaBackend({ fallback: false, engine: { cudaKernel: kernel } });
+      const got = await be.costMatrix(a, b, metric);
       const samples = 20000, ref = [], idx = [];
       for (let s = 0; s < samples; s++) {
         const i = rng.int(n), j = rng.int(n);
@@ -131,24 +130,20 @@ for (const n of quick ? [4096] : process.argv.includes('--big') ? [4096, 16384, 
     if (r > 0) runs.push({ seconds, ...c.deviceTimings, phase4: sol.stats.secondsAugment, rounds: sol.stats.parallelRounds, free: sol.stats.freeAfterArr, steps: sol.stats.dijkstraSteps });
     last = { c, sol };
   }
-  // Phase 4 on the host instead of the device (SAE_MATCH_CUDA_PHASE4=0), for the comparison.
+  // Phase 4 on the host instead of the device (engine option cudaPhase4 false), for the comparison.
   const hostP4 = [];
+  const beHostP4 = nativeCudaBackend({ fallback: false, engine: { cudaPhase4: false } });
   for (let r = 0; r < reps; r++) {
-    process.env.SAE_MATCH_CUDA_PHASE4 = '0';
-    try {
-      const t0 = performance.now();
-      const c = await be.costMatrix(a, b, 'sqeuclidean');
-      const sol = await be.solveAssignment(c);
-      hostP4.push({ seconds: (performance.now() - t0) / 1000, phase4: sol.stats.secondsAugment });
-    } finally {
-      delete process.env.SAE_MATCH_CUDA_PHASE4;
-    }
+    const t0 = performance.now();
+    const c = await beHostP4.costMatrix(a, b, 'sqeuclidean');
+    const sol = await beHostP4.solveAssignment(c);
+    hostP4.push({ seconds: (performance.now() - t0) / 1000, phase4: sol.stats.secondsAugment });
   }
   // The simple kernel on the same pair, for the comparison (the pipelined one is the default).
   const simple = [];
+  const beSimple = nativeCudaBackend({ fallback: false, engine: { cudaKernel: 'simple' } });
   for (let r = 0; r <= reps; r++) {
-    process.env.SAE_MATCH_CUDA_KERNEL = 'simple';
-    const c = await be.costMatrix(a, b, 'sqeuclidean').finally(() => delete process.env.SAE_MATCH_CUDA_KERNEL);
+    const c = await beSimple.costMatrix(a, b, 'sqeuclidean');
     if (r > 0) simple.push(c.deviceTimings.gemm);
   }
   const t0 = performance.now();

@@ -10,6 +10,7 @@ import { costQuantile } from './analyze.js';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
 import { fsError, writeJson } from '../io/write.js';
 import { callNative, type SparseCodes } from '../binding/addon.js';
+import { resolveEngine, type EngineOptions } from '../solve/engine.js';
 import { readNpy } from '../io/npy.js';
 import { readManifest, readSuiteOutput, type PairMatches } from '../match/folder.js';
 import { loadSae, type Sae } from '../sae/load.js';
@@ -42,6 +43,8 @@ export interface EvaluateOptions {
   folded?: boolean;
   /** Native threads (0: all cores). */
   threads?: number;
+  /** Which kernels evaluation runs (evalKernel; see src/solve/engine.ts). */
+  engine?: EngineOptions;
 }
 
 /**
@@ -55,7 +58,7 @@ export async function readActivations(path: string, dModel: number, signal?: Abo
   if (rows < 2) throw new SaeMatchInputError(`${path}: need at least 2 rows of activations for explained variance, got ${rows}`);
   if (a.dtype === 'float32') return { X: a.data as Float32Array, rows };
   const X = new Float32Array(rows * d);
-  await callNative((x, token) => x.halfToFloat(a.data as Uint16Array, a.dtype === 'uint16', X, 0, token), signal);
+  await callNative((x, token) => x.halfToFloat({ src: a.data as Uint16Array, bfloat16: a.dtype === 'uint16', out: X, threads: 0 }, token), signal);
   return { X, rows };
 }
 
@@ -115,6 +118,7 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
         else if (n !== rows) throw new SaeMatchInputError(`${file}: ${n} rows of activations, but ${rowsFrom} has ${rows} (the layers must be the same tokens)`);
         const codes = await callNative((x, token) => x.evaluateSae({
           op: 'encode', X, n, dModel: sae.dModel, W_enc: sae.W_enc, b_enc: sae.b_enc, threshold: sae.threshold, dSae: sae.dSae, threads,
+          evalKernel: resolveEngine(opts.engine).evalKernel,
         }, token), signal);
         return { sae, X, codes };
       })();
@@ -145,6 +149,7 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
       W_dec_t: a.sae.W_dec, b_dec_t: a.sae.b_dec, W_dec_next: b.sae.W_dec, b_dec_next: b.sae.b_dec,
       perm, costs, thresholds, threads,
       theta_t: folded ? a.sae.threshold : null, theta_next: folded ? b.sae.threshold : null,
+      evalKernel: resolveEngine(opts.engine).evalKernel,
     }, token), signal);
     pairs.push({
       from: p.from, to: p.to,

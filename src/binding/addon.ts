@@ -20,7 +20,7 @@ export interface NativeSolveResult {
   stats: SolverStats;
 }
 
-/** Counters from the JV phases (see native/core/lap.cpp). */
+/** Counters from the JV phases (native/core/lap/lap.hpp, LapStats). */
 export interface SolverStats {
   freeAfterColumnReduction: number;
   freeAfterArr: number;
@@ -33,6 +33,11 @@ export interface SolverStats {
   parallelRounds: number;
   /** Warm-start rows freed because their column was not a row minimum (0 without a warm start). */
   warmStartRejected: number;
+  /**
+   * Relaxations of phase 4 whose upper half of the columns the helper thread did (0 when phase 4 ran
+   * on one thread: lapThreads 1, a matrix under 4096 columns, fewer than 4 rows left, one core).
+   */
+  helperSteps: number;
 }
 
 export interface NativeCertificate {
@@ -73,7 +78,7 @@ interface CancelToken {
   cancel(): void;
 }
 
-/** A warm start for JV phase 4 (native/core/lap.hpp WarmStart). */
+/** A warm start for JV phase 4 (native/core/lap/lap.hpp WarmStart). */
 export interface NativeWarmStart {
   infeasible: boolean;
   rowToCol?: Int32Array;
@@ -89,40 +94,168 @@ export interface NativeCudaPair {
   warmStart?: NativeWarmStart;
 }
 
+/**
+ * The addon's exports, one options type per call. Every asynchronous export is
+ * `fn(options, token)`: the options cross as one object read by name on the C++ side
+ * (native/binding/args.hpp; the export's twin is the file of native/binding/ named in its comment),
+ * so adding a parameter is a field here and one read there. Values are validated by the callers
+ * (src/solve/, src/io/, src/sae/, src/analysis/) before they get here; the binding only converts.
+ */
 interface NativeAddon {
   CancelToken: new () => CancelToken;
-  parallelInit(cost: Float32Array, n: number, rounds: number, token: CancelToken): Promise<NativeWarmStart>;
-  cudaInitMatrix(cost: Float32Array, n: number, rounds: number, device: number, token: CancelToken): Promise<NativeCudaPair>;
-  cudaMatchPair(a: Float32Array, nA: number, b: Float32Array, nB: number, k: number, metric: string, rounds: number,
-    device: number, out: Float32Array, token: CancelToken): Promise<NativeCudaPair>;
-  solveAssignment(cost: Float32Array | Float64Array, nRows: number, nCols: number, maximize: boolean,
-    token: CancelToken, parallelRounds?: number,
-    warmStart?: { rowToCol: Int32Array; colToRow: Int32Array; v: Float64Array }): Promise<NativeSolveResult>;
-  checkCertificate(cost: Float32Array | Float64Array, nRows: number, nCols: number, maximize: boolean,
-    rowToCol: Int32Array, u: Float64Array, v: Float64Array, tol: number, token: CancelToken): Promise<NativeCertificate>;
-  costMatrix(a: Float32Array, nA: number, b: Float32Array, nB: number, k: number, metric: string,
-    kernel: string, threads: number, out: Float32Array, token: CancelToken): Promise<{ kernel: string; threads: number; seconds: number }>;
+  // native/binding/lap.cpp
+  solveAssignment(o: SolveArgs, token: CancelToken): Promise<NativeSolveResult>;
+  checkCertificate(o: CertificateArgs, token: CancelToken): Promise<NativeCertificate>;
+  parallelInit(o: ParallelInitArgs, token: CancelToken): Promise<NativeWarmStart>;
+  // native/binding/cost.cpp
+  costMatrix(o: CostArgs, token: CancelToken): Promise<{ kernel: string; threads: number; seconds: number }>;
+  topkRows(o: TopkArgs, token: CancelToken): Promise<void>;
+  // native/binding/cuda.cpp
+  cudaMatchPair(o: CudaPairArgs, token: CancelToken): Promise<NativeCudaPair>;
+  cudaInitMatrix(o: CudaInitArgs, token: CancelToken): Promise<NativeCudaPair>;
+  // native/binding/io.cpp
+  readRange(o: ReadRangeArgs, token: CancelToken): Promise<{ bytesRead: number; crc32: number; seconds: number }>;
+  allocLarge(o: { bytes: number }): ArrayBuffer;
+  crc32(o: { bytes: Uint8Array; crc: number }): number;
+  crc32Combine(o: { crcA: number; crcB: number; lengthB: number }): number;
+  // native/binding/sae.cpp
+  scanValues(o: { x: Float32Array; threads: number }, token: CancelToken): Promise<ValueScan>;
+  buildFeatures(o: FeaturesArgs, token: CancelToken): Promise<{ dim: number }>;
+  foldThreshold(o: FoldArgs, token: CancelToken): Promise<void>;
+  halfToFloat(o: HalfArgs, token: CancelToken): Promise<void>;
+  // native/binding/eval.cpp
+  evaluateSae(o: EvalEncodeArgs, token: CancelToken): Promise<SparseCodes>;
+  evaluateSae(o: EvalPairArgs, token: CancelToken): Promise<NativePairEval>;
+  // native/binding/info.cpp
   info(): NativeInfo;
-  readRange(path: string, offset: number, length: number, dst: Uint8Array, threads: number, crc: boolean,
-    token: CancelToken): Promise<{ bytesRead: number; crc32: number; seconds: number }>;
-  scanValues(x: Float32Array, threads: number, token: CancelToken): Promise<ValueScan>;
-  buildFeatures(W_enc: Float32Array, W_dec: Float32Array, b_enc: Float32Array, threshold: Float32Array | null,
-    dModel: number, dSae: number, dec: boolean, enc: boolean, biasWeight: number, fold: boolean,
-    out: Float32Array, threads: number, token: CancelToken): Promise<{ dim: number }>;
-  foldThreshold(W_enc: Float32Array, W_dec: Float32Array, b_enc: Float32Array, threshold: Float32Array,
-    dModel: number, dSae: number, outWenc: Float32Array, outWdec: Float32Array, outBenc: Float32Array,
-    threads: number, token: CancelToken): Promise<void>;
-  halfToFloat(src: Uint16Array, bfloat16: boolean, out: Float32Array, threads: number, token: CancelToken): Promise<void>;
-  topkRows(cost: Float32Array, nRows: number, nCols: number, k: number, idx: Int32Array, out: Float32Array,
-    threads: number, token: CancelToken): Promise<void>;
-  evaluateSae(args: EvalEncodeArgs, token: CancelToken): Promise<SparseCodes>;
-  evaluateSae(args: EvalPairArgs, token: CancelToken): Promise<NativePairEval>;
-  allocLarge(bytes: number): ArrayBuffer;
-  crc32(bytes: Uint8Array, crc: number): number;
-  crc32Combine(crcA: number, crcB: number, lengthB: number): number;
 }
 
-/** Row-compressed JumpReLU codes [rows, cols] (native/core/eval.hpp): row r is rowPtr[r]..rowPtr[r+1]. */
+/** A dense row-major cost matrix as the solver takes it. */
+interface MatrixArgs {
+  cost: Float32Array | Float64Array;
+  nRows: number;
+  nCols: number;
+  maximize: boolean;
+}
+
+export interface SolveArgs extends MatrixArgs {
+  /** Threads of phase 4 (EngineOptions.lapThreads). */
+  lapThreads: 1 | 2;
+  /** Present: the data-parallel initialisation with this many rounds, then phase 4 (square float32, minimised). */
+  parallelRounds?: number;
+  /** Present: phase 4 from this state, checked first (square float32, minimised). */
+  warmStart?: { rowToCol: Int32Array; colToRow: Int32Array; v: Float64Array };
+}
+
+export interface CertificateArgs extends MatrixArgs {
+  rowToCol: Int32Array;
+  u: Float64Array;
+  v: Float64Array;
+  /** <= 0: 1e-9 * (1 + max |finite cost|). */
+  tolerance: number;
+}
+
+export interface ParallelInitArgs {
+  cost: Float32Array;
+  n: number;
+  rounds: number;
+}
+
+/** Two row-major float32 feature matrices, a (nA x k) and b (nB x k). */
+interface FeaturePairArgs {
+  a: Float32Array;
+  nA: number;
+  b: Float32Array;
+  nB: number;
+  k: number;
+  metric: 'sqeuclidean' | 'cosine';
+  /** nA x nB, written. */
+  out: Float32Array;
+}
+
+export interface CostArgs extends FeaturePairArgs {
+  kernel: 'auto' | 'blas' | 'builtin';
+  /** 0: all cores. */
+  threads: number;
+  /** EngineOptions.costPanelRows. */
+  costPanelRows: number;
+}
+
+export interface TopkArgs {
+  cost: Float32Array;
+  nRows: number;
+  nCols: number;
+  k: number;
+  /** nRows x k, written. */
+  indices: Int32Array;
+  /** nRows x k, written. */
+  costs: Float32Array;
+  threads: number;
+}
+
+export interface CudaPairArgs extends FeaturePairArgs {
+  /** >= 0 with nA === nB: also JV on the device, with this many bidding rounds; -1: the matrix only. */
+  rounds: number;
+  device: number;
+  /** EngineOptions.cudaPhase4 and cudaKernel. */
+  cudaPhase4: boolean;
+  cudaKernel: 'pipelined' | 'simple';
+}
+
+export interface CudaInitArgs {
+  cost: Float32Array;
+  n: number;
+  rounds: number;
+  device: number;
+  cudaPhase4: boolean;
+}
+
+export interface ReadRangeArgs {
+  path: string;
+  offset: number;
+  length: number;
+  /** At least `length` bytes, written. */
+  dst: Uint8Array;
+  threads: number;
+  crc: boolean;
+}
+
+/** An SAE's parameters as the per-layer arithmetic takes them (native/core/sae/fold.hpp). */
+interface SaeArgs {
+  W_enc: Float32Array;
+  W_dec: Float32Array;
+  b_enc: Float32Array;
+  dModel: number;
+  dSae: number;
+  threads: number;
+}
+
+export interface FeaturesArgs extends SaeArgs {
+  /** null only when fold is false. */
+  threshold: Float32Array | null;
+  dec: boolean;
+  enc: boolean;
+  biasWeight: number;
+  fold: boolean;
+  out: Float32Array;
+}
+
+export interface FoldArgs extends SaeArgs {
+  threshold: Float32Array;
+  outWenc: Float32Array;
+  outWdec: Float32Array;
+  outBenc: Float32Array;
+}
+
+export interface HalfArgs {
+  /** F16 (or, with bfloat16, BF16) bits. */
+  src: Uint16Array;
+  bfloat16: boolean;
+  out: Float32Array;
+  threads: number;
+}
+
+/** Row-compressed JumpReLU codes [rows, cols] (native/core/eval/eval.hpp): row r is rowPtr[r]..rowPtr[r+1]. */
 export interface SparseCodes {
   rowPtr: Float64Array;
   idx: Int32Array;
@@ -132,6 +265,8 @@ export interface SparseCodes {
 
 export interface EvalEncodeArgs {
   op: 'encode';
+  /** EngineOptions.evalKernel. */
+  evalKernel: 'auto' | 'generic';
   X: Float32Array;
   n: number;
   dModel: number;
@@ -144,6 +279,8 @@ export interface EvalEncodeArgs {
 
 export interface EvalPairArgs {
   op: 'pair';
+  /** EngineOptions.evalKernel. */
+  evalKernel: 'auto' | 'generic';
   X: Float32Array;
   n: number;
   dModel: number;
@@ -162,7 +299,7 @@ export interface EvalPairArgs {
   threads: number;
 }
 
-/** native/core/eval.cpp's explained variances of one pair (NaN: undefined). */
+/** native/core/eval/eval.cpp's explained variances of one pair (NaN: undefined). */
 export interface NativePairEval {
   saeMatch: number;
   own: number;
@@ -173,7 +310,7 @@ export interface NativePairEval {
   matchingActive: number;
 }
 
-/** What native/core/fold.cpp's scanValues reports about a float32 array. */
+/** What native/core/sae/fold.cpp's scanValues reports about a float32 array. */
 export interface ValueScan {
   nonFinite: number;
   firstNonFinite: number;

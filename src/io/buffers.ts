@@ -25,7 +25,7 @@ export function allocBuffer(bytes: number, source = 'sae-match'): ArrayBuffer {
     // Node 20 cannot wrap more than 4 GiB of external memory in an ArrayBuffer (the native
     // allocation refuses it): larger buffers (a 65k-feature cost matrix is 16 GiB) come from V8.
     if (bytes < LARGE || bytes > MAX_EXTERNAL) return new ArrayBuffer(bytes);
-    const b = loadAddon().addon.allocLarge(bytes);
+    const b = loadAddon().addon.allocLarge({ bytes });
     large.add(b);
     return b;
   } catch (e) {

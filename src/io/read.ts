@@ -29,7 +29,7 @@ export async function readRange(
   const bytes = opts.into ?? new Uint8Array(allocBuffer(length, path));
   if (bytes.length < length) throw new SaeMatchInternalError(`${path}: read target too small`);
   const r = await callNative(
-    (a, token) => a.readRange(path, offset, length, bytes, opts.threads ?? 0, opts.crc ?? false, token),
+    (a, token) => a.readRange({ path, offset, length, dst: bytes, threads: opts.threads ?? 0, crc: opts.crc ?? false }, token),
     opts.signal,
   ).catch((e) => {
     throw e instanceof SaeMatchInternalError ? new SaeMatchInputError(e.message.replace(/^native addon: /, ''), { cause: e }) : e;
@@ -39,12 +39,12 @@ export async function readRange(
 
 /** CRC-32 (ZIP polynomial) of a small buffer, continuing from `crc`. */
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  return loadAddon().addon.crc32(bytes, crc) >>> 0;
+  return loadAddon().addon.crc32({ bytes, crc }) >>> 0;
 }
 
 /** CRC-32 of A||B from crc(A), crc(B) and B's length (zlib's crc32_combine). */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
-  return loadAddon().addon.crc32Combine(crcA, crcB, lengthB) >>> 0;
+  return loadAddon().addon.crc32Combine({ crcA, crcB, lengthB }) >>> 0;
 }
 
 /** Size of a regular file, or a SaeMatchInputError naming it. */

@@ -122,7 +122,7 @@ async function readTensor(path: string, t: TensorInfo, signal?: AbortSignal): Pr
   }
   if (raw instanceof Float32Array) return { dtype, shape: t.shape, data: raw };
   const out = allocFloat32(count, source);
-  if (count > 0) await callNative((a, token) => a.halfToFloat(raw, dtype === 'BF16', out, 0, token), signal);
+  if (count > 0) await callNative((a, token) => a.halfToFloat({ src: raw, bfloat16: dtype === 'BF16', out, threads: 0 }, token), signal);
   recycleBuffer(raw.buffer as ArrayBuffer);
   return { dtype, shape: t.shape, data: out };
 }

@@ -4,6 +4,7 @@
 // two SAEs first; matchPairToFolder also writes the result as an output folder, resuming.
 import { resolve } from 'node:path';
 import { selectBackend, type DeviceChoice, type MatchBackend } from '../solve/backend.js';
+import type { EngineOptions } from '../solve/engine.js';
 import type { CostResult, FeatureMatrix } from '../solve/cost.js';
 import { SaeMatchInputError } from '../errors.js';
 import { allocFloat32 } from '../io/buffers.js';
@@ -21,6 +22,8 @@ export interface MatchOptions {
   /** Default true; false matches unfolded parameters. */
   fold?: boolean;
   device?: DeviceChoice;
+  /** How the engine computes (threads, kernels; src/solve/engine.ts), for the backend `device` selects. */
+  engine?: EngineOptions;
   /** A backend of the caller's own (another device, an instrumented one); overrides `device`. */
   backend?: MatchBackend;
   /** > 0: also the k lowest-cost candidates of every feature (many-to-one), from the same cost matrix. */
@@ -121,7 +124,7 @@ export function manifestPair(r: PairResult, from: number, to: number, settings: 
 /** Matches two SAEs (paths or loaded SAEs): perm[i] = j means feature i of `a` is feature j of `b`. */
 export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOptions = {}): Promise<PairResult> {
   const t0 = performance.now();
-  const { backend } = opts.backend ? { backend: opts.backend } : selectBackend(opts.device);
+  const { backend } = opts.backend ? { backend: opts.backend } : selectBackend(opts.device, opts.engine);
   const [sa, sb] = await Promise.all([a, b].map((x) => (typeof x === 'string' ? loadSae(x, { signal: opts.signal }) : x)));
   if (sa!.dModel !== sb!.dModel)
     throw new SaeMatchInputError(`d_model differs: ${sa!.source} has ${sa!.dModel}, ${sb!.source} has ${sb!.dModel}`);

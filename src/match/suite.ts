@@ -48,7 +48,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   const t0 = performance.now();
   const suite = await discoverSuite(root, opts);
   if (suite.layers.length < 2) throw new SaeMatchInputError(`${suite.root}: need at least two layers to match, found ${suite.layers.length}`);
-  const { backend, reason } = opts.backend ? { backend: opts.backend, reason: 'given by the caller' } : selectBackend(opts.device);
+  const { backend, reason } = opts.backend ? { backend: opts.backend, reason: 'given by the caller' } : selectBackend(opts.device, opts.engine);
   const metric = opts.metric ?? 'enc-dec';
   const parts = metricParts(opts);
   const fo = { metric, biasWeight: parts.biasWeight, fold: parts.fold, signal: opts.signal };

@@ -47,8 +47,10 @@ export async function layerFeatures(sae: Sae, opts: FeatureOptions = {}): Promis
   const out = allocFloat32(sae.dSae * dim, `${sae.source}: feature vectors`);
   await callNative(
     (a, token) =>
-      a.buildFeatures(sae.W_enc, sae.W_dec, sae.b_enc, p.fold ? sae.threshold : null, sae.dModel, sae.dSae,
-        p.dec, p.enc, p.biasWeight, p.fold, out, 0, token),
+      a.buildFeatures({
+        W_enc: sae.W_enc, W_dec: sae.W_dec, b_enc: sae.b_enc, threshold: p.fold ? sae.threshold : null, dModel: sae.dModel, dSae: sae.dSae,
+        dec: p.dec, enc: p.enc, biasWeight: p.biasWeight, fold: p.fold, out, threads: 0,
+      }, token),
     opts.signal,
   );
   return { data: out, rows: sae.dSae, dim };
@@ -63,7 +65,10 @@ export async function foldThreshold(sae: Sae, signal?: AbortSignal): Promise<Sae
   const W_dec = allocFloat32(sae.W_dec.length);
   const b_enc = new Float32Array(sae.dSae);
   await callNative(
-    (a, token) => a.foldThreshold(sae.W_enc, sae.W_dec, sae.b_enc, sae.threshold, sae.dModel, sae.dSae, W_enc, W_dec, b_enc, 0, token),
+    (a, token) => a.foldThreshold({
+      W_enc: sae.W_enc, W_dec: sae.W_dec, b_enc: sae.b_enc, threshold: sae.threshold, dModel: sae.dModel, dSae: sae.dSae,
+      outWenc: W_enc, outWdec: W_dec, outBenc: b_enc, threads: 0,
+    }, token),
     signal,
   );
   return { ...sae, W_enc, W_dec, b_enc, b_dec: sae.b_dec, threshold: new Float32Array(sae.dSae).fill(1) };

@@ -132,7 +132,7 @@ async function toFloat32(a: NpyArray, what: string): Promise<RawTensor> {
   if (a.dtype === 'float32') return { dtype: a.dtype, shape: a.shape, data: a.data as Float32Array };
   if (a.dtype === 'float16') {
     const out = allocFloat32(a.data.length, what);
-    await callNative((x, token) => x.halfToFloat(a.data as Uint16Array, false, out, 0, token));
+    await callNative((x, token) => x.halfToFloat({ src: a.data as Uint16Array, bfloat16: false, out, threads: 0 }, token));
     return { dtype: a.dtype, shape: a.shape, data: out };
   }
   if (a.dtype === 'float64') return { dtype: a.dtype, shape: a.shape, data: Float32Array.from(a.data as Float64Array) };
@@ -178,7 +178,7 @@ function position(name: SaeTensorName, index: number, dModel: number, dSae: numb
 export async function checkSaeValues(sae: Sae, signal?: AbortSignal): Promise<void> {
   for (const name of SAE_TENSORS) {
     const x = sae[name];
-    const s: ValueScan = await callNative((a, token) => a.scanValues(x, 0, token), signal);
+    const s: ValueScan = await callNative((a, token) => a.scanValues({ x, threads: 0 }, token), signal);
     if (s.nonFinite > 0) {
       const i = s.firstNonFinite;
       throw new SaeMatchInputError(

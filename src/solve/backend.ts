@@ -8,6 +8,7 @@ import { costMatrix, type CostMetric, type CostResult, type FeatureMatrix } from
 import { allocFloat32 } from '../io/buffers.js';
 import { checkCertificate, InfeasibleError, solveAssignment, type Assignment, type Certificate, type CostMatrix } from './lap.js';
 import { callNative, nativeInfo, type NativeCudaPair, type NativeWarmStart, type SolverStats } from '../binding/addon.js';
+import { ENGINE_DEFAULTS, resolveEngine, type Engine, type EngineOptions } from './engine.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
 export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
@@ -30,50 +31,56 @@ export interface MatchBackend {
 /**
  * How the CPU backend initialises JV for a square float32 pair of at least CPU_PARALLEL_INIT_MIN
  * features: the data-parallel phases 1-3 on all cores (the GPU solver's host reference), then phase 4
- * from that warm start; exact either way. On SAE-like matrices it halves the solve: 16384 features,
- * 2-core VM: 0.88 s against JV's 1.86 s (`ROUNDS=2048 node scripts/parallel-init-rounds.mjs 16384
- * sae`); uniform and integer costs are on a par, 2-D geometric ones slower, which is why the
- * general-purpose solveAssignment keeps the sequential JV. SAE_MATCH_CPU_INIT=jv restores it here.
+ * from that warm start; exact either way. On SAE-like matrices it is markedly faster than the
+ * sequential JV (BENCHMARKS.md; `ROUNDS=2048 node scripts/bench/parallel-init-rounds.mjs 16384 sae`);
+ * uniform and integer costs are on a par, 2-D geometric ones slower, which is why the general-purpose
+ * solveAssignment keeps the sequential JV. Engine option cpuInit 'jv' restores it here.
  */
 export const CPU_PARALLEL_INIT_MIN = 4096;
 export const PARALLEL_INIT_ROUNDS = 2048;
 
-export function cpuBackend(): MatchBackend {
+/** The CPU backend; `engine` (see engine.ts) is resolved once, here, for every pair it computes. */
+export function cpuBackend(engine?: EngineOptions): MatchBackend {
   const info = nativeInfo();
+  const eng = resolveEngine(engine);
   const parallelInit = (cost: CostMatrix) =>
-    process.env.SAE_MATCH_CPU_INIT !== 'jv' && cost.data instanceof Float32Array && cost.nRows === cost.nCols && cost.nRows >= CPU_PARALLEL_INIT_MIN;
+    eng.cpuInit !== 'jv' && cost.data instanceof Float32Array && cost.nRows === cost.nCols && cost.nRows >= CPU_PARALLEL_INIT_MIN;
   return {
     device: 'cpu',
     description: `cpu (${info.haveBlas ? info.blas.split(' ')[0] : 'built-in GEMM'}, ${info.threads} threads)`,
-    costMatrix: (a, b, metric, out, signal) => costMatrix(a, b, { metric, out, signal }),
+    costMatrix: (a, b, metric, out, signal) => costMatrix(a, b, { metric, out, signal, engine: eng }),
     solveAssignment: (cost, signal) =>
-      solveAssignment(cost, parallelInit(cost) ? { signal, init: 'parallel', parallelRounds: PARALLEL_INIT_ROUNDS } : { signal }),
+      solveAssignment(cost, parallelInit(cost) ? { signal, init: 'parallel', parallelRounds: PARALLEL_INIT_ROUNDS, engine: eng } : { signal, engine: eng }),
     checkCertificate: (cost, sol, signal) => checkCertificate(cost, sol, { signal }),
   };
 }
 
 /**
- * Bidding rounds of the device's parallel initialisation before the host's phase 4 (they stop early
- * when the free count stalls, lap.hpp). On the host reference, 16384 SAE-like features: 512 rounds
- * leave 30 rows for phase 4, 2048 leave 21 (0.27 s and 0.15 s of phase 4 on 2 cores); a round with
- * few free rows is a few microseconds of launches. SAE_MATCH_CUDA_ROUNDS overrides it.
+ * Bidding rounds of the device's parallel initialisation before phase 4 (they stop early when the
+ * free count stalls, lap.hpp). More rounds leave fewer rows for phase 4, and a round with few free
+ * rows costs only a few launches (the host reference's counts are in BENCHMARKS.md). The CUDA
+ * backend's default; engine option cudaRounds overrides it.
  */
-export const CUDA_INIT_ROUNDS = PARALLEL_INIT_ROUNDS;
+export const CUDA_INIT_ROUNDS: number = ENGINE_DEFAULTS.cudaRounds;
 
 /**
- * The built-in CUDA backend (native/cuda/gpu.hpp): cost matrix and JV phases 1-3 on the device, the
- * matrix and the warm start copied back, exact phase 4 and the certificate on the host. With
+ * The built-in CUDA backend (native/cuda/gpu.hpp): cost matrix and JV (phases 1-3, then phase 4 unless
+ * engine option cudaPhase4 is false) on the device; the matrix and the device's state copied back,
+ * checked as a warm start (and completed where it falls short) and certified on the host. With
  * `fallback` (--device auto) a CUDA failure (out of memory, a CUDA error) warns once and the pair is
- * computed on the CPU instead; without it, it is a SaeMatchDeviceError.
+ * computed on the CPU instead; without it, it is a SaeMatchDeviceError. `engine` (see engine.ts) is
+ * resolved once, here, and also given to the CPU backend used for the host's part and the fallback.
  */
-export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; warn?: (message: string) => void } = {}): MatchBackend {
+export function nativeCudaBackend(
+  opts: { device?: number; fallback?: boolean; warn?: (message: string) => void; engine?: EngineOptions } = {},
+): MatchBackend {
   const info = nativeInfo().cuda;
   const index = opts.device ?? 0;
   const dev = info.devices.find((d) => d.index === index);
   const name = dev ? `${dev.name}, sm_${dev.computeCapability.replace('.', '')}` : `device ${index}`;
-  const cpu = cpuBackend();
-  const envRounds = Number(process.env.SAE_MATCH_CUDA_ROUNDS);
-  const rounds = Number.isInteger(envRounds) && envRounds >= 0 ? envRounds : CUDA_INIT_ROUNDS;
+  const eng = resolveEngine(opts.engine);
+  const cpu = cpuBackend(eng);
+  const rounds = eng.cudaRounds;
   // The device's warm start for a matrix it produced, keyed by the matrix buffer, for the solve that follows.
   const warm = new WeakMap<Float32Array, NativeWarmStart>();
   let failed = false; // after a device failure under fallback, the rest of the run stays on the CPU
@@ -89,8 +96,10 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
       const t0 = performance.now();
       let r: NativeCudaPair;
       try {
-        r = await callNative((x, token) => x.cudaMatchPair(a.data, a.rows, b.data, b.rows, a.dim, metric,
-          a.rows === b.rows ? rounds : -1, index, data, token), signal);
+        r = await callNative((x, token) => x.cudaMatchPair({
+          a: a.data, nA: a.rows, b: b.data, nB: b.rows, k: a.dim, metric, rounds: a.rows === b.rows ? rounds : -1,
+          device: index, out: data, cudaPhase4: eng.cudaPhase4, cudaKernel: eng.cudaKernel,
+        }, token), signal);
         const bad = spotCheck(a, b, metric, data);
         if (bad) throw new SaeMatchDeviceError(`the CUDA cost matrix failed its spot check (${bad})`);
       } catch (e) {
@@ -108,14 +117,14 @@ export function nativeCudaBackend(opts: { device?: number; fallback?: boolean; w
       const w = cost.data instanceof Float32Array ? warm.get(cost.data) : undefined;
       if (!w) return cpu.solveAssignment(cost, signal);
       warm.delete(cost.data as Float32Array);
-      return finishOnHost(cost, w, signal);
+      return finishOnHost(cost, w, eng, signal);
     },
     checkCertificate: (cost, sol, signal) => cpu.checkCertificate(cost, sol, signal),
   };
 }
 
 /**
- * The solver's counters when the device ran phases 1-3 (and, unless SAE_MATCH_CUDA_PHASE4=0, phase 4)
+ * The solver's counters when the device ran phases 1-3 (and, unless cudaPhase4 is false, phase 4)
  * and the host checked the result and augmented what was left: freeAfterArr is the rows phase 4
  * started from, augmentations / Dijkstra steps / seconds are the device's and the host's together,
  * and warmStartRejected counts device rows the host had to redo (0 when the device was right).
@@ -134,30 +143,35 @@ function mergeDeviceStats(device: SolverStats, host: SolverStats): SolverStats {
 }
 
 /** The device's result checked (and, where wrong or unfinished, completed) on the host as a warm start. */
-async function finishOnHost(cost: CostMatrix, w: NativeWarmStart, signal?: AbortSignal): Promise<Assignment> {
-  const sol = await solveAssignment(cost, { signal, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
+async function finishOnHost(cost: CostMatrix, w: NativeWarmStart, engine: Engine, signal?: AbortSignal): Promise<Assignment> {
+  const sol = await solveAssignment(cost, { signal, engine, warmStart: { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v! } });
   sol.stats = mergeDeviceStats(w.stats, sol.stats);
   return sol;
 }
 
 /**
- * The exact GPU solver on a given matrix (square float32, minimised): JV phases 1-3 on the device,
- * phase 4 from that warm start on the host. Same contract as solveAssignment (assignment, total,
- * duals); stats carry the device rounds and the rows left for phase 4, timings the device's part.
- * This is how the GPU solver is checked against the CPU one on every benchmark family.
+ * The exact GPU solver on a given matrix (square float32, minimised): JV on the device (phases 1-3
+ * and phase 4), checked and completed on the host as a warm start. Same contract as solveAssignment
+ * (assignment, total, duals); stats carry the device rounds and the rows left for phase 4, timings
+ * the device's part. This is how the GPU solver is checked against the CPU one on every benchmark
+ * family. `rounds` defaults to CUDA_INIT_ROUNDS; of `engine`, cudaPhase4 and (for the host's part)
+ * lapThreads apply.
  */
 export async function solveAssignmentCuda(
-  cost: CostMatrix, opts: { rounds?: number; device?: number; signal?: AbortSignal } = {},
+  cost: CostMatrix, opts: { rounds?: number; device?: number; signal?: AbortSignal; engine?: EngineOptions } = {},
 ): Promise<Assignment & { device: string; deviceTimings: NativeCudaPair['timings'] }> {
   if (!(cost.data instanceof Float32Array) || cost.nRows !== cost.nCols)
     throw new SaeMatchInputError('the GPU solver takes square float32 matrices');
   const rounds = opts.rounds ?? CUDA_INIT_ROUNDS;
   if (!Number.isInteger(rounds) || rounds < 0) throw new SaeMatchInputError(`rounds must be an integer >= 0, got ${rounds}`);
+  const eng = resolveEngine(opts.engine);
   const t0 = performance.now();
-  const r = await callNative((x, token) => x.cudaInitMatrix(cost.data as Float32Array, cost.nRows, rounds, opts.device ?? 0, token), opts.signal);
+  const r = await callNative((x, token) => x.cudaInitMatrix({
+    cost: cost.data as Float32Array, n: cost.nRows, rounds, device: opts.device ?? 0, cudaPhase4: eng.cudaPhase4,
+  }, token), opts.signal);
   const w = r.warmStart!;
   if (w.infeasible) throw new InfeasibleError();
-  const sol = await finishOnHost(cost, w, opts.signal);
+  const sol = await finishOnHost(cost, w, eng, opts.signal);
   return { ...sol, seconds: (performance.now() - t0) / 1000, device: r.device, deviceTimings: r.timings };
 }
 
@@ -196,21 +210,25 @@ export function spotCheck(a: FeatureMatrix, b: FeatureMatrix, metric: CostMetric
   return undefined;
 }
 
-function cudaBackend(fallback: boolean): MatchBackend | { unavailable: string } {
+function cudaBackend(fallback: boolean, engine: Engine): MatchBackend | { unavailable: string } {
   const info = nativeInfo().cuda;
   if (!info.compiled) return { unavailable: `this build has no CUDA (${info.error})` };
   if (info.deviceCount === 0) return { unavailable: `no usable CUDA device (${info.error})` };
-  return nativeCudaBackend({ fallback });
+  return nativeCudaBackend({ fallback, engine });
 }
 
-/** auto: CUDA when it can run, else CPU; cuda: CUDA or a clear error; cpu: CPU. */
-export function selectBackend(choice: DeviceChoice = 'auto'): { backend: MatchBackend; reason: string } {
+/**
+ * auto: CUDA when it can run, else CPU; cuda: CUDA or a clear error; cpu: CPU. `engine` (see
+ * engine.ts) goes to the backend chosen.
+ */
+export function selectBackend(choice: DeviceChoice = 'auto', engine?: EngineOptions): { backend: MatchBackend; reason: string } {
   if (!DEVICES.includes(choice)) throw new SaeMatchInputError(`unknown device '${choice}' (auto, cpu or cuda)`);
-  if (choice === 'cpu') return { backend: cpuBackend(), reason: 'requested' };
-  const cuda = cudaBackend(choice === 'auto');
+  const eng = resolveEngine(engine);
+  if (choice === 'cpu') return { backend: cpuBackend(eng), reason: 'requested' };
+  const cuda = cudaBackend(choice === 'auto', eng);
   if ('unavailable' in cuda) {
     if (choice === 'cuda') throw new SaeMatchInputError(`--device cuda: ${cuda.unavailable}`);
-    return { backend: cpuBackend(), reason: `CUDA not used: ${cuda.unavailable}` };
+    return { backend: cpuBackend(eng), reason: `CUDA not used: ${cuda.unavailable}` };
   }
   return { backend: cuda, reason: choice === 'cuda' ? 'requested' : 'CUDA device found' };
 }

@@ -1,7 +1,8 @@
 // The SAE Match cost matrix (paper eq. 3) between two sets of feature vectors: validated here, computed
-// by native/core/cost.cpp (BLAS sgemm when the build found one, the built-in kernel otherwise).
+// by native/core/cost/cost.cpp (BLAS sgemm when the build found one, the built-in kernel otherwise).
 import { SaeMatchInputError } from '../errors.js';
 import { callNative } from '../binding/addon.js';
+import { resolveEngine, type EngineOptions } from './engine.js';
 import type { CostMatrix } from './lap.js';
 
 /** n row vectors of dimension dim, row-major float32. */
@@ -24,6 +25,8 @@ export interface CostOptions {
   /** Write into this array (length a.rows * b.rows) instead of allocating one. */
   out?: Float32Array;
   signal?: AbortSignal;
+  /** How the matrix is computed (costPanelRows; see engine.ts), over the environment's settings and the defaults. */
+  engine?: EngineOptions;
 }
 
 export interface CostResult extends CostMatrix {
@@ -55,8 +58,9 @@ export async function costMatrix(a: FeatureMatrix, b: FeatureMatrix, opts: CostO
   const n = a.rows * b.rows;
   const out = opts.out ?? new Float32Array(n);
   if (out.length !== n) throw new SaeMatchInputError(`out has ${out.length} entries, expected ${a.rows}*${b.rows}`);
+  const { costPanelRows } = resolveEngine(opts.engine);
   const info = await callNative(
-    (addon, token) => addon.costMatrix(a.data, a.rows, b.data, b.rows, a.dim, metric, kernel, threads, out, token),
+    (addon, token) => addon.costMatrix({ a: a.data, nA: a.rows, b: b.data, nB: b.rows, k: a.dim, metric, kernel, threads, costPanelRows, out }, token),
     opts.signal,
   );
   return { data: out, nRows: a.rows, nCols: b.rows, ...info };

@@ -1,7 +1,8 @@
 // Linear assignment: validation of the inputs at the boundary, then the native JV solver
-// (native/core/lap.cpp) and its dual certificate. The cost matrix is passed zero-copy.
+// (native/core/lap/) and its dual certificate. The cost matrix is passed zero-copy.
 import { SaeMatchInputError } from '../errors.js';
 import { callNative, type NativeCertificate, type SolverStats } from '../binding/addon.js';
+import { resolveEngine, type EngineOptions } from './engine.js';
 
 export type { SolverStats } from '../binding/addon.js';
 
@@ -18,7 +19,7 @@ export interface SolveOptions {
   signal?: AbortSignal;
   /**
    * 'parallel': JV's phases 1-3 in the data-parallel form the CUDA solver runs (see
-   * native/core/lap.hpp, parallelInitReference), on the CPU, then phase 4 from that warm start.
+   * native/core/lap/lap.hpp, parallelInitReference), on the CPU, then phase 4 from that warm start.
    * Square float32 matrices, minimised. The optimum is the same; this is the GPU path's reference.
    */
   init?: 'jv' | 'parallel';
@@ -30,6 +31,8 @@ export interface SolveOptions {
    * column is not a row minimum of c_ij - v_j is freed (stats.warmStartRejected) and augmented.
    */
   warmStart?: { rowToCol: Int32Array; colToRow: Int32Array; v: Float64Array };
+  /** How the solver runs (lapThreads; see engine.ts), over the environment's settings and the defaults. */
+  engine?: EngineOptions;
 }
 
 export interface Assignment {
@@ -111,7 +114,7 @@ export async function solveAssignment(
 ): Promise<Assignment> {
   const m = toCostMatrix(cost);
   const maximize = opts.maximize ?? false;
-  let rounds = -1;
+  let rounds: number | undefined;
   if (opts.init === 'parallel') {
     rounds = opts.parallelRounds ?? 32;
     if (!Number.isInteger(rounds) || rounds < 0 || rounds > 1e6) throw new SaeMatchInputError(`parallelRounds must be an integer in [0, 1e6], got ${rounds}`);
@@ -125,8 +128,11 @@ export async function solveAssignment(
     if (!(w.rowToCol instanceof Int32Array) || !(w.colToRow instanceof Int32Array) || !(w.v instanceof Float64Array))
       throw new SaeMatchInputError('warmStart needs rowToCol and colToRow as Int32Array and v as Float64Array');
   }
+  const { lapThreads } = resolveEngine(opts.engine);
   const t0 = performance.now();
-  const r = await callNative((a, token) => a.solveAssignment(m.data, m.nRows, m.nCols, maximize, token, rounds, w), opts.signal);
+  const r = await callNative((a, token) => a.solveAssignment({
+    cost: m.data, nRows: m.nRows, nCols: m.nCols, maximize, lapThreads, parallelRounds: rounds, warmStart: w,
+  }, token), opts.signal);
   const seconds = (performance.now() - t0) / 1000;
   if (!r.feasible) throw new InfeasibleError();
   return {
@@ -141,7 +147,7 @@ export async function solveAssignment(
 }
 
 /**
- * The state JV's phases 1-3 leave in the data-parallel form the GPU runs (native/core/lap.hpp,
+ * The state JV's phases 1-3 leave in the data-parallel form the GPU runs (native/core/lap/lap.hpp,
  * parallelInitReference): x, y and column duals v in which every assigned row holds a row minimum,
  * usable as solveAssignment's `warmStart`. Square float32 matrices; null when infeasible.
  */
@@ -152,7 +158,7 @@ export async function parallelInitReference(
   const rounds = opts.rounds ?? 32;
   if (!Number.isInteger(rounds) || rounds < 0 || rounds > 1e6) throw new SaeMatchInputError(`rounds must be an integer in [0, 1e6], got ${rounds}`);
   if (!(m.data instanceof Float32Array) || m.nRows !== m.nCols) throw new SaeMatchInputError('the parallel initialisation takes square float32 matrices');
-  const w = await callNative((a, token) => a.parallelInit(m.data as Float32Array, m.nRows, rounds, token), opts.signal);
+  const w = await callNative((a, token) => a.parallelInit({ cost: m.data as Float32Array, n: m.nRows, rounds }, token), opts.signal);
   return w.infeasible ? null : { rowToCol: w.rowToCol!, colToRow: w.colToRow!, v: w.v!, stats: w.stats };
 }
 
@@ -185,7 +191,7 @@ export async function checkCertificate(
   if (!(tol >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tol}`);
   const t0 = performance.now();
   const cert = await callNative(
-    (a, token) => a.checkCertificate(m.data, m.nRows, m.nCols, opts.maximize ?? false, rowToCol, u, v, tol, token),
+    (a, token) => a.checkCertificate({ cost: m.data, nRows: m.nRows, nCols: m.nCols, maximize: opts.maximize ?? false, rowToCol, u, v, tolerance: tol }, token),
     opts.signal,
   );
   return { ...cert, seconds: (performance.now() - t0) / 1000 };

@@ -1,6 +1,6 @@
 // Top-k candidates per feature (the many-to-one view Feature Flow uses): for each feature of the first
 // layer, the k features of the second with the smallest cost, read from the cost matrix that matching
-// already built (native/core/topk.cpp), so no second matrix product is needed.
+// already built (native/core/cost/topk.cpp), so no second matrix product is needed.
 import { SaeMatchInputError } from '../errors.js';
 import { callNative } from '../binding/addon.js';
 
@@ -17,6 +17,6 @@ export async function topkCandidates(cost: { data: Float32Array; nRows: number; 
     throw new SaeMatchInputError(`top-k: the cost matrix must be a float32 [${cost.nRows}, ${cost.nCols}] array`);
   if (!Number.isInteger(k) || k < 1) throw new SaeMatchInputError(`top-k: k must be an integer >= 1, got ${k}`);
   const indices = new Int32Array(cost.nRows * k), costs = new Float32Array(cost.nRows * k);
-  await callNative((a, token) => a.topkRows(cost.data, cost.nRows, cost.nCols, k, indices, costs, 0, token), signal);
+  await callNative((a, token) => a.topkRows({ cost: cost.data, nRows: cost.nRows, nCols: cost.nCols, k, indices, costs, threads: 0 }, token), signal);
   return { k, indices, costs };
 }

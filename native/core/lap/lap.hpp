@@ -7,25 +7,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace saematch {
+#include "../errors.hpp"  // InputError, DeviceError, Cancelled
 
-// Raised for inputs the solver cannot accept (NaN, -inf when minimising, ...). The binding turns it
-// into a JS error with code ERR_SAE_MATCH_INPUT; any other exception is an internal failure.
-struct InputError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-// A device (CUDA) failure: out of memory, a launch error, no usable device. The binding gives it the
-// code ERR_SAE_MATCH_DEVICE, so `--device auto` can fall back to the CPU and say why.
-struct DeviceError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-struct Cancelled : std::runtime_error {
-  Cancelled() : std::runtime_error("operation was aborted") {}
-};
+namespace saematch {
 
 struct LapStats {
   int64_t free_after_column_reduction = 0;
@@ -37,6 +24,14 @@ struct LapStats {
   double seconds_augment = 0;
   int64_t parallel_rounds = 0;      // bidding rounds of the parallel (device-style) initialisation
   int64_t warm_start_rejected = 0;  // warm-start rows freed because their column was not a row minimum
+  int64_t helper_steps = 0;         // phase 4 relaxations whose upper half the helper thread did
+};
+
+// How the solver runs, never what it finds (src/solve/engine.ts documents each choice for users).
+struct SolverOptions {
+  // 1: phase 4 on the calling thread only. 2: each relaxation of phase 4 is split with a helper
+  // thread when it pays (>= 4096 columns, >= 4 rows left, >= 2 hardware threads; relax_team.hpp).
+  int phase4_threads = 2;
 };
 
 struct LapResult {
@@ -64,7 +59,7 @@ struct Certificate {
 // `cancel` may be null; when it becomes true the solver throws Cancelled.
 template <typename T>
 LapResult solveAssignment(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize,
-                          const std::atomic<bool>* cancel);
+                          const SolverOptions& options, const std::atomic<bool>* cancel);
 
 // Verify optimality of (x, u, v) from the duals alone: every reduced cost >= -tol, assigned ones
 // within tol of zero; for rectangular problems the duals of the unassigned side must be equal and
@@ -83,8 +78,8 @@ struct WarmStart {
   LapStats stats;             // free_after_column_reduction, free_after_arr, parallel_rounds
 };
 
-// JV phases 1-3 in the data-parallel form the CUDA solver runs (native/cuda/solver.cu), on the host:
-// the reference it is checked against, and how the warm-start path is tested without a GPU.
+// JV phases 1-3 in the data-parallel form the CUDA solver runs (native/cuda/init_kernels.cu), on the
+// host: the reference it is checked against, and how the warm-start path is tested without a GPU.
 //   1. column reduction: v_j = min_i c_ij (lowest row on ties); a row that is the minimum of several
 //      columns keeps the one with the smallest v (the highest column index on ties);
 //   2. reduction transfer, Jacobi style: every row holding exactly one column computes its slack
@@ -102,11 +97,13 @@ WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const 
 // parallelInitReference followed by phase 4 on the same matrix, without re-checking what the
 // initialisation guarantees (the entries and the row minima): the CPU backend's solver for large
 // square pairs. An infeasible matrix returns feasible = false.
-LapResult solveWithParallelInit(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel);
+LapResult solveWithParallelInit(const float* cost, int64_t n, int rounds, const SolverOptions& options,
+                                const std::atomic<bool>* cancel);
 
 // JV phase 4 from a warm start (square, minimise). The warm start is checked, not trusted: malformed
 // x/y/v are an InputError; an assigned row whose column is not a row minimum under v is freed (counted
 // in stats.warm_start_rejected) and augmented like the others, so the result is optimal either way.
-LapResult solveFromWarmStart(const float* cost, int64_t n, WarmStart ws, const std::atomic<bool>* cancel);
+LapResult solveFromWarmStart(const float* cost, int64_t n, WarmStart ws, const SolverOptions& options,
+                             const std::atomic<bool>* cancel);
 
 }  // namespace saematch

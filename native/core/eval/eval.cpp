@@ -4,17 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <string>
 #include <limits>
 #include <numeric>
 
-#include "lap_kernels.hpp"  // cpuHasAvx2, SAE_MATCH_X86 (and immintrin.h there)
-
-#include "cost.hpp"
-#include "fileio.hpp"  // allocLarge
-#include "lap.hpp"  // InputError, Cancelled
-#include "parallel.hpp"
+#include "../cost/cost.hpp"  // gemmNT, gemmNNBlas, haveBlas
+#include "../errors.hpp"
+#include "../io/fileio.hpp"  // allocLarge
+#include "../parallel.hpp"
+#include "../simd.hpp"  // cpuHasAvx2, SAE_MATCH_X86 (and immintrin.h there)
 
 namespace saematch {
 
@@ -24,13 +21,6 @@ void checkCancel(const std::atomic<bool>* cancel) {
   if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
 }
 
-// SAE_MATCH_EVAL_GENERIC=1 runs the portable kernels (built-in GEMM, plain decode loops) even where
-// BLAS and AVX2 exist, so the tests cover the paths other machines take. Read per call.
-bool genericKernels() {
-  const char* v = std::getenv("SAE_MATCH_EVAL_GENERIC");
-  return v && *v && std::string(v) != "0";
-}
-
 // Rows encoded per GEMM: bounds the dense block at 256 x d_sae floats (4 MiB at 4096 features).
 constexpr int64_t kEncodeBlock = 256;
 
@@ -38,10 +28,10 @@ constexpr int64_t kEncodeBlock = 256;
 
 SparseCodes jumpReluEncode(const float* X, int64_t n, int64_t d_model, const float* W_enc,
                            const float* b_enc, const float* theta, int64_t d_sae, int threads,
-                           const std::atomic<bool>* cancel) {
+                           EvalKernels kernels, const std::atomic<bool>* cancel) {
   if (threads <= 0) threads = hardwareThreads();
   // With BLAS, z = X W_enc directly; the built-in GEMM wants W_enc transposed (once per layer).
-  const bool blas = haveBlas() && !genericKernels();
+  const bool blas = haveBlas() && kernels != EvalKernels::Generic;
   std::vector<float> Wt;
   if (!blas) {
     Wt.resize(static_cast<size_t>(d_sae * d_model));
@@ -181,7 +171,7 @@ void packChunk(const float* W, const float* b, int64_t rows, int64_t D, int64_t 
 
 }  // namespace
 
-PairEval evaluatePair(const PairEvalInput& in, int threads, const std::atomic<bool>* cancel) {
+PairEval evaluatePair(const PairEvalInput& in, int threads, EvalKernels kernels, const std::atomic<bool>* cancel) {
   if (threads <= 0) threads = hardwareThreads();
   const int64_t n = in.n, D = in.d_model, St = in.F_t.cols, Sn = in.F_next.cols;
   if (in.F_t.rows != n || in.F_next.rows != n) throw InputError("codes and activations differ in rows");
@@ -255,7 +245,7 @@ PairEval evaluatePair(const PairEvalInput& in, int threads, const std::atomic<bo
   const size_t M = kFixed + Q;
   std::vector<std::vector<double>> partial(threads, std::vector<double>(M, 0.0));
 #ifdef SAE_MATCH_X86
-  const bool avx2 = kernels::cpuHasAvx2() && !genericKernels();
+  const bool avx2 = cpuHasAvx2() && kernels != EvalKernels::Generic;
 #endif
   PackedChunk pc(St, Sn);
   for (int64_t c0 = 0; c0 < D; c0 += kChunk) {

@@ -3,22 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <vector>
 
-#include "lap.hpp"  // InputError, Cancelled
-#include "parallel.hpp"
+#include "../errors.hpp"
+#include "../parallel.hpp"
 
 #ifdef SAE_MATCH_HAVE_CBLAS
 #include <cblas.h>
 #endif
 
 namespace saematch {
-
-int hardwareThreads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
-}
 
 bool haveBlas() {
 #ifdef SAE_MATCH_HAVE_CBLAS
@@ -90,7 +84,7 @@ std::vector<double> squaredNorms(const float* x, int64_t n, int64_t k, int threa
 }  // namespace
 
 CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k,
-                    CostMetric metric, GemmKernel kernel, int threads, float* out,
+                    CostMetric metric, GemmKernel kernel, int threads, int64_t panel_rows, float* out,
                     const std::atomic<bool>* cancel) {
   auto t0 = std::chrono::steady_clock::now();
   if (threads <= 0) threads = hardwareThreads();
@@ -109,10 +103,9 @@ CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, in
   }
   const float alpha = metric == CostMetric::SquaredEuclidean ? -2.0f : 1.0f;
   // Row panels give cancellation a point to act. Every panel's GEMM repacks all of b, so panels must
-  // be tall: at 16384 x 16384 x 4608, 512-row panels took 17.7 s, 1024-16384 rows 14.4-15.6 s (noise
-  // +-1 s here). SAE_MATCH_COST_PANEL overrides the height for such measurements.
-  const char* env = std::getenv("SAE_MATCH_COST_PANEL");
-  const int64_t panel = env ? std::max(16, std::atoi(env)) : 2048;
+  // be tall (the default, 2048 rows, and the heights measured are in src/solve/engine.ts and
+  // BENCHMARKS.md).
+  const int64_t panel = panel_rows;
   for (int64_t i0 = 0; i0 < n_a; i0 += panel) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     int64_t rows = std::min(panel, n_a - i0);

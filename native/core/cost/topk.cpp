@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "parallel.hpp"
+#include "../parallel.hpp"
 
 namespace saematch {
 

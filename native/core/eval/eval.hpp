@@ -10,6 +10,11 @@
 
 namespace saematch {
 
+// Which kernels evaluation runs. Generic: the portable ones (built-in GEMM, plain decode loops) even
+// where BLAS and AVX2 exist, so the tests cover the paths other machines take. The two agree to float
+// rounding (the GEMM and the decode sums add in a different order).
+enum class EvalKernels { Auto, Generic };
+
 // Row-compressed sparse codes [rows, cols]: row r's nonzeros are idx/val[row_ptr[r] .. row_ptr[r+1]).
 // Codes are ~100 nonzeros in thousands of features, so everything downstream iterates nonzeros.
 struct SparseCodes {
@@ -23,7 +28,7 @@ struct SparseCodes {
 // [d_model, d_sae], b_enc and theta [d_sae], row-major float32.
 SparseCodes jumpReluEncode(const float* X, int64_t n, int64_t d_model, const float* W_enc,
                            const float* b_enc, const float* theta, int64_t d_sae, int threads,
-                           const std::atomic<bool>* cancel);
+                           EvalKernels kernels, const std::atomic<bool>* cancel);
 
 // A read-only view of SparseCodes (the binding hands over typed arrays it does not copy).
 struct CodesView {
@@ -55,6 +60,6 @@ struct PairEval {
   int64_t matching_active = 0;  // (row, i) pairs the score is over
 };
 
-PairEval evaluatePair(const PairEvalInput& in, int threads, const std::atomic<bool>* cancel);
+PairEval evaluatePair(const PairEvalInput& in, int threads, EvalKernels kernels, const std::atomic<bool>* cancel);
 
 }  // namespace saematch

@@ -1,8 +1,9 @@
 // Row kernels of the JV solver. Every phase of JV spends its time in one of three passes over a cost
 // row: the two smallest reduced costs (reduction transfer, augmenting row reduction), the Dijkstra
 // relaxation with the running minimum (shortest augmenting path), and the column minimum (column
-// reduction). They are written twice: an AVX2 version selected at run time (so one prebuilt binary
-// serves every x86-64 CPU) and a portable scalar version that is also the reference in the tests.
+// reduction). They are written twice: an AVX2 version selected at run time (../simd.hpp, so one
+// prebuilt binary serves every x86-64 CPU) and a portable scalar version that is also the reference
+// in the tests.
 //
 // Costs are read as T (float or double) and widened to double; NEG negates them (maximisation)
 // without copying the matrix. Scanned Dijkstra columns hold NaN in d: NaN compares false with
@@ -14,21 +15,11 @@
 #include <cstdint>
 #include <limits>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#define SAE_MATCH_X86 1
-#endif
+#include "../simd.hpp"  // SAE_MATCH_X86, SAE_AVX2, cpuHasAvx2
 
 namespace saematch::kernels {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// Spin-wait hint (PAUSE on x86): keeps a spinning core from starving its sibling and the memory bus.
-inline void cpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 struct MinAt {
   double value = kInf;
@@ -101,8 +92,6 @@ bool columnMinScalar(const T* row, T* vmin, int32_t* arg, int64_t n, int32_t i) 
 
 #ifdef SAE_MATCH_X86
 // ---------------------------------------------------------------- AVX2
-
-#define SAE_AVX2 __attribute__((target("avx2,fma")))
 
 template <bool NEG>
 SAE_AVX2 inline __m256d load4(const float* p) {
@@ -239,11 +228,6 @@ SAE_AVX2 void relaxAvx2(const T* row, const double* v, double* d, int32_t* pred,
   reduceLanes(u0.val, u0.idx, unassigned);
   reduceLanes(u1.val, u1.idx, unassigned);
   relaxScalar<NEG>(row, v, d, pred, y, j, n, h, i, assigned, unassigned);
-}
-
-inline bool cpuHasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
 }
 #endif
 

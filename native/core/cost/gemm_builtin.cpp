@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "cost.hpp"
-#include "lap_kernels.hpp"  // cpuHasAvx2, SAE_AVX2
-#include "parallel.hpp"
+#include "../parallel.hpp"
+#include "../simd.hpp"  // SAE_MATCH_X86, SAE_AVX2, cpuHasAvx2
 
 namespace saematch {
 namespace {
@@ -79,7 +79,7 @@ void gemmRows(int64_t m0, int64_t m1, int64_t n, int64_t k, float alpha, const f
               const float* b, float* c, int64_t ldc) {
   auto kernel = microKernelScalar;
 #ifdef SAE_MATCH_X86
-  if (kernels::cpuHasAvx2()) kernel = microKernelAvx2;
+  if (cpuHasAvx2()) kernel = microKernelAvx2;
 #endif
   AlignedFloats bbuf(static_cast<size_t>(((NC + NR - 1) / NR) * NR * KC));
   AlignedFloats abuf(static_cast<size_t>(((MC + MR - 1) / MR) * MR * KC));

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-#include "parallel.hpp"
+#include "../parallel.hpp"
 
 namespace saematch {
 

@@ -20,8 +20,10 @@ struct CostInfo {
 // a: n_a x k, b: n_b x k, row-major float32; out: n_a x n_b row-major float32.
 // SquaredEuclidean: ||a_i - b_j||^2 clamped at 0 (the product form can round below zero).
 // Cosine: 1 - a_i.b_j / (||a_i|| ||b_j||); a zero vector has cosine 0 with everything.
+// The matrix is computed in panels of panel_rows rows (>= 1; the caller's choice, see cost.cpp),
+// between which `cancel` is polled; the result does not depend on the panel height.
 CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k,
-                    CostMetric metric, GemmKernel kernel, int threads, float* out,
+                    CostMetric metric, GemmKernel kernel, int threads, int64_t panel_rows, float* out,
                     const std::atomic<bool>* cancel);
 
 // C = alpha * A * B^T for row-major A (m x k) and B (n x k), C (m x n) with leading dimension ldc.

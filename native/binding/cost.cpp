@@ -1,0 +1,80 @@
+// The cost matrix's exports (src/solve/cost.ts and src/solve/topk.ts call them): costMatrix, topkRows.
+#include "../core/cost/cost.hpp"
+#include "../core/cost/topk.hpp"
+#include "args.hpp"
+#include "register.hpp"
+#include "worker.hpp"
+
+namespace saematch::binding {
+namespace {
+
+// costMatrix({a, nA, b, nB, k, metric, kernel, threads, costPanelRows, out}, token)
+//   -> {kernel, threads, seconds}
+class CostWorker : public PromiseWorker {
+ public:
+  explicit CostWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
+    Args o(info, "costMatrix", this);
+    a = o.f32s("a");
+    na = o.i64("nA");
+    b = o.f32s("b");
+    nb = o.i64("nB");
+    k = o.i64("k");
+    metric = o.str("metric") == "cosine" ? CostMetric::Cosine : CostMetric::SquaredEuclidean;
+    const std::string kn = o.str("kernel");
+    kernel = kn == "blas" ? GemmKernel::Blas : kn == "builtin" ? GemmKernel::Builtin : GemmKernel::Auto;
+    threads = o.i32("threads");
+    panelRows = o.i64("costPanelRows");
+    out = o.f32out("out");
+  }
+  void Run() override { result = costMatrix(a, na, b, nb, k, metric, kernel, threads, panelRows, out, cancel.get()); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("kernel", result.kernel);
+    r.Set("threads", result.threads);
+    r.Set("seconds", result.seconds);
+    return r;
+  }
+
+ private:
+  const float *a = nullptr, *b = nullptr;
+  float* out = nullptr;
+  int64_t na = 0, nb = 0, k = 0, panelRows = 0;
+  CostMetric metric = CostMetric::SquaredEuclidean;
+  GemmKernel kernel = GemmKernel::Auto;
+  int threads = 0;
+  CostInfo result;
+};
+
+// topkRows({cost (float32), nRows, nCols, k, indices (Int32Array out), costs (Float32Array out),
+//           threads}, token) -> undefined
+class TopkWorker : public PromiseWorker {
+ public:
+  explicit TopkWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
+    Args a(info, "topkRows", this);
+    c = a.f32s("cost");
+    nr = a.i64("nRows");
+    nc = a.i64("nCols");
+    k = a.i64("k");
+    idx = a.i32out("indices");
+    out = a.f32out("costs");
+    threads = a.i32("threads");
+  }
+  void Run() override { topkRows(c, nr, nc, k, idx, out, threads); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  const float* c = nullptr;
+  int64_t nr = 0, nc = 0, k = 0;
+  int32_t* idx = nullptr;
+  float* out = nullptr;
+  int threads = 0;
+};
+
+}  // namespace
+
+void registerCost(Napi::Env env, Napi::Object exports) {
+  exports.Set("costMatrix", Napi::Function::New(env, queue<CostWorker>));
+  exports.Set("topkRows", Napi::Function::New(env, queue<TopkWorker>));
+}
+
+}  // namespace saematch::binding

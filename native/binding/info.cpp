@@ -1,0 +1,57 @@
+// info() -> what this build and this machine offer (src/binding/addon.ts nativeInfo, `sae-match
+// info`): BLAS, threads, AVX2, the build system, and the CUDA probe.
+#include <string>
+
+#include "../core/cost/cost.hpp"  // blasName, haveBlas
+#include "../core/parallel.hpp"
+#include "../core/simd.hpp"
+#include "../cuda/device.hpp"
+#include "register.hpp"
+
+namespace saematch::binding {
+namespace {
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("blas", blasName());
+  o.Set("haveBlas", haveBlas());
+  o.Set("threads", hardwareThreads());
+#ifdef SAE_MATCH_X86
+  o.Set("avx2", cpuHasAvx2());
+#else
+  o.Set("avx2", false);
+#endif
+#ifdef SAE_MATCH_BUILD_SYSTEM
+  o.Set("buildSystem", SAE_MATCH_BUILD_SYSTEM);
+#endif
+  cuda::DeviceReport r = cuda::probeDevices();
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("compiled", r.compiled);
+  c.Set("runtimeVersion", r.runtime_version);
+  c.Set("driverVersion", r.driver_version);
+  c.Set("deviceCount", r.device_count);
+  c.Set("error", r.error);
+  Napi::Array devs = Napi::Array::New(env, r.devices.size());
+  for (size_t i = 0; i < r.devices.size(); ++i) {
+    const auto& d = r.devices[i];
+    Napi::Object od = Napi::Object::New(env);
+    od.Set("index", d.index);
+    od.Set("name", d.name);
+    od.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+    od.Set("totalMemory", static_cast<double>(d.total_memory));
+    od.Set("multiprocessors", d.multiprocessors);
+    devs.Set(i, od);
+  }
+  c.Set("devices", devs);
+  o.Set("cuda", c);
+  return o;
+}
+
+}  // namespace
+
+void registerInfo(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info));
+}
+
+}  // namespace saematch::binding
