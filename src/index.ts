@@ -38,7 +38,9 @@ export { evaluateSuite, evaluationIsCurrent, readEvaluation, HYBRID_QUANTILES } 
 export type { SuiteEvaluation, PairEvaluation, EvaluateOptions } from './analysis/eval.js';
 export { buildReport, writeReport, reportData } from './analysis/report.js';
 
-// Where the work runs.
+// Where the work runs, and how the engine computes (threads, kernels: never what it finds).
+export { resolveEngine, validateEngineOptions, parseEngineOptions, engineFromEnv, ENGINE_DEFAULTS } from './solve/engine.js';
+export type { EngineOptions, Engine } from './solve/engine.js';
 export { selectBackend, cpuBackend, nativeCudaBackend, solveAssignmentCuda, DEVICES } from './solve/backend.js';
 export type { MatchBackend, DeviceChoice } from './solve/backend.js';
 export { nativeInfo } from './binding/addon.js';

@@ -290,11 +290,11 @@ describe('tolerance', () => {
 
 describe('phase 4 split over two threads (n >= 4096)', () => {
   test('reaches the same optimum as the single-threaded solver, with a passing certificate, the helper thread taking part', async () => {
-    const { makeInstance } = await import('../src/tools/instances.js');
+    const { testInstance } = await import('./instances.js');
     const { nativeInfo } = await import('../src/binding/addon.js');
     const cores = nativeInfo().threads;
     for (const family of ['uniform', 'geometric'] as const) {
-      const inst = await makeInstance(family, 4096, { seed: 31 });
+      const inst = testInstance(family, 4096, { seed: 31 });
       const two = await solveAssignment(inst, { engine: { lapThreads: 2 } });
       const one = await solveAssignment(inst, { engine: { lapThreads: 1 } });
       expect(two.stats.augmentations).toBeGreaterThan(4);

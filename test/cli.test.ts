@@ -147,3 +147,23 @@ describe('sae-match bench', () => {
     expect(b.disagreements).toEqual([]);
   });
 });
+
+describe('--engine', () => {
+  it('passes typed engine options down (same optimum, the asked-for thread count) and refuses unknown ones with exit 2', async () => {
+    const n = 6;
+    const rows = Array.from({ length: n }, () => Array.from({ length: n }, () => Math.round(rand() * 1000) / 8));
+    const file = join(dir, 'engine.npy');
+    await writeNpy(file, { dtype: 'float64', shape: [n, n], data: Float64Array.from(rows.flat()) });
+    const one = run('solve', file, '--json', '--engine', 'lapThreads=1,costPanelRows=64');
+    expect(one.code, one.stderr).toBe(0);
+    const j = JSON.parse(one.stdout);
+    expect(j.totalCost).toBeCloseTo(bruteForce(rows), 9);
+    expect(j.stats.helperSteps).toBe(0);
+    const bad = run('solve', file, '--engine', 'lapThreads=3');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/engine option lapThreads must be 1 or 2, got 3/);
+    const unknown = run('suite', dir, '--out', join(dir, 'o'), '--engine', 'threads=4');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown engine option 'threads'/);
+  });
+});

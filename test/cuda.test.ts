@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { nativeCudaBackend, selectBackend, solveAssignmentCuda, spotCheck } from '../src/solve/backend.js';
 import { costMatrix } from '../src/solve/cost.js';
 import { SaeMatchDeviceError, SaeMatchInputError } from '../src/errors.js';
-import { FAMILIES, makeInstance, Rng, saeFeatures } from '../src/tools/instances.js';
+import { prng } from './helpers.js';
+import { saeLikeFeatures, TEST_FAMILIES as FAMILIES, testInstance } from './instances.js';
 import { checkCertificate, solveAssignment } from '../src/solve/lap.js';
 import { nativeInfo } from '../src/binding/addon.js';
 
@@ -24,8 +25,7 @@ describe('without a usable GPU', () => {
   });
 
   test.skipIf(haveGpu)('a failing CUDA call: under auto one warning and the CPU result; otherwise a device error', async () => {
-    const rng = new Rng(4);
-    const { a, b } = saeFeatures(64, 32, 0.8, rng);
+    const { a, b } = saeLikeFeatures(64, 32, 4);
     const warnings: string[] = [];
     const be = nativeCudaBackend({ fallback: true, warn: (m) => warnings.push(m) });
     const got = await be.costMatrix(a, b, 'sqeuclidean');
@@ -47,8 +47,7 @@ describe('without a usable GPU', () => {
 
 describe('the spot check of a device matrix', () => {
   test('passes a correct matrix (both metrics); catches a shifted, a transposed and a NaN-poisoned one', async () => {
-    const rng = new Rng(8);
-    const { a, b } = saeFeatures(300, 64, 0.8, rng);
+    const { a, b } = saeLikeFeatures(300, 64, 8);
     for (const metric of ['sqeuclidean', 'cosine'] as const) {
       const c = (await costMatrix(a, b, { metric })).data;
       expect(spotCheck(a, b, metric, c)).toBeUndefined();
@@ -67,9 +66,9 @@ describe('the spot check of a device matrix', () => {
 
 describe.skipIf(!haveGpu)('on a GPU', () => {
   test('cost kernel: relative error against a float64 reference <= 1e-5 of the typical cost, both metrics', async () => {
-    const rng = new Rng(9);
     for (const [n, k] of [[300, 100], [1000, 2304], [129, 4608]] as const) {
-      const { a, b } = saeFeatures(n, k, 0.8, rng);
+      const { a, b } = saeLikeFeatures(n, k, 9 + n);
+      const pick = prng(n);
       for (const metric of ['sqeuclidean', 'cosine'] as const) {
         const be = nativeCudaBackend({ fallback: false });
         const got = await be.costMatrix(a, b, metric);
@@ -77,7 +76,7 @@ describe.skipIf(!haveGpu)('on a GPU', () => {
         const samples = 20000;
         const ref: number[] = [], idx: number[] = [];
         for (let s = 0; s < samples; s++) {
-          const i = rng.int(n), j = rng.int(n);
+          const i = Math.floor(pick() * n), j = Math.floor(pick() * n);
           let dot = 0, na = 0, nb = 0;
           for (let p = 0; p < k; p++) {
             const x = a.data[i * k + p]!, y = b.data[j * k + p]!;
@@ -96,7 +95,7 @@ describe.skipIf(!haveGpu)('on a GPU', () => {
   test('GPU solver: same optimum as the CPU solver and a passing certificate on every family, n up to 4096', async () => {
     for (const family of FAMILIES)
       for (const n of [100, 1000, 4096]) {
-        const inst = await makeInstance(family, n, { seed: n + 7, dtype: 'float32', dim: 256 });
+        const inst = testInstance(family, n, { seed: n + 7, dtype: 'float32', dim: 256 });
         const cpu = await solveAssignment(inst);
         const gpu = await solveAssignmentCuda(inst);
         expect(Math.abs(gpu.totalCost - cpu.totalCost), `${family} ${n}`).toBeLessThanOrEqual(1e-9 * n * Math.max(1, Math.abs(cpu.totalCost)));
@@ -110,8 +109,7 @@ describe.skipIf(!haveGpu)('on a GPU', () => {
   }, 600_000);
 
   test('the CUDA backend matches a suite pair exactly like the CPU backend', async () => {
-    const rng = new Rng(12);
-    const { a, b } = saeFeatures(2048, 2304, 0.8, rng);
+    const { a, b } = saeLikeFeatures(2048, 2304, 12);
     const be = nativeCudaBackend({ fallback: false });
     const c = await be.costMatrix(a, b, 'sqeuclidean');
     const sol = await be.solveAssignment(c);

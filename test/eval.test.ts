@@ -1,4 +1,4 @@
-// Reconstruction evaluation (src/analysis/eval.ts, native/core/eval.cpp): every method against float64 numpy
+// Reconstruction evaluation (src/analysis/eval.ts, native/core/eval/eval.cpp): every method against float64 numpy
 // values (scripts/fixtures/make-eval-fixtures.py), folded and raw; input errors; and on a synthetic suite with
 // planted chains and activations, SAE Match must explain far more than chance and nearly as much as
 // the next layer's own SAE.

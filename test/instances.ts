@@ -23,10 +23,11 @@ function normal(r: () => number): number {
 
 /**
  * n feature vectors a_i with log-normal scales and a shuffled set b in which 80 % of them have a
- * noisy copy (the rest unrelated): the shape of a folded SAE Match cost matrix.
+ * noisy copy (the rest unrelated): the shape of two layers' folded SAE features.
  */
-function saeLike(n: number, dim: number, r: () => number, out: Float32Array | Float64Array): void {
-  const a = new Float64Array(n * dim), b = new Float64Array(n * dim);
+export function saeLikeFeatures(n: number, dim: number, seed: number): { a: { data: Float32Array; rows: number; dim: number }; b: { data: Float32Array; rows: number; dim: number } } {
+  const r = prng(seed);
+  const a = new Float32Array(n * dim), b = new Float32Array(n * dim);
   const perm = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(r() * (i + 1));
@@ -40,6 +41,12 @@ function saeLike(n: number, dim: number, r: () => number, out: Float32Array | Fl
     for (let k = 0; k < dim; k++)
       b[j * dim + k] = partner ? a[i * dim + k]! + (scale * sigma * normal(r)) / Math.sqrt(dim) : (Math.exp(0.5 * normal(r)) * normal(r)) / Math.sqrt(dim);
   }
+  return { a: { data: a, rows: n, dim }, b: { data: b, rows: n, dim } };
+}
+
+/** Squared distances of saeLikeFeatures, in float64 (the SAE Match cost of the planted suite). */
+function saeLike(n: number, dim: number, seed: number, out: Float32Array | Float64Array): void {
+  const { a: { data: a }, b: { data: b } } = saeLikeFeatures(n, dim, seed);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
       let s = 0;
@@ -74,7 +81,7 @@ export function testInstance(family: TestFamily, n: number, opts: { seed?: numbe
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) data[i * n + j] = (i + 1) * (j + 1);
       break;
     case 'sae':
-      saeLike(n, opts.dim ?? 32, r, data);
+      saeLike(n, opts.dim ?? 32, opts.seed ?? 1, data);
       break;
   }
   return { family, data, nRows: n, nCols: n };

@@ -4,7 +4,7 @@
 // is checked rather than trusted (bad rows are freed, malformed ones refused).
 import { describe, expect, test } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
-import { FAMILIES, makeInstance } from '../src/tools/instances.js';
+import { TEST_FAMILIES as FAMILIES, testInstance } from './instances.js';
 import { checkCertificate, parallelInitReference, solveAssignment } from '../src/solve/lap.js';
 import { prng } from './helpers.js';
 
@@ -12,7 +12,7 @@ describe('parallel initialisation + warm-start phase 4', () => {
   for (const family of FAMILIES)
     test(`${family}: same optimum as JV for 0, 1, 4 and 64 rounds`, async () => {
       for (const n of [7, 200, 700]) {
-        const inst = await makeInstance(family, n, { seed: 11 + n, dtype: 'float32', dim: 64 });
+        const inst = testInstance(family, n, { seed: 11 + n, dtype: 'float32', dim: 64 });
         const jv = await solveAssignment(inst);
         let lastFree = Infinity;
         for (const rounds of [0, 1, 4, 64]) {
@@ -39,7 +39,7 @@ describe('parallel initialisation + warm-start phase 4', () => {
 
   test('the CPU backend takes the parallel initialisation for square pairs from 4096 features, engine option cpuInit jv the sequential one', async () => {
     const { cpuBackend, CPU_PARALLEL_INIT_MIN } = await import('../src/solve/backend.js');
-    const inst = await makeInstance('sae', CPU_PARALLEL_INIT_MIN, { seed: 21, dim: 128 });
+    const inst = testInstance('sae', CPU_PARALLEL_INIT_MIN, { seed: 21, dim: 32 });
     const jv = await solveAssignment(inst);
     const be = cpuBackend();
     const p = await be.solveAssignment(inst);
@@ -49,7 +49,7 @@ describe('parallel initialisation + warm-start phase 4', () => {
     const s = await cpuBackend({ cpuInit: 'jv' }).solveAssignment(inst);
     expect(s.stats.parallelRounds).toBe(0);
     expect(s.stats.arrRowScans).toBeGreaterThan(0);
-    const small = await makeInstance('sae', 100, { seed: 2, dim: 16 });
+    const small = testInstance('sae', 100, { seed: 2, dim: 16 });
     expect((await be.solveAssignment(small)).stats.parallelRounds).toBe(0);
   });
 
@@ -67,7 +67,7 @@ describe('parallel initialisation + warm-start phase 4', () => {
   });
 
   test('a warm start is checked: rows off their row minimum are freed and augmented; malformed ones are refused', async () => {
-    const inst = await makeInstance('uniform', 300, { seed: 3, dtype: 'float32' });
+    const inst = testInstance('uniform', 300, { seed: 3, dtype: 'float32' });
     const jv = await solveAssignment(inst);
     // The optimum itself is a valid warm start: nothing left to do.
     const same = await solveAssignment(inst, { warmStart: { rowToCol: jv.rowToCol, colToRow: jv.colToRow, v: jv.v } });

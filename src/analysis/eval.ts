@@ -2,7 +2,7 @@
 // moved through the matching permutation and decoded with layer t+1's decoder, should explain layer
 // t+1's activations nearly as well as layer t+1's own SAE does, and far better than the unpermuted
 // codes (chance). The heavy work (encode, sparse decodes, the matching score) is native
-// (native/core/eval.cpp); this file reads the inputs, keeps each layer's codes for the two pairs it
+// (native/core/eval/eval.cpp); this file reads the inputs, keeps each layer's codes for the two pairs it
 // belongs to, and writes OUT/eval.json.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -83,6 +83,7 @@ function checkedMatches(p: PairMatches, nFrom: number, nTo: number, out: string)
 export async function evaluateSuite(out: string, actsDir: string, opts: EvaluateOptions = {}): Promise<SuiteEvaluation> {
   const { signal, onProgress } = opts;
   const threads = opts.threads ?? 0;
+  const { evalKernel } = resolveEngine(opts.engine); // checked before any file is read
   out = resolve(out);
   const output = await readSuiteOutput(out);
   const m = output.manifest;
@@ -118,7 +119,7 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
         else if (n !== rows) throw new SaeMatchInputError(`${file}: ${n} rows of activations, but ${rowsFrom} has ${rows} (the layers must be the same tokens)`);
         const codes = await callNative((x, token) => x.evaluateSae({
           op: 'encode', X, n, dModel: sae.dModel, W_enc: sae.W_enc, b_enc: sae.b_enc, threshold: sae.threshold, dSae: sae.dSae, threads,
-          evalKernel: resolveEngine(opts.engine).evalKernel,
+          evalKernel,
         }, token), signal);
         return { sae, X, codes };
       })();
@@ -149,7 +150,7 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
       W_dec_t: a.sae.W_dec, b_dec_t: a.sae.b_dec, W_dec_next: b.sae.W_dec, b_dec_next: b.sae.b_dec,
       perm, costs, thresholds, threads,
       theta_t: folded ? a.sae.threshold : null, theta_next: folded ? b.sae.threshold : null,
-      evalKernel: resolveEngine(opts.engine).evalKernel,
+      evalKernel,
     }, token), signal);
     pairs.push({
       from: p.from, to: p.to,

@@ -1,6 +1,7 @@
 // Argument parsers shared by the CLI's command files (commander argParser callbacks).
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { UnmatchedRule } from '../analysis/analyze.js';
+import { parseEngineOptions } from '../solve/engine.js';
 
 /** An integer >= min. */
 export const intAtLeast = (min: number) => (v: string): number => {
@@ -27,3 +28,7 @@ export const ruleOptions = (c: Command): Command =>
     .addOption(new Option('--max-cost <c>', 'a match above this cost is unmatched').argParser(finiteNumber));
 
 export const unmatchedRule = (o: { quantile?: number; maxCost?: number }): UnmatchedRule => ({ quantile: o.quantile, maxCost: o.maxCost });
+
+/** --engine key=value,...: how the native engine computes (src/solve/engine.ts), never what it finds. */
+export const engineOption = (): Option =>
+  new Option('--engine <k=v,...>', 'engine options, e.g. lapThreads=1,costPanelRows=1024 (README: Engine options)').argParser(parseEngineOptions);

@@ -1,14 +1,16 @@
 // The CLI's `eval` command: reconstruction scores of a suite's matches on activations (src/analysis/eval.ts),
 // printed as one row per pair, or the eval.json object with --json.
 import { Command } from 'commander';
+import { engineOption } from './args.js';
 import { evaluateSuite } from '../analysis/eval.js';
 import { progressBar } from '../progress.js';
+import type { EngineOptions } from '../solve/engine.js';
 
 const f = (x: number | null) => (x === null || !Number.isFinite(x) ? '   —  ' : x.toFixed(4));
 
-async function evalCommand(out: string, o: { acts: string; json?: boolean }) {
+async function evalCommand(out: string, o: { acts: string; json?: boolean; engine?: EngineOptions }) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'eval ');
-  const r = await evaluateSuite(out, o.acts, { onProgress: (done, total, what) => bar.update({ done, total, what }) });
+  const r = await evaluateSuite(out, o.acts, { engine: o.engine, onProgress: (done, total, what) => bar.update({ done, total, what }) });
   bar.end();
   if (o.json) return console.log(JSON.stringify(r));
   console.log(`${out}: ${r.pairs.length} pairs on ${r.rows} rows of ${r.acts}`);
@@ -26,6 +28,7 @@ export function registerEvalCommands(program: Command): void {
     .description('explained variance of layer t+1 from layer t\'s codes through the matches (paper §4.2), with baselines')
     .argument('<out>', 'output folder of `sae-match suite`')
     .requiredOption('--acts <dir>', 'folder of layer_{L}.npy activations [N, d_model] (float32, float16, or uint16 bfloat16 bits)')
+    .addOption(engineOption())
     .option('--json', 'print eval.json on stdout')
     .action(evalCommand);
 }

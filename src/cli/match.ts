@@ -2,7 +2,7 @@
 // (sae/discover.ts, match/pair.ts, match/suite.ts): parse, call, print — a table for people, one JSON object
 // on stdout with --json, a progress bar on stderr when it is a terminal.
 import { Command, Option } from 'commander';
-import { intAtLeast as int, nonNegative } from './args.js';
+import { engineOption, intAtLeast as int, nonNegative } from './args.js';
 import { resolve } from 'node:path';
 import { DEVICES, type DeviceChoice } from '../solve/backend.js';
 import { METRICS } from '../sae/fold.js';
@@ -45,7 +45,7 @@ async function suiteCommand(root: string, o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'suite ');
   const r = await matchSuite(root, {
     ...(await discoverOptions(o)), out: o.out, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold,
-    device: o.device, force: o.force, topk: o.topk, onProgress: bar.update,
+    device: o.device, engine: o.engine, force: o.force, topk: o.topk, onProgress: bar.update,
     onPair: (p, skipped) => {
       if (o.json) return;
       bar.end();
@@ -73,7 +73,7 @@ async function pairCommand(a: string, b: string, o: Record<string, any>) {
   const [from, to] = pairLayers(a, b);
   const bar = o.json ? undefined : progressBar(process.stderr, 'pair ');
   const { out, entry, skipped } = await matchPairToFolder(a, b, {
-    out: o.out, from, to, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device,
+    out: o.out, from, to, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device, engine: o.engine,
     onProgress: bar?.update,
   });
   bar?.end();
@@ -106,6 +106,7 @@ export function registerMatchCommands(program: Command): void {
     .addOption(biasOption())
     .option('--no-fold', 'compare unfolded parameters (the paper always folds)')
     .addOption(deviceOption())
+    .addOption(engineOption())
     .option('--force', 'recompute even if the output folder has this pair with the same settings')
     .option('--json', 'print one JSON summary on stdout')
     .action(pairCommand);
@@ -121,6 +122,7 @@ export function registerMatchCommands(program: Command): void {
     .addOption(biasOption())
     .option('--no-fold', 'compare unfolded parameters')
     .addOption(deviceOption())
+    .addOption(engineOption())
     .addOption(new Option('--topk <k>', 'also write each feature\'s k lowest-cost candidates (topk_idx/topk_cost_{l}_{l+1}.npy)').argParser(int(1)))
     .option('--force', 'recompute every pair')
     .option('--json', 'print one JSON summary on stdout')

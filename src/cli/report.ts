@@ -1,7 +1,7 @@
 // The CLI's `report` command: one self-contained HTML page (src/analysis/report.ts) for a suite output folder.
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
-import { intAtLeast, ruleOptions, unmatchedRule } from './args.js';
+import { engineOption, intAtLeast, ruleOptions, unmatchedRule } from './args.js';
 import { evaluateSuite, evaluationIsCurrent } from '../analysis/eval.js';
 import { progressBar } from '../progress.js';
 import { writeReport } from '../analysis/report.js';
@@ -15,7 +15,7 @@ async function reportCommand(out: string, o: Record<string, any>) {
   let evaluated = false;
   if (o.acts && !(await evaluationIsCurrent(out, o.acts))) {
     const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'eval ');
-    await evaluateSuite(out, o.acts, { onProgress: (done, total, what) => bar.update({ done, total, what }) });
+    await evaluateSuite(out, o.acts, { engine: o.engine, onProgress: (done, total, what) => bar.update({ done, total, what }) });
     bar.end();
     evaluated = true;
   }
@@ -32,6 +32,7 @@ export function registerReportCommands(program: Command): void {
     .option('-o, --output <file>', 'HTML file to write (default OUT/report.html)')
     .option('--acts <dir>', 'activations (as for `sae-match eval`): run the evaluation first unless eval.json already covers the current matches on them'))
     .addOption(new Option('--features <n>', 'features of the first layer traced in the flow view').argParser(positiveInt).default(20))
+    .addOption(engineOption())
     .option('--json', 'print {file, bytes, seconds, evaluated} as JSON')
     .action(reportCommand);
 }

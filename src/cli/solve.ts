@@ -4,13 +4,15 @@ import type { Command } from 'commander';
 import { SaeMatchInputError } from '../errors.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { checkCertificate, solveAssignment } from '../solve/lap.js';
+import type { EngineOptions } from '../solve/engine.js';
+import { engineOption } from './args.js';
 import { peakRssBytes } from './proc.js';
 
-async function solveCommand(file: string, opts: { maximize?: boolean; out?: string; json?: boolean; certificate: boolean }) {
+async function solveCommand(file: string, opts: { maximize?: boolean; out?: string; json?: boolean; certificate: boolean; engine?: EngineOptions }) {
   const arr = await readNpy(file, { expectRank: 2, expectDtype: ['float32', 'float64'] });
   const [nRows, nCols] = arr.shape as [number, number];
   const cost = { data: arr.data as Float32Array | Float64Array, nRows, nCols };
-  const sol = await solveAssignment(cost, { maximize: opts.maximize }).catch((e: Error) => {
+  const sol = await solveAssignment(cost, { maximize: opts.maximize, engine: opts.engine }).catch((e: Error) => {
     if (e instanceof SaeMatchInputError) throw new SaeMatchInputError(`${file}: ${e.message}`, { cause: e });
     throw e;
   });
@@ -40,5 +42,6 @@ export function registerSolveCommands(program: Command): void {
   .option('--out <assignment.npy>', 'write the int32 row -> column assignment (-1 = unassigned)')
   .option('--json', 'print one JSON summary on stdout')
   .option('--no-certificate', 'skip the dual optimality check')
+  .addOption(engineOption())
   .action(solveCommand);
 }

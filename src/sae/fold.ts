@@ -1,7 +1,7 @@
 // Folding (paper eq. 4) and the per-layer feature vectors the SAE Match cost is built from (eq. 3).
 // Folding moves each JumpReLU threshold θ_i into the weights, W_enc'[:, i] = W_enc[:, i]/θ_i,
 // b_enc'[i] = b_enc[i]/θ_i, W_dec'[i, :] = W_dec[i, :]·θ_i, θ' = 1, so that every feature is on one
-// scale without changing what the SAE computes. The arithmetic runs in native/core/fold.cpp.
+// scale without changing what the SAE computes. The arithmetic runs in native/core/sae/fold.cpp.
 import { SaeMatchInputError } from '../errors.js';
 import type { CostMetric, FeatureMatrix } from '../solve/cost.js';
 import { allocFloat32 } from '../io/buffers.js';
