@@ -53,7 +53,7 @@ const result = { date: new Date().toISOString(), width, dModel, layers, fileByte
 
 // 1. load vs cat (page cache warm for both: each is run once before timing)
 sh('cat', [A], { stdio: ['ignore', 'ignore', 'pipe'] });
-const loadScript = `import { readNpz } from ${JSON.stringify(join(root, 'dist', 'npz.js'))};
+const loadScript = `import { readNpz } from ${JSON.stringify(join(root, 'dist', 'io', 'npz.js'))};
 const t0 = performance.now(); await readNpz(process.argv[1]); console.log((performance.now() - t0) / 1000);`;
 const loads = [], cats = [];
 for (let i = 0; i < repeat + 1; i++) {
