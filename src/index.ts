@@ -10,7 +10,8 @@ export type { ProgressEvent, ProgressListener } from './progress.js';
 // Read: the array formats SAEs arrive in.
 export { readNpy, writeNpy, decodeNpy, encodeNpy } from './io/npy.js';
 export type { NpyArray, NpyDtype } from './io/npy.js';
-export { readNpz, writeNpz, listNpz } from './io/npz.js';
+export { readNpz, listNpz } from './io/npz.js';
+export { writeNpz } from './io/npz-write.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';
 
 // Validate and fold: one layer's SAE, a suite's layers.

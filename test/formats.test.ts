@@ -17,7 +17,8 @@ import { allocBuffer } from '../src/io/buffers.js';
 import { crc32, crc32Combine } from '../src/io/read.js';
 import { callNative } from '../src/binding/addon.js';
 import { encodeNpy, readNpy, type NpyArray } from '../src/io/npy.js';
-import { encodeEndRecords, listNpz, readNpz, writeNpz, writeNpzWithLimit } from '../src/io/npz.js';
+import { listNpz, readNpz } from '../src/io/npz.js';
+import { encodeEndRecords, writeNpz, writeNpzWithLimit } from '../src/io/npz-write.js';
 import { f32BitsToBf16, f32BitsToF16, readSafetensors, writeSafetensors, type SafetensorsDtype } from '../src/io/safetensors.js';
 import { numpyTestsRun, prng } from './helpers.js';
 

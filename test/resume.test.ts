@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../src/io/npy.js';
-import { writeNpz } from '../src/io/npz.js';
+import { writeNpz } from '../src/io/npz-write.js';
 import { matchSuite } from '../src/match/suite.js';
 import { prng } from './helpers.js';
 

@@ -19,7 +19,7 @@ import { allocFloat32 } from '../io/buffers.js';
 import { writeJson } from '../io/write.js';
 import { Rng } from './instances.js';
 import { readNpy, writeNpy, type NpyArray } from '../io/npy.js';
-import { writeNpz } from '../io/npz.js';
+import { writeNpz } from '../io/npz-write.js';
 import { loadSae } from '../sae/load.js';
 import { writeSafetensors, type SafetensorsDtype } from '../io/safetensors.js';
 
