@@ -21,6 +21,7 @@ Napi::Object statsObject(Napi::Env env, const LapStats& s) {
   o.Set("parallelRounds", static_cast<double>(s.parallel_rounds));
   o.Set("warmStartRejected", static_cast<double>(s.warm_start_rejected));
   o.Set("helperSteps", static_cast<double>(s.helper_steps));
+  o.Set("stepsTakenOver", static_cast<double>(s.steps_taken_over));
   return o;
 }
 

@@ -38,6 +38,12 @@ export interface SolverStats {
    * on one thread: lapThreads 1, a matrix under 4096 columns, fewer than 4 rows left, one core).
    */
   helperSteps: number;
+  /**
+   * Relaxations of a two-thread phase 4 whose upper half the solving thread did itself because the
+   * helper had not claimed it yet (descheduled, or sharing a core): the solver never waits for a
+   * helper that is not running. helperSteps + stepsTakenOver is every split relaxation.
+   */
+  stepsTakenOver: number;
 }
 
 export interface NativeCertificate {

@@ -26,6 +26,7 @@ LapResult JonkerVolgenant<T, NEG>::finish(const std::vector<int32_t>& freeRows, 
       checkCancel(cancel_);
       const bool found = augment(f, d, pred, scanned, r.stats, team);
       r.stats.helper_steps = team.helperSteps();
+      r.stats.steps_taken_over = team.stepsTakenOver();
       if (!found) return r;
       ++r.stats.augmentations;
     }

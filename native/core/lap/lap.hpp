@@ -25,6 +25,7 @@ struct LapStats {
   int64_t parallel_rounds = 0;      // bidding rounds of the parallel (device-style) initialisation
   int64_t warm_start_rejected = 0;  // warm-start rows freed because their column was not a row minimum
   int64_t helper_steps = 0;         // phase 4 relaxations whose upper half the helper thread did
+  int64_t steps_taken_over = 0;     // ... and those whose upper half the solver did itself, the helper not being there
 };
 
 // How the solver runs, never what it finds (src/solve/engine.ts documents each choice for users).
