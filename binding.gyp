@@ -11,6 +11,7 @@
         "native/binding/cuda.cpp",
         "native/binding/eval.cpp",
         "native/binding/info.cpp",
+        "native/core/threads.cpp",
         "native/core/io/fileio.cpp",
         "native/core/sae/fold.cpp",
         "native/core/cost/cost.cpp",

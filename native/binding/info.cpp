@@ -17,6 +17,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("blas", blasName());
   o.Set("haveBlas", haveBlas());
   o.Set("threads", hardwareThreads());
+  o.Set("threadsReason", threadBudget().reason);
 #ifdef SAE_MATCH_X86
   o.Set("avx2", cpuHasAvx2());
 #else

@@ -13,12 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "threads.hpp"
+
 namespace saematch {
 
-inline int hardwareThreads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
-}
+// The threads a parallel pass uses by default: what this process was given (threads.hpp).
+inline int hardwareThreads() { return threadBudget().threads; }
 
 // Runs fn(begin, end, threadIndex) over `threads` contiguous chunks of [0, n), chunk edges rounded to
 // `grain`. Exceptions from workers are rethrown in the caller.

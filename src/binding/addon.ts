@@ -67,7 +67,10 @@ export interface CudaDevice {
 export interface NativeInfo {
   blas: string;
   haveBlas: boolean;
+  /** Threads a parallel pass uses: the least of the CPUs, the affinity mask, the cgroup quota and SLURM_CPUS_PER_TASK. */
   threads: number;
+  /** What each of those sources said (native/core/threads.hpp). */
+  threadsReason: string;
   avx2: boolean;
   buildSystem?: string;
   cuda: {

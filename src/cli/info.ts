@@ -10,7 +10,7 @@ function infoCommand(opts: { json?: boolean }) {
   console.log(`addon        ${i.addonPath}`);
   console.log(`build        ${i.buildSystem ?? 'unknown'}${i.avx2 ? ', AVX2 kernels' : ', portable kernels (no AVX2 on this CPU)'}`);
   console.log(`BLAS         ${i.haveBlas ? i.blas : 'none (built-in GEMM kernel)'}`);
-  console.log(`threads      ${i.threads}`);
+  console.log(`threads      ${i.threads} (${i.threadsReason})`);
   if (!i.cuda.compiled) console.log(`CUDA         not used: ${i.cuda.error}`);
   else if (i.cuda.devices.length === 0) console.log(`CUDA         compiled (runtime ${i.cuda.runtimeVersion}), no usable device: ${i.cuda.error}`);
   else
