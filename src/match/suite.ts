@@ -10,7 +10,7 @@ import { layerFeatures, metricParts } from '../sae/fold.js';
 import { toolVersion, type Manifest, type ManifestHeader, type ManifestLayer, type ManifestPair } from './contract.js';
 import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from './folder.js';
 import { matchFeatures, manifestPair, type MatchOptions, type PairResult } from './pair.js';
-import { pairIsDone, pairKey } from './resume.js';
+import { pairIsDone, pairSettingsKey, saeIdentity } from './resume.js';
 import type { ProgressListener } from '../progress.js';
 import { loadSae } from '../sae/load.js';
 import { adjacentPairs, discoverSuite, type DiscoverOptions, type SuiteLayer } from '../sae/discover.js';
@@ -68,7 +68,9 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   };
   const pairs = adjacentPairs(suite);
   const settings = { metric, biasWeight: parts.biasWeight, fold: parts.fold, ...(opts.topk ? { topk: opts.topk } : {}) };
-  const keys = await Promise.all(pairs.map(([A, B]) => pairKey(settings, A, B)));
+  // Each layer's files are identified once, though most layers belong to two pairs.
+  const identity = new Map(await Promise.all(suite.layers.map(async (l) => [l.layer, await saeIdentity(l.format, l.path)] as const)));
+  const keys = pairs.map(([A, B]) => pairSettingsKey(settings, identity.get(A.layer)!, identity.get(B.layer)!));
   // The manifest lists this run's pairs once they are done with this run's settings; pairs of an
   // earlier run that are not part of this one stay listed (their files are still there), unless --force.
   const keyOf = new Map(pairs.map(([A, B], k) => [`${A.layer}_${B.layer}`, keys[k]!]));
