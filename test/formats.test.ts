@@ -238,6 +238,27 @@ function npyOf(values: number[], shape = [values.length]): Uint8Array {
 
 // ---------------------------------------------------------------------------------------------
 
+describe('readNpz: members in Fortran order or big-endian (as PyTorch exports and np.savez write them)', () => {
+  // The members are numpy-written .npy fixtures; the expected values are numpy's, in C order.
+  const NPY = join(FIX, '..', 'npy');
+  const expected = JSON.parse(readFileSync(join(NPY, 'expected.json'), 'utf8')).valid as Record<string, { shape: number[]; values: (number | string)[] }>;
+  const names = ['fortran_big_endian_f8.npy', 'fortran_3d_int16.npy', 'fortran_transposed_f4.npy'];
+  for (const method of [0, 8])
+    it(`${method === 0 ? 'stored' : 'deflated'} members are transposed and swapped to match numpy`, async () => {
+      const members = names.map((n) => {
+        const plain = new Uint8Array(readFileSync(join(NPY, n)));
+        return { name: n, method, stored: method === 8 ? new Uint8Array(deflateRawSync(plain)) : plain, plain };
+      });
+      const path = writeTmp(`fortran-${method}.npz`, buildZip(members, (m) => (m as unknown as { plain: Uint8Array }).plain));
+      const arrays = await readNpz(path);
+      for (const n of names) {
+        const key = n.replace(/\.npy$/, '');
+        expect(arrays[key]!.shape, n).toEqual(expected[n]!.shape);
+        expect(Array.from(arrays[key]!.data as Float64Array | Int16Array | Float32Array), n).toEqual(expected[n]!.values);
+      }
+    });
+});
+
 describe('readNpz on numpy-written archives', () => {
   for (const variant of NPZ_VARIANTS) {
     it(`${variant}: every array equals the np.save copy, byte for byte`, async () => {

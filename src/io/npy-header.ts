@@ -8,8 +8,8 @@
 //     padded with spaces and ended by '\n' (latin-1 for 1.0/2.0, utf-8 for 3.0)
 //   | raw array data, C order.
 //
-// Only little-endian, C-order arrays of plain numeric / bool dtypes are supported. Every problem with
-// a file is reported as a SaeMatchInputError whose message starts with the file path (or source).
+// Plain numeric and bool dtypes in either byte order and either memory order are read (toNative turns
+// them into the little-endian C-order arrays the package works with); every problem with a file is reported as a SaeMatchInputError whose message starts with the file path (or source).
 
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
 import { PyLiteralParser, pyRepr, type PyValue } from './pyliteral.js';
@@ -50,7 +50,10 @@ export interface NpyArray {
 export interface NpyHeader {
   dtype: NpyDtype;
   shape: number[];
+  /** The data is column-major (np.asfortranarray, or `W.T` of a row-major tensor, as PyTorch exports write). */
   fortranOrder: boolean;
+  /** The data is big-endian ('>f4'). */
+  bigEndian: boolean;
   /** Offset of the array data from the start of the file (magic + version + length field + header). */
   headerLength: number;
   /** Number of bytes of array data the header describes (product of shape times item size). */
@@ -176,7 +179,7 @@ export function parsePreamble(bytes: Uint8Array, source: string, fileSize: numbe
   return { major, minor, prefixLength, headerTextLength };
 }
 
-function dtypeFromDescr(descrValue: PyValue, source: string): NpyDtype {
+function dtypeFromDescr(descrValue: PyValue, source: string): { dtype: NpyDtype; bigEndian: boolean } {
   if (descrValue.kind !== 'str') {
     if (descrValue.kind === 'list') {
       fail(source, `unsupported dtype ${pyRepr(descrValue)}: structured (record) dtypes are not supported`);
@@ -209,17 +212,9 @@ function dtypeFromDescr(descrValue: PyValue, source: string): NpyDtype {
       `unsupported dtype '${descr}' (${why}; supported: float16, float32, float64, int8-int64, uint8-uint64, bool)`,
     );
   }
-  if (DTYPES[dtype].itemsize > 1) {
-    if (order === '>') {
-      fail(
-        source,
-        `big-endian dtype '${descr}' is not supported; only little-endian .npy files can be read ` +
-          `(convert with a.astype(a.dtype.newbyteorder('<')) before np.save)`,
-      );
-    }
-    if (order === '|') fail(source, `invalid dtype '${descr}': '|' (not applicable) byte order on a multi-byte type`);
-  }
-  return dtype;
+  const multiByte = DTYPES[dtype].itemsize > 1;
+  if (multiByte && order === '|') fail(source, `invalid dtype '${descr}': '|' (not applicable) byte order on a multi-byte type`);
+  return { dtype, bigEndian: multiByte && order === '>' };
 }
 
 /**
@@ -274,16 +269,8 @@ export function parseNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
     shape.push(Number(item.value));
   }
 
-  const dtype = dtypeFromDescr(descr, source);
+  const { dtype, bigEndian } = dtypeFromDescr(descr, source);
   const fortranOrder = fortranValue.value;
-  // A Fortran-order array with at most one axis longer than 1 has the same bytes as C order.
-  if (fortranOrder && shape.filter((d) => d > 1).length > 1) {
-    fail(
-      source,
-      `Fortran-order (column-major) arrays are not supported (shape ${pyShape(shape)}); ` +
-        `save np.ascontiguousarray(a) instead`,
-    );
-  }
 
   let count = 1n;
   for (const d of shape) count *= BigInt(d);
@@ -296,6 +283,7 @@ export function parseNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
     dtype,
     shape,
     fortranOrder,
+    bigEndian,
     headerLength: pre.prefixLength + pre.headerTextLength,
     dataBytes: Number(bytesBig),
     version: `${pre.major}.${pre.minor}`,
@@ -335,6 +323,52 @@ export function checkExpectations(
 
 export function viewOf(dtype: NpyDtype, buffer: ArrayBuffer): NpyData {
   return new DTYPES[dtype].ctor(buffer);
+}
+
+/**
+ * The data of a file's array as this package holds every array: little-endian and C order. The
+ * bytes `buffer` holds exactly as the file stores them; big-endian items are swapped in place and a
+ * Fortran-order array with more than one axis longer than 1 is transposed into a new buffer (with
+ * at most one such axis both orders are the same bytes). Values are unchanged: numpy reads the same.
+ */
+export function toNative(h: NpyHeader, buffer: ArrayBuffer): NpyData {
+  const size = DTYPES[h.dtype].itemsize;
+  if (h.bigEndian) {
+    const b = new Uint8Array(buffer, 0, h.dataBytes);
+    for (let i = 0; i < b.length; i += size)
+      for (let lo = i, hi = i + size - 1; lo < hi; lo++, hi--) {
+        const t = b[lo]!;
+        b[lo] = b[hi]!;
+        b[hi] = t;
+      }
+  }
+  const src = viewOf(h.dtype, buffer) as unknown as { [k: number]: number | bigint; length: number };
+  if (!h.fortranOrder || h.shape.filter((d) => d > 1).length <= 1) return src as unknown as NpyData;
+  const out = new (DTYPES[h.dtype].ctor)(new ArrayBuffer(h.dataBytes)) as unknown as { [k: number]: number | bigint };
+  // C order walks the last axis fastest; the same element in Fortran order is at sum(idx[k] * fstride[k]).
+  const shape = h.shape, rank = shape.length;
+  const fstride = new Array<number>(rank);
+  for (let k = 0, st = 1; k < rank; k++) {
+    fstride[k] = st;
+    st *= shape[k]!;
+  }
+  const idx = new Array<number>(rank).fill(0);
+  const last = shape[rank - 1]!, lastStride = fstride[rank - 1]!;
+  const total = src.length;
+  for (let c = 0, f = 0; c < total; ) {
+    for (let j = 0, fj = f; j < last; j++, fj += lastStride) out[c++] = src[fj]!;
+    // advance the multi-index over all but the last axis
+    let k = rank - 2;
+    for (; k >= 0; k--) {
+      idx[k]!++;
+      f += fstride[k]!;
+      if (idx[k]! < shape[k]!) break;
+      f -= idx[k]! * fstride[k]!;
+      idx[k] = 0;
+    }
+    if (k < 0) break;
+  }
+  return out as unknown as NpyData;
 }
 
 // ---------------------------------------------------------------------------------------------

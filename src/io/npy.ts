@@ -7,10 +7,10 @@ import { SaeMatchInternalError } from '../errors.js';
 import { fsError, writeAll, writeAtomic } from './write.js';
 import {
   assertLittleEndianHost, bytesOf, checkDataSize, checkExpectations, describe, encodeHeader, fail, FIRST_READ, IO_CHUNK,
-  parseNpyHeader, parsePreamble, viewOf, type NpyArray, type NpyDtype,
+  parseNpyHeader, parsePreamble, toNative, type NpyArray, type NpyDtype,
 } from './npy-header.js';
 
-export { dtypeOf, encodeHeader, parseNpyHeader, viewOf } from './npy-header.js';
+export { dtypeOf, encodeHeader, parseNpyHeader, toNative, viewOf } from './npy-header.js';
 export type { NpyArray, NpyData, NpyDtype, NpyHeader } from './npy-header.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -23,7 +23,7 @@ export function decodeNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   checkDataSize(h, bytes.length - h.headerLength, source);
   const buffer = new ArrayBuffer(h.dataBytes);
   new Uint8Array(buffer).set(bytes.subarray(h.headerLength, h.headerLength + h.dataBytes));
-  return { dtype: h.dtype, shape: h.shape, data: viewOf(h.dtype, buffer) };
+  return { dtype: h.dtype, shape: h.shape, data: toNative(h, buffer) };
 }
 
 /** Reads exactly target.length bytes at `position` (in chunks of at most 1 GiB); returns the count actually read. */
@@ -107,7 +107,7 @@ export async function readNpy(
     if (got < h.dataBytes) {
       fail(path, `truncated .npy: the file ended after ${got} of ${h.dataBytes} bytes of data (did it change while being read?)`);
     }
-    return { dtype: h.dtype, shape: h.shape, data: viewOf(h.dtype, buffer) };
+    return { dtype: h.dtype, shape: h.shape, data: toNative(h, buffer) };
   } finally {
     await fh.close().catch(() => undefined);
   }

@@ -11,7 +11,7 @@ import yauzl from 'yauzl';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
 import { allocBuffer, takeBuffer } from './buffers.js';
 import { crc32, crc32Combine, fileSize, readRange } from './read.js';
-import { parseNpyHeader, viewOf, type NpyArray, type NpyHeader } from './npy.js';
+import { parseNpyHeader, toNative, type NpyArray, type NpyHeader } from './npy.js';
 import { LOCAL_HEADER_SIG, LOCAL_HEADER_SIZE, FLAG_ENCRYPTED, METHOD_STORED, METHOD_DEFLATE } from './zip.js';
 
 export interface NpzEntry {
@@ -226,7 +226,7 @@ async function readStored(
     dataCrc = r.crc32;
   }
   if (verifyCrc) checkCrc(path, e, crc32Combine(crc32(head.subarray(0, h.headerLength)), dataCrc, h.dataBytes));
-  return { dtype: h.dtype, shape: h.shape, data: viewOf(h.dtype, buffer) };
+  return { dtype: h.dtype, shape: h.shape, data: toNative(h, buffer) };
 }
 
 /** Collects the inflated bytes: the .npy header first, then the data straight into its own buffer. */
@@ -287,7 +287,7 @@ class InflateSink {
     }
     if (this.verifyCrc) checkCrc(this.path, this.e, this.crc);
     const h = this.header;
-    return { dtype: h.dtype, shape: h.shape, data: viewOf(h.dtype, this.out!.buffer as ArrayBuffer) };
+    return { dtype: h.dtype, shape: h.shape, data: toNative(h, this.out!.buffer as ArrayBuffer) };
   }
 }
 
