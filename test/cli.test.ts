@@ -93,7 +93,32 @@ describe('sae-match solve', () => {
     expect(r.stderr).toContain('infeasible');
   });
 
-  it('exits 2 for a 1-D array, an int matrix, a truncated file and a missing file', async () => {
+  it('solves integer, bool and float16 matrices as scipy does (values converted exactly)', async () => {
+    const ints = [[4, 1, 3], [2, 0, 5], [3, 2, 2]];
+    for (const [dtype, data] of [
+      ['int32', Int32Array.from(ints.flat())], ['uint8', Uint8Array.from(ints.flat())], ['int64', BigInt64Array.from(ints.flat().map(BigInt))],
+    ] as const) {
+      const f = join(dir, `${dtype}.npy`);
+      await writeNpy(f, { dtype, shape: [3, 3], data } as never);
+      const r = run('solve', f, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).totalCost, dtype).toBe(bruteForce(ints));
+    }
+    const b = join(dir, 'bool.npy');
+    await writeNpy(b, { dtype: 'bool', shape: [2, 2], data: Uint8Array.from([1, 0, 1, 1]) });
+    expect(JSON.parse(run('solve', b, '--json').stdout).totalCost).toBe(1);
+    // float16 bits of [[1, 2], [0.5, 4]]: 0x3c00, 0x4000, 0x3800, 0x4400.
+    const h = join(dir, 'half.npy');
+    await writeNpy(h, { dtype: 'float16', shape: [2, 2], data: Uint16Array.from([0x3c00, 0x4000, 0x3800, 0x4400]) });
+    expect(JSON.parse(run('solve', h, '--json').stdout).totalCost).toBe(2.5);
+    const huge = join(dir, 'huge.npy');
+    await writeNpy(huge, { dtype: 'int64', shape: [1, 1], data: BigInt64Array.from([2n ** 60n]) });
+    const r = run('solve', huge);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/huge\.npy: entry 0 .* no exact float64 value/);
+  });
+
+  it('exits 2 for a 1-D array, a 3-D int array, a truncated file and a missing file', async () => {
     const v = join(dir, 'vec.npy');
     await writeNpy(v, { dtype: 'float32', shape: [3], data: Float32Array.from([1, 2, 3]) });
     let r = run('solve', v);
@@ -101,10 +126,10 @@ describe('sae-match solve', () => {
     expect(r.stderr).toMatch(/vec\.npy.*2-D/);
 
     const im = join(dir, 'int.npy');
-    await writeNpy(im, { dtype: 'int32', shape: [2, 2], data: Int32Array.from([1, 2, 3, 4]) });
+    await writeNpy(im, { dtype: 'int32', shape: [2, 2, 1], data: Int32Array.from([1, 2, 3, 4]) });
     r = run('solve', im);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/int\.npy.*int32/);
+    expect(r.stderr).toMatch(/int\.npy.*2-D/);
 
     const t = join(dir, 'trunc.npy');
     await writeNpy(t, { dtype: 'float32', shape: [4, 4], data: new Float32Array(16) });

@@ -11,6 +11,7 @@ import { SaeMatchInputError, throwIfAborted } from '../errors.js';
 import { fsError, writeJson } from '../io/write.js';
 import { callNative, type SparseCodes } from '../binding/addon.js';
 import { resolveEngine, type EngineOptions } from '../solve/engine.js';
+import { halfToFloat32 } from '../io/convert.js';
 import { readNpy } from '../io/npy.js';
 import { readManifest, readSuiteOutput, type PairMatches } from '../match/folder.js';
 import { loadSae, type Sae } from '../sae/load.js';
@@ -57,8 +58,7 @@ export async function readActivations(path: string, dModel: number, signal?: Abo
   if (d !== dModel) throw new SaeMatchInputError(`${path}: activations have ${d} columns, the layer's SAE has d_model ${dModel}`);
   if (rows < 2) throw new SaeMatchInputError(`${path}: need at least 2 rows of activations for explained variance, got ${rows}`);
   if (a.dtype === 'float32') return { X: a.data as Float32Array, rows };
-  const X = new Float32Array(rows * d);
-  await callNative((x, token) => x.halfToFloat({ src: a.data as Uint16Array, bfloat16: a.dtype === 'uint16', out: X, threads: 0 }, token), signal);
+  const X = await halfToFloat32(a.data as Uint16Array, { bfloat16: a.dtype === 'uint16', out: new Float32Array(rows * d), signal });
   return { X, rows };
 }
 

@@ -2,6 +2,7 @@
 // dual certificate; the low-level entry point for benchmarking LAP solvers from the shell.
 import type { Command } from 'commander';
 import { SaeMatchInputError } from '../errors.js';
+import { exactFloats } from '../io/convert.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { checkCertificate, solveAssignment } from '../solve/lap.js';
 import type { EngineOptions } from '../solve/engine.js';
@@ -9,9 +10,10 @@ import { engineOption } from './args.js';
 import { peakRssBytes } from './proc.js';
 
 async function solveCommand(file: string, opts: { maximize?: boolean; out?: string; json?: boolean; certificate: boolean; engine?: EngineOptions }) {
-  const arr = await readNpy(file, { expectRank: 2, expectDtype: ['float32', 'float64'] });
+  // Any numeric matrix numpy writes, as scipy's linear_sum_assignment takes it, converted exactly.
+  const arr = await readNpy(file, { expectRank: 2 });
   const [nRows, nCols] = arr.shape as [number, number];
-  const cost = { data: arr.data as Float32Array | Float64Array, nRows, nCols };
+  const cost = { data: await exactFloats(arr, file), nRows, nCols };
   const sol = await solveAssignment(cost, { maximize: opts.maximize, engine: opts.engine }).catch((e: Error) => {
     if (e instanceof SaeMatchInputError) throw new SaeMatchInputError(`${file}: ${e.message}`, { cause: e });
     throw e;
@@ -37,7 +39,7 @@ async function solveCommand(file: string, opts: { maximize?: boolean; out?: stri
 export function registerSolveCommands(program: Command): void {
   program.command('solve')
   .description('solve the linear assignment problem of a 2-D float32/float64 .npy cost matrix')
-  .argument('<cost.npy>', 'cost matrix (+inf = forbidden pair; -inf when --maximize)')
+  .argument('<cost.npy>', 'cost matrix: any float, integer or bool dtype (+inf = forbidden pair; -inf when --maximize)')
   .option('--maximize', 'maximise the total instead of minimising it')
   .option('--out <assignment.npy>', 'write the int32 row -> column assignment (-1 = unassigned)')
   .option('--json', 'print one JSON summary on stdout')

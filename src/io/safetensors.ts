@@ -8,10 +8,10 @@
 // allocated, so a corrupt or truncated file fails fast with a message naming the file and tensor.
 import type { FileHandle } from 'node:fs/promises';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
-import { allocFloat32, takeBuffer, recycleBuffer } from './buffers.js';
+import { takeBuffer, recycleBuffer } from './buffers.js';
 import { bytesView, fileSize, readRange } from './read.js';
 import { writeAll, writeAtomic } from './write.js';
-import { callNative } from '../binding/addon.js';
+import { halfToFloat32 } from './convert.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
@@ -112,7 +112,6 @@ async function readTensor(path: string, t: TensorInfo, signal?: AbortSignal): Pr
   const source = `${path}: tensor '${t.name}'`;
   const dtype = t.dtype as SafetensorsDtype;
   const bytes = t.end - t.begin;
-  const count = bytes / (dtype === 'F32' ? 4 : 2);
   const raw = dtype === 'F32' ? new Float32Array(takeBuffer(bytes, source)) : new Uint16Array(takeBuffer(bytes, source));
   if (bytes > 0) {
     const r = await readRange(path, t.begin, bytes, { into: bytesView(raw), signal });
@@ -121,8 +120,7 @@ async function readTensor(path: string, t: TensorInfo, signal?: AbortSignal): Pr
     }
   }
   if (raw instanceof Float32Array) return { dtype, shape: t.shape, data: raw };
-  const out = allocFloat32(count, source);
-  if (count > 0) await callNative((a, token) => a.halfToFloat({ src: raw, bfloat16: dtype === 'BF16', out, threads: 0 }, token), signal);
+  const out = await halfToFloat32(raw as Uint16Array, { bfloat16: dtype === 'BF16', what: source, signal });
   recycleBuffer(raw.buffer as ArrayBuffer);
   return { dtype, shape: t.shape, data: out };
 }

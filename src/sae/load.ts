@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
 import { fsReason } from '../io/write.js';
-import { allocFloat32 } from '../io/buffers.js';
+import { halfToFloat32 } from '../io/convert.js';
 import { callNative, type ValueScan } from '../binding/addon.js';
 import { readNpy, type NpyArray } from '../io/npy.js';
 import { readNpz } from '../io/npz.js';
@@ -131,9 +131,7 @@ function checkSaeLensConfig(cfg: Record<string, unknown>, cfgPath: string, t: Re
 async function toFloat32(a: NpyArray, what: string): Promise<RawTensor> {
   if (a.dtype === 'float32') return { dtype: a.dtype, shape: a.shape, data: a.data as Float32Array };
   if (a.dtype === 'float16') {
-    const out = allocFloat32(a.data.length, what);
-    await callNative((x, token) => x.halfToFloat({ src: a.data as Uint16Array, bfloat16: false, out, threads: 0 }, token));
-    return { dtype: a.dtype, shape: a.shape, data: out };
+    return { dtype: a.dtype, shape: a.shape, data: await halfToFloat32(a.data as Uint16Array, { what }) };
   }
   if (a.dtype === 'float64') return { dtype: a.dtype, shape: a.shape, data: Float32Array.from(a.data as Float64Array) };
   return { dtype: a.dtype, shape: a.shape, data: null };
