@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SaeMatchInputError } from '../src/errors.js';
 import { foldThreshold, layerFeatures } from '../src/sae/fold.js';
 import { selectBackend, type MatchBackend } from '../src/solve/backend.js';
-import { matchPair } from '../src/match/pair.js';
+import { matchFeatures, matchPair } from '../src/match/pair.js';
 import { matchSuite } from '../src/match/suite.js';
 import { readNpy, writeNpy } from '../src/io/npy.js';
 import { readNpz } from '../src/io/npz.js';
@@ -253,5 +253,17 @@ describe('validation across layers', () => {
     }
     await expect(matchSuite(root)).rejects.toThrow(/layer_2: d_model is 6 but layer 0 has 8/);
     await expect(matchSuite(root)).rejects.toBeInstanceOf(SaeMatchInputError);
+  });
+});
+
+describe('memory is checked before it is spent', () => {
+  it('a pair whose dense cost matrix cannot fit is refused up front (input error, the sizes named), before any allocation', async () => {
+    // 2^21 features a side with 1-D features: 16 MiB of features, a 16 TiB matrix no machine here has.
+    const n = 2 ** 21;
+    const f = { data: new Float32Array(n), rows: n, dim: 1 };
+    const { backend } = selectBackend('cpu');
+    const err = await matchFeatures(f, f, backend).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SaeMatchInputError);
+    expect((err as Error).message).toMatch(/cost matrix of a 2097152 × 2097152 pair needs 16384\.0 GiB, but only .* GiB can be allocated \(.*\)/);
   });
 });

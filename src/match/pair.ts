@@ -8,6 +8,7 @@ import type { EngineOptions } from '../solve/engine.js';
 import type { CostResult, FeatureMatrix } from '../solve/cost.js';
 import { SaeMatchInputError } from '../errors.js';
 import { allocFloat32 } from '../io/buffers.js';
+import { ensureMemory } from '../io/memory.js';
 import { layerFeatures, metricParts, type MatchMetric } from '../sae/fold.js';
 import { costFile, permFile, toolVersion, topkFile, type ManifestPair } from './contract.js';
 import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from './folder.js';
@@ -72,6 +73,16 @@ function summarise(C: Float32Array, nTo: number, perm: Int32Array) {
   return { costs, totalCost: total, meanCost: n ? total / n : NaN, medianCost: median, unassigned: perm.length - n };
 }
 
+/**
+ * A fresh buffer for the dense cost matrix of an nFrom × nTo pair, refused up front (exit 2, with the
+ * sizes) when the process cannot get that much memory.
+ */
+export function costBuffer(nFrom: number, nTo: number): Float32Array {
+  ensureMemory(4 * nFrom * nTo, `the dense float32 cost matrix of a ${nFrom} × ${nTo} pair`,
+    'the whole matrix is held in host memory (with a GPU too), so match this pair on a machine with more memory, or a smaller width');
+  return allocFloat32(nFrom * nTo, 'cost matrix');
+}
+
 /** Cost matrix, exact assignment and its certificate for two layers' feature vectors. */
 export async function matchFeatures(
   a: FeatureMatrix, b: FeatureMatrix, backend: MatchBackend,
@@ -89,7 +100,7 @@ export async function matchFeatures(
   const n = a.rows * b.rows;
   const C = opts.precomputed
     ? await opts.precomputed
-    : await backend.costMatrix(a, b, metric, opts.costBuffer && opts.costBuffer.length === n ? opts.costBuffer : allocFloat32(n, 'cost matrix'), opts.signal);
+    : await backend.costMatrix(a, b, metric, opts.costBuffer && opts.costBuffer.length === n ? opts.costBuffer : costBuffer(a.rows, b.rows), opts.signal);
   if (C.nRows !== a.rows || C.nCols !== b.rows) throw new Error(`internal: a precomputed cost matrix of ${C.nRows}×${C.nCols} for a ${a.rows}×${b.rows} pair`);
   opts.onCostReady?.();
   const t1 = performance.now();

@@ -5,11 +5,11 @@ import { resolve } from 'node:path';
 import { selectBackend } from '../solve/backend.js';
 import type { CostResult, FeatureMatrix } from '../solve/cost.js';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
-import { allocFloat32, recycleBuffer } from '../io/buffers.js';
+import { recycleBuffer } from '../io/buffers.js';
 import { layerFeatures, metricParts } from '../sae/fold.js';
 import { toolVersion, type Manifest, type ManifestHeader, type ManifestLayer, type ManifestPair } from './contract.js';
 import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from './folder.js';
-import { matchFeatures, manifestPair, type MatchOptions, type PairResult } from './pair.js';
+import { costBuffer, matchFeatures, manifestPair, type MatchOptions, type PairResult } from './pair.js';
 import { pairIsDone, pairSettingsKey, saeIdentity } from './resume.js';
 import type { ProgressListener } from '../progress.js';
 import { loadSae } from '../sae/load.js';
@@ -133,7 +133,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
     const cost = (async () => {
       const [x, y] = [await load(p.A), await load(p.B)];
       const n = x.features.rows * y.features.rows;
-      const buf = buffers[slot(k)]?.length === n ? buffers[slot(k)]! : allocFloat32(n, 'cost matrix');
+      const buf = buffers[slot(k)]?.length === n ? buffers[slot(k)]! : costBuffer(x.features.rows, y.features.rows);
       buffers[slot(k)] = buf;
       return backend.costMatrix(x.features, y.features, parts.cost, buf, opts.signal);
     })();
