@@ -118,3 +118,26 @@ describe('interrupted run (SIGKILL) resumes cleanly', () => {
     }
   });
 });
+
+describe('SIGTERM and SIGINT stop a suite cleanly', () => {
+  for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const)
+    it(`${sig}: exit ${code} at the next cancel point, no temporary files, and a rerun finishes with the uninterrupted run's files`, async () => {
+      const suite = join(dir, 'kill-suite'), full = join(dir, 'kill-full'), out = join(dir, `sig-${sig}`);
+      if (!existsSync(suite)) expect(run('synth', suite, '--layers', '7', '--width', '3000', '--d-model', '256', '--l0-variants', '1').code).toBe(0);
+      if (!existsSync(join(full, 'manifest.json'))) expect(run('suite', suite, '--out', full).code).toBe(0);
+      const child = spawn(process.execPath, [cli, 'suite', suite, '--out', out], { stdio: 'ignore' });
+      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      const t0 = Date.now();
+      while (!existsSync(join(out, 'manifest.json')) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 2));
+      child.kill(sig);
+      expect(await exited).toBe(code);
+      expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+      const listed = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).pairs.length;
+      expect(listed).toBeLessThan(6);
+      const r = run('suite', suite, '--out', out, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).skipped).toBe(listed);
+      for (let l = 0; l < 6; l++)
+        expect(Array.from((await readNpy(join(out, `perm_${l}_${l + 1}.npy`))).data)).toEqual(Array.from((await readNpy(join(full, `perm_${l}_${l + 1}.npy`))).data));
+    });
+});

@@ -2,6 +2,7 @@
 // printed as one row per pair, or the eval.json object with --json.
 import { Command } from 'commander';
 import { engineOption } from './args.js';
+import { interrupt } from './signals.js';
 import { evaluateSuite } from '../analysis/eval.js';
 import { progressBar } from '../progress.js';
 import type { EngineOptions } from '../solve/engine.js';
@@ -10,7 +11,7 @@ const f = (x: number | null) => (x === null || !Number.isFinite(x) ? '   —  ' 
 
 async function evalCommand(out: string, o: { acts: string; json?: boolean; engine?: EngineOptions }) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'eval ');
-  const r = await evaluateSuite(out, o.acts, { engine: o.engine, onProgress: (done, total, what) => bar.update({ done, total, what }) });
+  const r = await evaluateSuite(out, o.acts, { engine: o.engine, signal: interrupt, onProgress: (done, total, what) => bar.update({ done, total, what }) });
   bar.end();
   if (o.json) return console.log(JSON.stringify(r));
   console.log(`${out}: ${r.pairs.length} pairs on ${r.rows} rows of ${r.acts}`);

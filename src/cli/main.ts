@@ -11,6 +11,7 @@ import { registerMatchCommands } from './match.js';
 import { registerReportCommands } from './report.js';
 import { registerSolveCommands } from './solve.js';
 import { registerToolCommands } from './tools.js';
+import { interruptExitCode } from './signals.js';
 
 const program = new Command()
   .name('sae-match')
@@ -26,6 +27,7 @@ registerToolCommands(program);
 registerInfoCommands(program);
 
 program.parseAsync().catch((e: Error & { exitCode?: number }) => {
-  process.stderr.write(`sae-match: ${e.message}\n`);
-  process.exitCode = e instanceof SaeMatchInputError ? 2 : e.name === 'AbortError' ? 130 : 1;
+  const aborted = e.name === 'AbortError';
+  process.stderr.write(`sae-match: ${aborted ? 'stopped by a signal; rerun the same command to resume' : e.message}\n`);
+  process.exitCode = e instanceof SaeMatchInputError ? 2 : aborted ? interruptExitCode() : 1;
 });

@@ -10,6 +10,7 @@ import type { ManifestPair } from '../match/contract.js';
 import { matchPairToFolder } from '../match/pair.js';
 import { matchSuite } from '../match/suite.js';
 import { peakRssBytes } from './proc.js';
+import { interrupt } from './signals.js';
 import { progressBar } from '../progress.js';
 import { discoverSuite, parseL0, parseLayers, type DiscoverOptions } from '../sae/discover.js';
 
@@ -45,7 +46,7 @@ async function suiteCommand(root: string, o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'suite ');
   const r = await matchSuite(root, {
     ...(await discoverOptions(o)), out: o.out, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold,
-    device: o.device, engine: o.engine, force: o.force, topk: o.topk, onProgress: bar.update,
+    device: o.device, engine: o.engine, force: o.force, topk: o.topk, onProgress: bar.update, signal: interrupt,
     onPair: (p, skipped) => {
       if (o.json) return;
       bar.end();
@@ -73,7 +74,7 @@ async function pairCommand(a: string, b: string, o: Record<string, any>) {
   const [from, to] = pairLayers(a, b);
   const bar = o.json ? undefined : progressBar(process.stderr, 'pair ');
   const { out, entry, skipped } = await matchPairToFolder(a, b, {
-    out: o.out, from, to, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device, engine: o.engine,
+    out: o.out, from, to, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device, engine: o.engine, signal: interrupt,
     onProgress: bar?.update,
   });
   bar?.end();

@@ -8,13 +8,14 @@ import { checkCertificate, solveAssignment } from '../solve/lap.js';
 import type { EngineOptions } from '../solve/engine.js';
 import { engineOption } from './args.js';
 import { peakRssBytes } from './proc.js';
+import { interrupt } from './signals.js';
 
 async function solveCommand(file: string, opts: { maximize?: boolean; out?: string; json?: boolean; certificate: boolean; engine?: EngineOptions }) {
   // Any numeric matrix numpy writes, as scipy's linear_sum_assignment takes it, converted exactly.
   const arr = await readNpy(file, { expectRank: 2 });
   const [nRows, nCols] = arr.shape as [number, number];
   const cost = { data: await exactFloats(arr, file), nRows, nCols };
-  const sol = await solveAssignment(cost, { maximize: opts.maximize, engine: opts.engine }).catch((e: Error) => {
+  const sol = await solveAssignment(cost, { maximize: opts.maximize, engine: opts.engine, signal: interrupt }).catch((e: Error) => {
     if (e instanceof SaeMatchInputError) throw new SaeMatchInputError(`${file}: ${e.message}`, { cause: e });
     throw e;
   });
