@@ -12,7 +12,7 @@ import { SaeMatchInputError, throwIfAborted } from '../errors.js';
 import { allocBuffer, takeBuffer } from './buffers.js';
 import { crc32, crc32Combine, fileSize, readRange } from './read.js';
 import { parseNpyHeader, toNative, type NpyArray, type NpyHeader } from './npy.js';
-import { LOCAL_HEADER_SIG, LOCAL_HEADER_SIZE, FLAG_ENCRYPTED, METHOD_STORED, METHOD_DEFLATE } from './zip.js';
+import { END_SIG, LOCAL_HEADER_SIG, LOCAL_HEADER_SIZE, FLAG_ENCRYPTED, METHOD_STORED, METHOD_DEFLATE, ZIP64_LOCATOR_SIG } from './zip.js';
 
 export interface NpzEntry {
   name: string;
@@ -64,7 +64,30 @@ function wrapZipError(path: string, e: unknown): SaeMatchInputError {
   return new SaeMatchInputError(`${path}: invalid ZIP archive (${msg})`, { cause: e });
 }
 
-function openZip(path: string): Promise<yauzl.ZipFile> {
+/**
+ * yauzl follows the ZIP64 end-of-central-directory locator with an fs.read that throws, outside any
+ * callback it could report to, when the offset is past 2^53: a corrupt locator would crash the
+ * process. So the locator yauzl will use (next to the last end record, as it finds it) is checked
+ * here first: its record must lie inside the file.
+ */
+async function checkZip64Locator(path: string): Promise<void> {
+  const size = await fileSize(path, '.npz archive');
+  const tailLength = Math.min(size, 22 + 0xffff);
+  const { bytes } = await readRange(path, size - tailLength, tailLength);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = bytes.length - 22; i >= 0; i--) {
+    if (dv.getUint32(i, true) !== END_SIG) continue;
+    if (i >= 20 && dv.getUint32(i - 20, true) === ZIP64_LOCATOR_SIG) {
+      const offset = dv.getBigUint64(i - 20 + 8, true);
+      if (offset + 56n > BigInt(size))
+        fail(path, `the ZIP64 end-of-central-directory locator points to offset ${offset}, past the end of the ${size}-byte file (corrupt or truncated)`);
+    }
+    return;
+  }
+}
+
+async function openZip(path: string): Promise<yauzl.ZipFile> {
+  await checkZip64Locator(path);
   return new Promise((resolve, reject) => {
     // Sizes are checked against the .npy headers below, with messages that name the member.
     const options = { lazyEntries: true, autoClose: false, validateEntrySizes: false };
@@ -81,13 +104,22 @@ async function readCentralDirectory(path: string): Promise<yauzl.Entry[]> {
     }
     return await new Promise<yauzl.Entry[]>((resolve, reject) => {
       const entries: yauzl.Entry[] = [];
+      // yauzl reads the next record with fs.read, which throws synchronously on an offset past 2^53
+      // (a corrupt ZIP64 field): that must reject here, not escape from the event handler.
+      const next = () => {
+        try {
+          zip.readEntry();
+        } catch (e) {
+          reject(wrapZipError(path, e));
+        }
+      };
       zip.on('entry', (entry: yauzl.Entry) => {
         entries.push(entry);
-        zip.readEntry();
+        next();
       });
       zip.on('end', () => resolve(entries));
       zip.on('error', (err) => reject(wrapZipError(path, err)));
-      zip.readEntry();
+      next();
     });
   } finally {
     zip.close();
