@@ -6,7 +6,8 @@
 //     solver claims it itself once its own half is done, so a helper that is descheduled (another
 //     process on the core, a 1-CPU cpuset) costs a step nothing but its half of the speed-up;
 //   - the solver waits only for a half the helper has claimed, i.e. is computing, and yields the CPU
-//     while it waits, in case they share one;
+//     while it waits, in case they share one; when such waits keep being long (the helper loses its
+//     CPU mid-step), the rest of phase 4 runs on the solver's thread alone;
 //   - an idle helper spins briefly (a futex wake-up would cost as much as a step), then parks on a
 //     condition variable until the next step or the end.
 // Ties between the halves go to the lower column, as in one sequential scan, so the split does not
@@ -46,14 +47,21 @@ class RelaxTeam {
   RelaxTeam(const RelaxTeam&) = delete;
   RelaxTeam& operator=(const RelaxTeam&) = delete;
 
-  // Relaxations whose upper half the helper computed, and those whose upper half the solver took
-  // over because the helper had not claimed it: both 0 without a helper. Exact after relax() returns.
+  // Relaxations whose upper half the helper computed, and those whose upper half the solver did
+  // itself (the helper had not claimed it, or phase 4 went on alone): both 0 without a helper.
+  // Exact after relax() returns.
   int64_t helperSteps() const { return team_.steps; }
   int64_t stepsTakenOver() const { return taken_over_; }
 
   // One Dijkstra step's relaxation from row i over all columns, split with the helper when there is one.
   void relax(int64_t i, double h, double* d, int32_t* pred, kernels::MinAt& a, kernels::MinAt& u) {
     if (!active_) return solver_.relaxRange(i, h, d, pred, 0, nc_, a, u);
+    ++steps_;
+    if (solo_) {  // the helper kept being descheduled mid-step: the rest of phase 4 runs here alone
+      solver_.relaxRange(i, h, d, pred, 0, nc_, a, u);
+      ++taken_over_;
+      return;
+    }
     team_.job = {i, h, d, pred};
     const uint64_t g = team_.gen.fetch_add(1, std::memory_order_seq_cst) + 1;
     if (team_.sleeping.load(std::memory_order_seq_cst)) wakeHelper();
@@ -63,13 +71,23 @@ class RelaxTeam {
     if (team_.claim.compare_exchange_strong(expected, g, std::memory_order_acq_rel)) {
       // The helper has not started this step: do its half here rather than wait for it.
       solver_.relaxRange(i, h, d, pred, team_.split, nc_, ua, uu);
-      ++taken_over_;
+      // A helper that misses most steps is not getting a CPU: waking it each step would only take
+      // CPU time from this thread, so the rest of phase 4 runs here alone.
+      if (++taken_over_ >= kTakeOversBeforeSolo && taken_over_ * 2 > steps_) solo_ = true;
     } else {
       // The helper claimed it and is computing it: wait for that, giving it the CPU if we share one.
+      bool longWait = false;
       for (int spins = 0; team_.done.load(std::memory_order_acquire) != g; ++spins) {
-        if (spins >= kSpinsBeforeYield) std::this_thread::yield();
-        else cpuRelax();
+        if (spins >= kSpinsBeforeYield) {
+          longWait = true;
+          std::this_thread::yield();
+        } else {
+          cpuRelax();
+        }
       }
+      // A half that takes far longer than ours means the helper lost its CPU mid-step (another
+      // process shares the cores). When that is common, the split costs more than it gives.
+      if (longWait && ++long_waits_ >= kLongWaitsBeforeSolo && long_waits_ * kLongWaitRate > steps_) solo_ = true;
       ua = team_.a;
       uu = team_.u;
     }
@@ -82,6 +100,12 @@ class RelaxTeam {
   // the length of one relaxation, so a running partner is never slowed by a system call.
   static constexpr int kSpinsBeforeYield = 1 << 12;
   static constexpr int kSpinsBeforePark = 1 << 14;
+  // Phase 4 goes on without the helper once at least this many steps waited long for it, and more
+  // than one step in kLongWaitRate did.
+  static constexpr int64_t kLongWaitsBeforeSolo = 8;
+  static constexpr int64_t kLongWaitRate = 64;
+  // ... or once at least this many steps were taken over and they are more than half of all.
+  static constexpr int64_t kTakeOversBeforeSolo = 64;
 
   void wakeHelper() {
     std::lock_guard<std::mutex> lock(team_.m);
@@ -147,6 +171,9 @@ class RelaxTeam {
   const int64_t nc_;
   bool active_ = false;
   int64_t taken_over_ = 0;
+  int64_t steps_ = 0;
+  int64_t long_waits_ = 0;
+  bool solo_ = false;
   Team team_;
 };
 

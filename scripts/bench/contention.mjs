@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// The solver under load, in one run: each family quiet, with one busy process per core but one, and
+// with every core busy, `--repeat` solves each, and the single-thread solve (lapThreads 1) under the
+// same load as the reference a parallel solver must never fall far behind. Prints the median and the
+// worst per condition (the collapse this guards against was intermittent, so the worst is the figure
+// that matters). The load is `sh -c 'while :; do :; done'` per busy core, at normal priority.
+// Usage: node scripts/bench/contention.mjs [--families sae,uniform,geometric] [--n 8192] [--repeat 10] [--json]
+import { spawn, spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(root, 'dist', 'cli', 'main.js');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const k = args.indexOf(`--${name}`);
+  return k >= 0 ? args[k + 1] : dflt;
+};
+const families = opt('families', 'sae,uniform,geometric').split(',');
+const n = Number(opt('n', 8192));
+const repeat = Number(opt('repeat', 10));
+const cores = cpus().length;
+
+function solves(family, env) {
+  const r = spawnSync(process.execPath, [cli, 'bench', '--family', family, '--n', String(n), '--repeat', String(repeat), '--no-scipy', '--no-munkres', '--json'],
+    { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 1_800_000 });
+  if (r.status !== 0) return { error: (r.error?.message ?? r.stderr).slice(0, 200) };
+  const s = JSON.parse(r.stdout).solve[0];
+  const sorted = [...s.secondsAll].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted.at(-1), all: s.secondsAll, helperSteps: s.stats.helperSteps, stepsTakenOver: s.stats.stepsTakenOver };
+}
+
+function withLoad(busy, fn) {
+  const procs = Array.from({ length: busy }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+  try {
+    return fn();
+  } finally {
+    for (const p of procs) p.kill('SIGKILL');
+  }
+}
+
+const results = [];
+for (const family of families) {
+  const row = { family, n, repeat, cores };
+  row.quiet = solves(family, {});
+  row.quietOneThread = solves(family, { SAE_MATCH_LAP_THREADS: '1' });
+  if (cores > 1) row.oneCoreFree = withLoad(cores - 1, () => solves(family, {}));
+  row.allBusy = withLoad(cores, () => solves(family, {}));
+  row.allBusyOneThread = withLoad(cores, () => solves(family, { SAE_MATCH_LAP_THREADS: '1' }));
+  results.push(row);
+  if (!args.includes('--json')) {
+    const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(3)} s, worst ${x.worst.toFixed(3)} s`);
+    console.log(`${family} n=${n}: quiet ${f(row.quiet)}; quiet 1 thread ${f(row.quietOneThread)}` +
+      (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
+      `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy 1 thread ${f(row.allBusyOneThread)}`);
+  }
+}
+if (args.includes('--json')) console.log(JSON.stringify({ date: new Date().toISOString(), results }));
