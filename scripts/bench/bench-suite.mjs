@@ -10,17 +10,8 @@
 //                                [--no-peer] [--repeat 3] [--json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, rmSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const k = args.indexOf(`--${name}`);
-  return k >= 0 ? args[k + 1] : dflt;
-};
-const flag = (name) => args.includes(`--${name}`);
+import { join, resolve } from 'node:path';
+import { cli, flag, opt, root } from './common.mjs';
 const width = Number(opt('width', 16384)), dModel = Number(opt('d-model', 2304)), layers = Number(opt('layers', 4));
 const repeat = Number(opt('repeat', 3));
 const dir = resolve(opt('dir', `/tmp/sae-match-bench-${width}x${dModel}`));
@@ -81,7 +72,7 @@ log(`pair ${width}x${width}: ${best.wall.toFixed(2)} s wall (${Object.entries(be
 
 if (!flag('no-peer')) {
   log('numpy + scipy pipeline on the same pair (scipy at 16k takes many minutes) ...');
-  const r = sh('python3', [join(root, 'scripts', 'peer_pipeline.py'), '--a', A, '--b', B, '--json'], { timeout: 4 * 3600 * 1000 });
+  const r = sh('python3', [join(root, 'scripts', 'bench', 'peer_pipeline.py'), '--a', A, '--b', B, '--json'], { timeout: 4 * 3600 * 1000 });
   const p = JSON.parse(r.stdout);
   result.peer = p;
   result.pair.speedup = p.total_s / best.wall;

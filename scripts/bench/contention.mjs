@@ -7,16 +7,7 @@
 // Usage: node scripts/bench/contention.mjs [--families sae,uniform,geometric] [--n 8192] [--repeat 10] [--json]
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const k = args.indexOf(`--${name}`);
-  return k >= 0 ? args[k + 1] : dflt;
-};
+import { cli, flag, opt } from './common.mjs';
 const families = opt('families', 'sae,uniform,geometric').split(',');
 const n = Number(opt('n', 8192));
 const repeat = Number(opt('repeat', 10));
@@ -49,11 +40,11 @@ for (const family of families) {
   row.allBusy = withLoad(cores, () => solves(family, {}));
   row.allBusyOneThread = withLoad(cores, () => solves(family, { SAE_MATCH_LAP_THREADS: '1' }));
   results.push(row);
-  if (!args.includes('--json')) {
+  if (!flag('json')) {
     const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(3)} s, worst ${x.worst.toFixed(3)} s`);
     console.log(`${family} n=${n}: quiet ${f(row.quiet)}; quiet 1 thread ${f(row.quietOneThread)}` +
       (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
       `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy 1 thread ${f(row.allBusyOneThread)}`);
   }
 }
-if (args.includes('--json')) console.log(JSON.stringify({ date: new Date().toISOString(), results }));
+if (flag('json')) console.log(JSON.stringify({ date: new Date().toISOString(), results }));
