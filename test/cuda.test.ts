@@ -1,6 +1,6 @@
 // The CUDA backend. Everywhere: backend selection, the clear error for --device cuda without a
 // usable device, and the fallback under auto when a CUDA call fails (on a machine without a GPU the
-// CUDA op itself fails, which exercises exactly that path). With a GPU (scripts/gpu-check.sh): the
+// CUDA op itself fails, which exercises exactly that path). With a GPU (scripts/gpu/gpu-check.sh): the
 // cost kernel against a float64 reference, and the GPU solver's optimum and certificate against the
 // CPU solver on every benchmark family up to n = 4096.
 import { describe, expect, test } from 'vitest';
