@@ -4,6 +4,7 @@
 // with a SaeMatchInputError whose message names the file: never another exception (a crash in
 // waiting), never a hang (10 s per file). FUZZ_N sets mutants per format (default small enough for
 // CI; BENCHMARKS.md records a long run); the seed is fixed, so a failure reproduces.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -114,6 +115,24 @@ describe(`fuzzed headers (${N} mutants per format)`, () => {
       await survives(() => loadSae(folder), folder, m);
     }
     expect(outcome.refused).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('fuzzed headers through the CLI: exit codes', () => {
+  it('sae-match solve on mutated .npy files exits 0 or 2, never 1 or by a signal, and names the file when it refuses', () => {
+    const r = prng(5);
+    const seed = readFileSync(join(FIX, 'npy', 'float32_2d.npy'));
+    const cli = resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+    const codes = new Set<number | null>();
+    for (let k = 0; k < 16; k++) {
+      const path = join(dir, `cli-${k}.npy`);
+      writeFileSync(path, mutate(seed, r, 128));
+      const run = spawnSync(process.execPath, [cli, 'solve', path, '--json'], { encoding: 'utf8', timeout: 30_000 });
+      codes.add(run.status);
+      expect([0, 2], `${path}: exit ${run.status} (${run.signal ?? ''}) ${run.stderr}`).toContain(run.status);
+      if (run.status === 2) expect(run.stderr).toContain(path);
+    }
+    expect(codes.has(2)).toBe(true);
   }, 120_000);
 });
 
