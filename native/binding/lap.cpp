@@ -40,32 +40,37 @@ Napi::Object warmStartObject(Napi::Env env, const WarmStart& ws) {
 namespace {
 
 // A cost matrix argument: float32 or float64, row-major.
-struct CostArg {
+// The assignment problem both solveAssignment and checkCertificate receive: {cost (Float32Array or
+// Float64Array, row-major), nRows, nCols, maximize}. The workers derive from it, so the fields read
+// here are theirs.
+struct CostProblem {
   const uint8_t* data = nullptr;
   bool isDouble = false;
+  int64_t nr = 0, nc = 0;
+  bool maximize = false;
+
+  void readProblem(const Args& a, const char* call) {
+    Napi::TypedArray t = a.typed("cost");
+    const napi_typedarray_type type = t.TypedArrayType();
+    if (type != napi_float32_array && type != napi_float64_array)
+      throw Napi::TypeError::New(t.Env(), std::string(call) + ": option 'cost' must be a Float32Array or Float64Array");
+    data = Args::bytesOf<const uint8_t>(t);
+    isDouble = type == napi_float64_array;
+    nr = a.i64("nRows");
+    nc = a.i64("nCols");
+    maximize = a.flag("maximize");
+  }
 };
-CostArg costArg(const Args& a, const char* call) {
-  Napi::TypedArray t = a.typed("cost");
-  const napi_typedarray_type type = t.TypedArrayType();
-  if (type != napi_float32_array && type != napi_float64_array)
-    throw Napi::TypeError::New(t.Env(), std::string(call) + ": option 'cost' must be a Float32Array or Float64Array");
-  return {Args::bytesOf<const uint8_t>(t), type == napi_float64_array};
-}
 
 // solveAssignment({cost, nRows, nCols, maximize, lapThreads, parallelRounds?, warmStart?}, token).
 // parallelRounds (square float32, minimise): the CUDA solver's data-parallel initialisation run on
 // the host (parallelInitReference) with that many bidding rounds, then phase 4 from its result.
 // warmStart {rowToCol, colToRow, v}: phase 4 from that state, checked first (solveFromWarmStart).
-class SolveWorker : public PromiseWorker {
+class SolveWorker : public PromiseWorker, private CostProblem {
  public:
   explicit SolveWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
     Args a(info, "solveAssignment", this);
-    CostArg c = costArg(a, "solveAssignment");
-    data = c.data;
-    isDouble = c.isDouble;
-    nr = a.i64("nRows");
-    nc = a.i64("nCols");
-    maximize = a.flag("maximize");
+    readProblem(a, "solveAssignment");
     options.phase4_threads = a.i32("lapThreads");
     if (a.has("parallelRounds")) rounds = a.i32("parallelRounds");
     if (a.has("warmStart")) setWarmStart(a.object("warmStart"));
@@ -115,26 +120,18 @@ class SolveWorker : public PromiseWorker {
     warm->v.assign(f64.Data(), f64.Data() + f64.ElementLength());
   }
 
-  int64_t nr = 0, nc = 0;
-  bool maximize = false, isDouble = false;
   int rounds = -1;
   SolverOptions options;
   std::optional<WarmStart> warm;
-  const uint8_t* data = nullptr;
   LapResult result;
 };
 
 // checkCertificate({cost, nRows, nCols, maximize, rowToCol, u, v, tolerance}, token).
-class CertificateWorker : public PromiseWorker {
+class CertificateWorker : public PromiseWorker, private CostProblem {
  public:
   explicit CertificateWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
     Args a(info, "checkCertificate", this);
-    CostArg c = costArg(a, "checkCertificate");
-    data = c.data;
-    isDouble = c.isDouble;
-    nr = a.i64("nRows");
-    nc = a.i64("nCols");
-    maximize = a.flag("maximize");
+    readProblem(a, "checkCertificate");
     x = a.i32s("rowToCol");
     u = a.f64s("u");
     v = a.f64s("v");
@@ -159,9 +156,6 @@ class CertificateWorker : public PromiseWorker {
   }
 
  private:
-  bool isDouble = false, maximize = false;
-  const uint8_t* data = nullptr;
-  int64_t nr = 0, nc = 0;
   const int32_t* x = nullptr;
   const double *u = nullptr, *v = nullptr;
   double tol = 0;
