@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parallelCounters, setThreads } from '../src/binding/addon.js';
 import { writeNpy } from '../src/io/npy.js';
+import { checkCertificate, solveAssignment } from '../src/solve/lap.js';
 import { testInstance } from './instances.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -59,4 +61,42 @@ describe('phase 4 when the CPUs are not free', () => {
       for (const b of busy) b.kill('SIGKILL');
     }
   }, 120_000);
+});
+
+describe('the fork-join passes when their workers do not get a CPU', () => {
+  it('a pass whose workers start late is finished by the caller alone, with the same result', async () => {
+    const n = 512;
+    const inst = testInstance('uniform', n, { seed: 5 });
+    const cost = { data: inst.data as Float32Array, nRows: n, nCols: n };
+    const sol = await solveAssignment(cost);
+    setThreads(4); // four parts, whatever this machine has
+    try {
+      const quiet = await checkCertificate(cost, sol);
+      // Every worker now sleeps 30 s before it claims a part, as a thread that is never scheduled.
+      const before = parallelCounters(30_000_000);
+      const late = await checkCertificate(cost, sol);
+      const after = parallelCounters(0);
+      expect({ ...late, seconds: 0 }).toEqual({ ...quiet, seconds: 0 });
+      expect(late.ok).toBe(true);
+      expect(after.passes - before.passes).toBe(1);
+      expect(after.partsByCaller - before.partsByCaller).toBe(4);
+      expect(after.partsByWorkers - before.partsByWorkers).toBe(0);
+    } finally {
+      parallelCounters(0);
+      setThreads(0);
+    }
+  });
+
+  it('--threads N is what the passes use, and --threads 1 keeps phase 4 on one thread', () => {
+    const info = run([], '--threads', '3', 'info', '--json');
+    expect(info.threads).toBe(3);
+    expect(info.threadsReason).toMatch(/chosen: 3 \(--threads\)/);
+    const one = run([], 'solve', file, '--json', '--threads', '1');
+    expect(one.certificate.ok).toBe(true);
+    expect(one.totalCost).toBe(single.totalCost);
+    expect(one.stats.helperSteps + one.stats.stepsTakenOver).toBe(0);
+    const r = spawnSync(process.execPath, [cli, 'info', '--threads', '0'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--threads must be a positive integer/);
+  }, 60_000);
 });

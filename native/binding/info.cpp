@@ -17,7 +17,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("blas", blasName());
   o.Set("haveBlas", haveBlas());
   o.Set("threads", hardwareThreads());
-  o.Set("threadsReason", threadBudget().reason);
+  const bool chosen = hardwareThreads() != threadBudget().threads;
+  o.Set("threadsReason", threadBudget().reason + (chosen ? "; chosen: " + std::to_string(hardwareThreads()) + " (--threads)" : std::string()));
+  o.Set("threadBudget", threadBudget().threads);
 #ifdef SAE_MATCH_X86
   o.Set("avx2", cpuHasAvx2());
 #else
@@ -49,10 +51,32 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// setThreads(n): the threads every parallel pass uses from now on (0: back to what the machine gave).
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  setThreadLimit(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), hardwareThreads());
+}
+
+// parallelCounters() -> what the fork-join passes did so far (native/core/parallel.hpp).
+// parallelCounters(delayUs) also sets the test seam that delays every worker's start.
+Napi::Value Counters(const Napi::CallbackInfo& info) {
+  ParallelCounters& c = parallelCounters();
+  if (info.Length() > 0 && info[0].IsNumber()) c.test_worker_delay_us = info[0].As<Napi::Number>().Int64Value();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("passes", static_cast<double>(c.passes.load()));
+  o.Set("partsByCaller", static_cast<double>(c.parts_by_caller.load()));
+  o.Set("partsByWorkers", static_cast<double>(c.parts_by_workers.load()));
+  o.Set("workersIdle", static_cast<double>(c.workers_idle.load()));
+  o.Set("spawnFailures", static_cast<double>(c.spawn_failures.load()));
+  return o;
+}
+
 }  // namespace
 
 void registerInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("parallelCounters", Napi::Function::New(env, Counters));
 }
 
 }  // namespace saematch::binding

@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <atomic>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -74,7 +76,16 @@ ThreadBudget measure() {
   return b;
 }
 
+std::atomic<int> chosenThreads{0};
+
 }  // namespace
+
+int threadLimit() {
+  const int chosen = chosenThreads.load(std::memory_order_relaxed);
+  return chosen > 0 ? chosen : threadBudget().threads;
+}
+
+void setThreadLimit(int threads) { chosenThreads.store(threads > 0 ? threads : 0, std::memory_order_relaxed); }
 
 const ThreadBudget& threadBudget() {
   static const ThreadBudget budget = measure();

@@ -17,4 +17,10 @@ struct ThreadBudget {
 
 const ThreadBudget& threadBudget();
 
+// The threads the parallel passes use: the budget above, unless setThreadLimit chose a number
+// (`--threads`, the API's setThreads). A chosen number may exceed the budget (the caller knows
+// better, e.g. an oversubscribed benchmark); 0 returns to the budget.
+int threadLimit();
+void setThreadLimit(int threads);
+
 }  // namespace saematch

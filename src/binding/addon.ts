@@ -69,8 +69,10 @@ export interface NativeInfo {
   haveBlas: boolean;
   /** Threads a parallel pass uses: the least of the CPUs, the affinity mask, the cgroup quota and SLURM_CPUS_PER_TASK. */
   threads: number;
-  /** What each of those sources said (native/core/threads.hpp). */
+  /** What each of those sources said (native/core/threads.hpp), and a choice made with setThreads. */
   threadsReason: string;
+  /** What the machine gave this process, whatever setThreads chose. */
+  threadBudget: number;
   avx2: boolean;
   buildSystem?: string;
   cuda: {
@@ -81,6 +83,19 @@ export interface NativeInfo {
     error: string;
     devices: CudaDevice[];
   };
+}
+
+/** What the native fork-join passes did since the process started (native/core/parallel.hpp). */
+export interface ParallelCounters {
+  /** Passes that started worker threads. */
+  passes: number;
+  /** Parts the calling thread ran itself (all of them when no worker got a CPU in time). */
+  partsByCaller: number;
+  partsByWorkers: number;
+  /** Workers that started after every part was claimed, and exited. */
+  workersIdle: number;
+  /** Thread starts the system refused; the caller did their work. */
+  spawnFailures: number;
 }
 
 interface CancelToken {
@@ -137,6 +152,8 @@ interface NativeAddon {
   evaluateSae(o: EvalPairArgs, token: CancelToken): Promise<NativePairEval>;
   // native/binding/info.cpp
   info(): NativeInfo;
+  setThreads(threads: number): number;
+  parallelCounters(testWorkerDelayUs?: number): ParallelCounters;
 }
 
 /** A dense row-major cost matrix as the solver takes it. */
@@ -393,4 +410,20 @@ export async function callNative<T>(
 export function nativeInfo(): NativeInfo & { addonPath: string } {
   const { addon, path } = loadAddon();
   return { ...addon.info(), addonPath: path };
+}
+
+/**
+ * Sets the threads every native parallel pass uses from now on, process-wide (`--threads`): an
+ * integer >= 1, or 0 to return to what the machine gave this process (nativeInfo().threadBudget).
+ * Phase 4's helper thread is used only when this is at least 2. Returns the count now in effect.
+ */
+export function setThreads(threads: number): number {
+  if (!Number.isInteger(threads) || threads < 0 || threads > 4096)
+    throw new SaeMatchInputError(`threads must be an integer in [1, 4096] (or 0 for what the machine gives), got ${String(threads)}`);
+  return loadAddon().addon.setThreads(threads);
+}
+
+/** Counters of the native fork-join passes (tests assert on them; see native/core/parallel.hpp). */
+export function parallelCounters(testWorkerDelayUs?: number): ParallelCounters {
+  return loadAddon().addon.parallelCounters(testWorkerDelayUs);
 }
