@@ -77,15 +77,32 @@ struct ForkJoin {
 };
 }  // namespace detail
 
-// Runs fn(begin, end, part) over `threads` contiguous parts of [0, n), part edges rounded to `grain`,
-// part = 0, 1, ... in order (callers keep per-part buffers and merge them in part order). Which thread
+// Parts per thread: a thread that loses its CPU mid-pass holds up the pass by at most the part it
+// is in, while the others claim the rest. With 2 threads, one of them at half speed beside a busy
+// process, one part per thread makes the pass as slow as one thread; 4 parts each bring it to
+// about 2/3 of that.
+constexpr int kPartsPerThread = 4;
+
+// How many parts parallelFor(n, threads, grain, ...) splits into: per-part buffers are sized by it.
+inline int parallelParts(int64_t n, int threads, int64_t grain) {
+  if (n <= 0) return 0;
+  grain = std::max<int64_t>(grain, 1);
+  const int64_t chunks = (n + grain - 1) / grain;
+  const int64_t want = threads <= 1 ? 1 : int64_t{threads} * kPartsPerThread;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(want, chunks)));
+}
+
+// Runs fn(begin, end, part) over parallelParts(n, threads, grain) contiguous parts of [0, n), part
+// edges rounded to `grain`, part = 0, 1, ... in order of position (callers keep per-part buffers and
+// merge them in part order). At most `threads` threads run them, the caller among them; which thread
 // runs a part is not fixed. Exceptions from any part are rethrown in the caller.
 template <typename Fn>
 void parallelFor(int64_t n, int threads, int64_t grain, Fn fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const int64_t chunks = (n + grain - 1) / grain;
-  const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, chunks)));
+  const int parts = parallelParts(n, threads, grain);
+  const int workers = std::min(parts, std::max(threads, 1));
   if (parts == 1) {
     fn(int64_t{0}, n, 0);
     return;
@@ -100,7 +117,7 @@ void parallelFor(int64_t n, int threads, int64_t grain, Fn fn) {
   };
   counters.passes.fetch_add(1, std::memory_order_relaxed);
   const int64_t delay = counters.test_worker_delay_us.load(std::memory_order_relaxed);
-  for (int w = 1; w < parts; ++w) {
+  for (int w = 1; w < workers; ++w) {
     try {
       std::thread([state, delay] {
         if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));

@@ -23,6 +23,7 @@ export function fsReason(e: unknown, noun = 'file or directory'): string {
     ENOTDIR: noun === 'folder' ? 'not a folder' : 'a path component is not a directory',
     EROFS: 'read-only file system',
     ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
     EEXIST: 'file already exists',
   };
   if (err && typeof err.code === 'string') return reasons[err.code] ?? err.message;
@@ -38,7 +39,8 @@ export function fsError(e: unknown, path: string, action: string): Error {
   if (e instanceof SaeMatchInputError || e instanceof SaeMatchInternalError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
   const known = typeof code === 'string';
-  const message = `${path}: cannot ${action}: ${fsReason(e)}${known && !fsReason(e).includes(code) ? ` (${code})` : ''}`;
+  const full = code === 'ENOSPC' || code === 'EDQUOT' ? '; free some space and rerun the same command: finished files are kept and a suite resumes' : '';
+  const message = `${path}: cannot ${action}: ${fsReason(e)}${known && !fsReason(e).includes(code) ? ` (${code})` : ''}${full}`;
   return known && INPUT_CODES.has(code)
     ? new SaeMatchInputError(message, { cause: e })
     : new SaeMatchInternalError(message, { cause: e });

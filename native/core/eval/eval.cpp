@@ -46,8 +46,9 @@ SparseCodes jumpReluEncode(const float* X, int64_t n, int64_t d_model, const flo
   out.row_ptr.assign(static_cast<size_t>(n + 1), 0);
   std::vector<float> z(static_cast<size_t>(std::min(n, kEncodeBlock) * d_sae));
   // Per-thread nonzeros of the current block, concatenated in row order afterwards.
-  std::vector<std::vector<int32_t>> tidx(threads);
-  std::vector<std::vector<float>> tval(threads);
+  const int parts = parallelParts(std::min(n, kEncodeBlock), threads, 1);
+  std::vector<std::vector<int32_t>> tidx(parts);
+  std::vector<std::vector<float>> tval(parts);
   std::vector<int64_t> rowCount(static_cast<size_t>(kEncodeBlock));
   for (int64_t r0 = 0; r0 < n; r0 += kEncodeBlock) {
     checkCancel(cancel);
@@ -75,9 +76,9 @@ SparseCodes jumpReluEncode(const float* X, int64_t n, int64_t d_model, const flo
       }
     });
     for (int64_t r = 0; r < rows; ++r) out.row_ptr[r0 + r + 1] = out.row_ptr[r0 + r] + rowCount[r];
-    // Chunks are contiguous and in thread order, so appending thread by thread keeps row order
-    // (threads parallelFor did not use have empty buffers).
-    for (int t = 0; t < threads; ++t) {
+    // Parts are contiguous and in row order, so appending part by part keeps row order (parts a
+    // shorter last block did not use have empty buffers).
+    for (int t = 0; t < parts; ++t) {
       out.idx.insert(out.idx.end(), tidx[t].begin(), tidx[t].end());
       out.val.insert(out.val.end(), tval[t].begin(), tval[t].end());
       tidx[t].clear();
@@ -243,7 +244,7 @@ PairEval evaluatePair(const PairEvalInput& in, int threads, EvalKernels kernels,
 
   // Chunk by chunk (both threads share the packed slices in L3), rows split between threads.
   const size_t M = kFixed + Q;
-  std::vector<std::vector<double>> partial(threads, std::vector<double>(M, 0.0));
+  std::vector<std::vector<double>> partial(std::max(parallelParts(n, threads, 64), 1), std::vector<double>(M, 0.0));
 #ifdef SAE_MATCH_X86
   const bool avx2 = cpuHasAvx2() && kernels != EvalKernels::Generic;
 #endif

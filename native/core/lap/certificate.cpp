@@ -60,7 +60,7 @@ Certificate checkCertificate(const T* cost, int64_t n_rows, int64_t n_cols, bool
     double scale = 0, minR = kInf, gap = 0;
   };
   const int threads = std::max(1, hardwareThreads());
-  std::vector<Part> parts(threads);
+  std::vector<Part> parts(parallelParts(n_rows, threads, 64));
   parallelFor(n_rows, threads, 64, [&](int64_t b, int64_t e, int t) {
     Part p;
     for (int64_t i = b; i < e; ++i) {

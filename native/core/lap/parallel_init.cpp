@@ -18,13 +18,14 @@ WarmStart JonkerVolgenant<T, NEG>::parallelInit(int rounds) {
   // Every step below is a pass over independent rows (that is what makes it a device algorithm), so
   // the host runs them on all cores too; results do not depend on the split.
   const int threads = std::max(1, hardwareThreads());
-  // 1. Column reduction: per-thread minima over contiguous row blocks, merged in row order (strict <
+  // 1. Column reduction: per-part minima over contiguous row blocks, merged in row order (strict <
   // keeps the lowest row on ties, as one pass would).
   std::vector<T> vmin(nc_, std::numeric_limits<T>::infinity());
   std::vector<int32_t> arg(nc_, -1);
   {
-    std::vector<std::vector<T>> tmin(threads);
-    std::vector<std::vector<int32_t>> targ(threads);
+    const int parts = parallelParts(nr_, threads, 256);
+    std::vector<std::vector<T>> tmin(parts);
+    std::vector<std::vector<int32_t>> targ(parts);
     std::atomic<bool> bad{false};
     parallelFor(nr_, threads, 256, [&](int64_t b, int64_t e, int t) {
       tmin[t].assign(nc_, std::numeric_limits<T>::infinity());
@@ -36,7 +37,7 @@ WarmStart JonkerVolgenant<T, NEG>::parallelInit(int rounds) {
       }
     });
     if (bad) throw InputError(invalidEntriesMessage(NEG));
-    for (int t = 0; t < threads; ++t) {
+    for (int t = 0; t < parts; ++t) {
       if (targ[t].empty()) continue;
       for (int64_t j = 0; j < nc_; ++j)
         if (targ[t][j] >= 0 && tmin[t][j] < vmin[j]) {

@@ -6,8 +6,8 @@
 //     solver claims it itself once its own half is done, so a helper that is descheduled (another
 //     process on the core, a 1-CPU cpuset) costs a step nothing but its half of the speed-up;
 //   - the solver waits only for a half the helper has claimed, i.e. is computing, and yields the CPU
-//     while it waits, in case they share one; when such waits keep being long (the helper loses its
-//     CPU mid-step), the rest of phase 4 runs on the solver's thread alone;
+//     while it waits, in case they share one; when such waits add up to a tenth of phase 4's time
+//     (the helper keeps losing its CPU mid-step), the rest of phase 4 runs on the solver's thread;
 //   - an idle helper spins briefly (a futex wake-up would cost as much as a step), then parks on a
 //     condition variable until the next step or the end.
 // Ties between the halves go to the lower column, as in one sequential scan, so the split does not
@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -77,17 +78,24 @@ class RelaxTeam {
     } else {
       // The helper claimed it and is computing it: wait for that, giving it the CPU if we share one.
       bool longWait = false;
+      std::chrono::steady_clock::time_point waitStart;
       for (int spins = 0; team_.done.load(std::memory_order_acquire) != g; ++spins) {
         if (spins >= kSpinsBeforeYield) {
-          longWait = true;
+          if (!longWait) longWait = true, waitStart = std::chrono::steady_clock::now();
           std::this_thread::yield();
         } else {
           cpuRelax();
         }
       }
       // A half that takes far longer than ours means the helper lost its CPU mid-step (another
-      // process shares the cores). When that is common, the split costs more than it gives.
-      if (longWait && ++long_waits_ >= kLongWaitsBeforeSolo && long_waits_ * kLongWaitRate > steps_) solo_ = true;
+      // process shares the cores), and each such wait is a scheduler time slice, milliseconds, where
+      // a step is microseconds. So the time lost is what counts, not how often: once the long waits
+      // add up to more than a tenth of phase 4 so far, the rest of phase 4 runs here alone.
+      if (longWait) {
+        const auto now = std::chrono::steady_clock::now();
+        waited_ += now - waitStart;
+        if (waited_ > kWaitBeforeSolo && waited_ * kWaitShare > now - start_) solo_ = true;
+      }
       ua = team_.a;
       uu = team_.u;
     }
@@ -100,10 +108,10 @@ class RelaxTeam {
   // the length of one relaxation, so a running partner is never slowed by a system call.
   static constexpr int kSpinsBeforeYield = 1 << 12;
   static constexpr int kSpinsBeforePark = 1 << 14;
-  // Phase 4 goes on without the helper once at least this many steps waited long for it, and more
-  // than one step in kLongWaitRate did.
-  static constexpr int64_t kLongWaitsBeforeSolo = 8;
-  static constexpr int64_t kLongWaitRate = 64;
+  // Phase 4 goes on without the helper once the solver's long waits for it (past kSpinsBeforeYield)
+  // add up to more than kWaitBeforeSolo and to more than 1/kWaitShare of phase 4's time so far.
+  static constexpr std::chrono::microseconds kWaitBeforeSolo{500};
+  static constexpr int kWaitShare = 10;
   // ... or once at least this many steps were taken over and they are more than half of all.
   static constexpr int64_t kTakeOversBeforeSolo = 64;
 
@@ -172,7 +180,8 @@ class RelaxTeam {
   bool active_ = false;
   int64_t taken_over_ = 0;
   int64_t steps_ = 0;
-  int64_t long_waits_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration waited_{0};
   bool solo_ = false;
   Team team_;
 };

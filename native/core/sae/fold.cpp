@@ -13,7 +13,7 @@ namespace saematch {
 
 ValueScan scanValues(const float* x, int64_t n, int threads) {
   if (threads <= 0) threads = hardwareThreads();
-  std::vector<ValueScan> parts(std::max(threads, 1));
+  std::vector<ValueScan> parts(std::max(parallelParts(n, threads, 1 << 16), 1));
   parallelFor(n, threads, 1 << 16, [&](int64_t b, int64_t e, int t) {
     ValueScan s;
     float lo = std::numeric_limits<float>::infinity(), hi = -lo;
