@@ -5,7 +5,7 @@
 // waiting), never a hang (10 s per file). FUZZ_N sets mutants per format (default small enough for
 // CI; BENCHMARKS.md records a long run); the seed is fixed, so a failure reproduces.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -150,4 +150,49 @@ describe('regression corpus: mutants that once crashed a loader', () => {
       expect((e as Error).message).toContain(path);
       expect((e as Error).message).toMatch(fragment);
     });
+});
+
+describe('headers that claim huge arrays, under an address-space limit (RLIMIT_AS)', () => {
+  // test/fixtures/huge-claims/ (scripts/fixtures/make-huge-claim-fixtures.py): files of a few hundred
+  // bytes whose headers claim 10^12 elements or 3.4 GiB. Loaded in a child process limited to 1.5 GiB
+  // of address space, so an allocation sized by a header before the header is checked against the
+  // file fails there (a RangeError or bad_alloc) instead of passing unnoticed on a large machine.
+  const prlimit = spawnSync('prlimit', ['--version'], { encoding: 'utf8' });
+  const limit = ['--as=' + 1.5 * 2 ** 30];
+  const probe = `
+    const { readNpy, readNpz, readSafetensors } = await import(process.argv[1]);
+    const out = [];
+    for (const f of process.argv.slice(2)) {
+      const load = f.endsWith('.npy') ? readNpy : f.endsWith('.npz') ? readNpz : readSafetensors;
+      try { await load(f); out.push({ f, error: null }); }
+      catch (e) { out.push({ f, error: e.constructor.name, message: e.message }); }
+    }
+    console.log(JSON.stringify(out));`;
+  const index = resolve(import.meta.dirname, '..', 'dist', 'index.js');
+
+  it.skipIf(prlimit.status !== 0)('the limit is real: a 3.4 GiB allocation fails under it', () => {
+    const r = spawnSync('prlimit', [...limit, process.execPath, '-e', 'try { new Float32Array(9e8); console.log("allocated") } catch (e) { console.log(e.name) }'], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('RangeError');
+  });
+
+  it.skipIf(prlimit.status !== 0)('every file is refused with an input error naming it, before any allocation of its claim', () => {
+    const files = readdirSync(join(FIX, 'huge-claims')).map((f) => join(FIX, 'huge-claims', f));
+    expect(files.length).toBe(8);
+    const r = spawnSync('prlimit', [...limit, process.execPath, '--input-type=module', '-e', probe, index, ...files], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout) as Array<{ f: string; error: string | null; message?: string }>;
+    for (const x of results) {
+      expect(x.error, `${x.f}: ${x.message}`).toBe('SaeMatchInputError');
+      expect(x.message).toContain(x.f);
+      expect(x.message).toMatch(/1000000x1000000|30000x30000|\[1000000, 1000000\]|36000000[0-9]*/);
+    }
+  }, 60_000);
+
+  it.skipIf(prlimit.status !== 0)('sae-match solve on the 10^12-element .npy exits 2 under the limit', () => {
+    const cli = resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+    const f = join(FIX, 'huge-claims', 'npy-shape-1e12.npy');
+    const r = spawnSync('prlimit', [...limit, process.execPath, cli, 'solve', f], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain(f);
+  }, 60_000);
 });
