@@ -3,15 +3,16 @@
 import type { Command } from 'commander';
 import { intAtLeast, ruleOptions, unmatchedRule } from './args.js';
 import { resolve } from 'node:path';
-import { composeMatches, lifetimes, pairSummaries, recordAnalysis, traceFeature } from '../analysis/analyze.js';
-import { readSuiteOutput } from '../match/folder.js';
-import { writeNpy } from '../io/npy.js';
+// Command implementations are imported when the command runs, so a `solve` does not load the suite
+// matcher, the evaluator and the report (startup time, BENCHMARKS.md).
 
 const int = intAtLeast(0);
 const rule = unmatchedRule;
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(5) : String(x));
 
 async function analyzeCommand(out: string, o: Record<string, any>) {
+  const { readSuiteOutput } = await import('../match/folder.js');
+  const { lifetimes, pairSummaries, recordAnalysis } = await import('../analysis/analyze.js');
   const s = await readSuiteOutput(out);
   const pairs = pairSummaries(s, rule(o));
   const life = lifetimes(s, rule(o));
@@ -29,6 +30,8 @@ async function analyzeCommand(out: string, o: Record<string, any>) {
 }
 
 async function traceCommand(out: string, o: Record<string, any>) {
+  const { readSuiteOutput } = await import('../match/folder.js');
+  const { traceFeature } = await import('../analysis/analyze.js');
   const steps = traceFeature(await readSuiteOutput(out), o.layer, o.feature, rule(o));
   if (o.json) return console.log(JSON.stringify(steps));
   for (const s of steps)
@@ -37,6 +40,9 @@ async function traceCommand(out: string, o: Record<string, any>) {
 }
 
 async function composeCommand(out: string, o: Record<string, any>) {
+  const { readSuiteOutput } = await import('../match/folder.js');
+  const { composeMatches } = await import('../analysis/analyze.js');
+  const { writeNpy } = await import('../io/npy.js');
   const perm = composeMatches(await readSuiteOutput(out), o.from, o.to, rule(o));
   await writeNpy(resolve(o.out), { dtype: 'int32', shape: [perm.length], data: perm });
   const kept = perm.reduce((a, j) => a + (j >= 0 ? 1 : 0), 0);

@@ -3,14 +3,16 @@
 import { Command } from 'commander';
 import { engineOption } from './args.js';
 import { interrupt } from './signals.js';
-import { evaluateSuite } from '../analysis/eval.js';
 import { progressBar } from '../progress.js';
 import type { EngineOptions } from '../solve/engine.js';
+// Command implementations are imported when the command runs, so a `solve` does not load the suite
+// matcher, the evaluator and the report (startup time, BENCHMARKS.md).
 
 const f = (x: number | null) => (x === null || !Number.isFinite(x) ? '   —  ' : x.toFixed(4));
 
 async function evalCommand(out: string, o: { acts: string; json?: boolean; engine?: EngineOptions }) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'eval ');
+  const { evaluateSuite } = await import('../analysis/eval.js');
   const r = await evaluateSuite(out, o.acts, { engine: o.engine, signal: interrupt, onProgress: (done, total, what) => bar.update({ done, total, what }) });
   bar.end();
   if (o.json) return console.log(JSON.stringify(r));

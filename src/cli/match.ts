@@ -7,15 +7,16 @@ import { resolve } from 'node:path';
 import { DEVICES, type DeviceChoice } from '../solve/backend.js';
 import { METRICS } from '../sae/fold.js';
 import type { ManifestPair } from '../match/contract.js';
-import { matchPairToFolder } from '../match/pair.js';
-import { matchSuite } from '../match/suite.js';
 import { peakRssBytes } from './proc.js';
 import { interrupt } from './signals.js';
 import { progressBar } from '../progress.js';
-import { discoverSuite, parseL0, parseLayers, type DiscoverOptions } from '../sae/discover.js';
+import type { DiscoverOptions } from '../sae/discover.js';
+// Command implementations are imported when the command runs, so a `solve` does not load the suite
+// matcher, the evaluator and the report (startup time, BENCHMARKS.md).
 
 
 async function discoverOptions(o: { width?: string; l0?: string; layers?: string }): Promise<DiscoverOptions> {
+  const { parseL0, parseLayers } = await import('../sae/discover.js');
   return {
     width: o.width,
     l0: o.l0 === undefined ? 'canonical' : await parseL0(o.l0),
@@ -33,6 +34,7 @@ function pairLine(p: ManifestPair, skipped: boolean): string {
 }
 
 async function lsCommand(root: string, o: { width?: string; l0?: string; layers?: string; json?: boolean }) {
+  const { discoverSuite } = await import('../sae/discover.js');
   const suite = await discoverSuite(root, await discoverOptions(o));
   if (o.json) return console.log(JSON.stringify(suite));
   console.log(`${suite.root}: ${suite.layout} layout, ${suite.layers.length} layers${suite.width ? `, width ${suite.width} (available: ${suite.widthsAvailable!.join(', ')})` : ''}`);
@@ -44,6 +46,7 @@ async function lsCommand(root: string, o: { width?: string; l0?: string; layers?
 
 async function suiteCommand(root: string, o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'suite ');
+  const { matchSuite } = await import('../match/suite.js');
   const r = await matchSuite(root, {
     ...(await discoverOptions(o)), out: o.out, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold,
     device: o.device, engine: o.engine, force: o.force, topk: o.topk, onProgress: bar.update, signal: interrupt,
@@ -73,6 +76,7 @@ function pairLayers(a: string, b: string): [number, number] {
 async function pairCommand(a: string, b: string, o: Record<string, any>) {
   const [from, to] = pairLayers(a, b);
   const bar = o.json ? undefined : progressBar(process.stderr, 'pair ');
+  const { matchPairToFolder } = await import('../match/pair.js');
   const { out, entry, skipped } = await matchPairToFolder(a, b, {
     out: o.out, from, to, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device, engine: o.engine, signal: interrupt,
     onProgress: bar?.update,

@@ -4,10 +4,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { intAtLeast as int } from './args.js';
 import { metricOption } from './match.js';
 import { progressBar } from '../progress.js';
-import { runBench } from '../tools/bench.js';
-import { DEMO_DEFAULTS, runDemo } from '../tools/demo.js';
+import { DEMO_DEFAULTS } from '../tools/demo-defaults.js';
 import { FAMILIES, type Family } from '../tools/instances.js';
-import { writeSynthSuite } from '../tools/synth.js';
+// Command implementations are imported when the command runs, so a `solve` does not load the suite
+// matcher, the evaluator and the report (startup time, BENCHMARKS.md).
 
 const fmt = (x: number, d = 4) => (Number.isFinite(x) ? (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toFixed(d)) : String(x));
 
@@ -35,6 +35,7 @@ function costShapes(value: string): [number, number, number][] {
 
 async function benchCommand(o: Record<string, any>) {
   const log = o.json ? (s: string) => process.stderr.write(s + '\n') : (s: string) => console.log(s);
+  const { runBench } = await import('../tools/bench.js');
   const result = await runBench({
     families: o.family, sizes: o.n, repeat: o.repeat, dtype: o.dtype === 'f64' ? 'float64' : 'float32', seed: o.seed,
     scipy: o.scipy, scipyMaxN: o.scipyMaxN, munkres: o.munkres, munkresMaxN: 4096, munkresTimeoutSeconds: o.munkresTimeout,
@@ -48,6 +49,7 @@ async function benchCommand(o: Record<string, any>) {
 
 async function synthCommand(dir: string, o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'synth ');
+  const { writeSynthSuite } = await import('../tools/synth.js');
   const s = await writeSynthSuite(dir, {
     layers: o.layers, width: o.width, dModel: o.dModel, format: o.format, dtype: o.dtype, seed: o.seed,
     l0Variants: o.l0Variants, acts: o.acts, onProgress: (done, total, what) => bar.update({ done, total, what }),
@@ -62,6 +64,7 @@ async function synthCommand(dir: string, o: Record<string, any>) {
 async function demoCommand(o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'demo ');
   if (!o.json) console.log(`sae-match demo: a synthetic ${o.layers}-layer suite, ${o.width} features per layer, d_model ${o.dModel}, planted matches`);
+  const { runDemo } = await import('../tools/demo.js');
   const r = await runDemo({ dir: o.dir, layers: o.layers, width: o.width, dModel: o.dModel, seed: o.seed, metric: o.metric, onProgress: bar.update });
   bar.end();
   if (o.json) return console.log(JSON.stringify({ root: r.root, suite: r.suite, out: r.out, seconds: r.seconds, backend: r.match.backend, pairs: r.pairs }));

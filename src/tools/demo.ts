@@ -23,8 +23,9 @@ export interface DemoOptions {
   signal?: AbortSignal;
 }
 
-/** The embedded default: 8 layers of 8192 features at d_model 512 (about 0.5 GB on disk). */
-export const DEMO_DEFAULTS = { layers: 8, width: 8192, dModel: 512, seed: 2025 } as const;
+import { DEMO_DEFAULTS } from './demo-defaults.js';
+
+export { DEMO_DEFAULTS };
 
 export interface PairRecovery {
   from: number;
