@@ -4,11 +4,17 @@
 // same load as the reference a parallel solver must never fall far behind. Prints the median and the
 // worst per condition (the collapse this guards against was intermittent, so the worst is the figure
 // that matters). The load is `sh -c 'while :; do :; done'` per busy core, at normal priority.
-// Usage: node scripts/bench/contention.mjs [--families sae,uniform,geometric] [--n 8192] [--repeat 10] [--json]
+// With --pair W, also a whole `sae-match pair` of two synthetic SAE layers of W features (d_model
+// --d-model, default 2304: Gemma 2 2B) under the same conditions, --pair-repeat times each, its
+// single-thread reference being `--threads 1` (every pass, the GEMM included, on one thread).
+// Usage: node scripts/bench/contention.mjs [--families sae,uniform,geometric] [--n 8192] [--repeat 10]
+//        [--pair 16384 --pair-repeat 3 --d-model 2304] [--json]
 import { spawn, spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cli, flag, opt } from './common.mjs';
-const families = opt('families', 'sae,uniform,geometric').split(',');
+const families = opt('families', 'sae,uniform,geometric').split(',').filter(Boolean);
 const n = Number(opt('n', 8192));
 const repeat = Number(opt('repeat', 10));
 const cores = cpus().length;
@@ -45,6 +51,45 @@ for (const family of families) {
     console.log(`${family} n=${n}: quiet ${f(row.quiet)}; quiet 1 thread ${f(row.quietOneThread)}` +
       (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
       `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy 1 thread ${f(row.allBusyOneThread)}`);
+  }
+}
+const pairWidth = Number(opt('pair', 0));
+if (pairWidth > 0) {
+  const dModel = Number(opt('d-model', 2304));
+  const pairRepeat = Number(opt('pair-repeat', 3));
+  const work = mkdtempSync(join(tmpdir(), 'sae-match-contention-pair-'));
+  try {
+    const suite = join(work, 'suite');
+    const s = spawnSync(process.execPath, [cli, 'synth', suite, '--layers', '2', '--width', String(pairWidth), '--d-model', String(dModel), '--l0-variants', '1', '--json'], { encoding: 'utf8' });
+    if (s.status !== 0) throw new Error(s.stderr);
+    const ls = JSON.parse(spawnSync(process.execPath, [cli, 'ls', suite, '--json'], { encoding: 'utf8' }).stdout);
+    const [a, b] = ls.layers.map((l) => join(ls.root, l.rel));
+    const pairs = (threads) => {
+      const secs = [];
+      for (let k = 0; k < pairRepeat; k++) {
+        const args = [cli, ...(threads ? ['--threads', String(threads)] : []), 'pair', a, b, '--out', join(work, 'out'), '--force', '--json'];
+        const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 1_800_000 });
+        if (r.status !== 0) return { error: (r.error?.message ?? r.stderr).slice(0, 200) };
+        secs.push(JSON.parse(r.stdout).seconds);
+      }
+      const sorted = [...secs].sort((x, y) => x - y);
+      return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted.at(-1), all: secs };
+    };
+    const row = { pair: pairWidth, dModel, repeat: pairRepeat, cores };
+    row.quiet = pairs(0);
+    row.quietOneThread = pairs(1);
+    if (cores > 1) row.oneCoreFree = withLoad(cores - 1, () => pairs(0));
+    row.allBusy = withLoad(cores, () => pairs(0));
+    row.allBusyOneThread = withLoad(cores, () => pairs(1));
+    results.push(row);
+    if (!flag('json')) {
+      const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(2)} s, worst ${x.worst.toFixed(2)} s`);
+      console.log(`pair ${pairWidth} (d_model ${dModel}): quiet ${f(row.quiet)}; quiet --threads 1 ${f(row.quietOneThread)}` +
+        (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
+        `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy --threads 1 ${f(row.allBusyOneThread)}`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 }
 if (flag('json')) console.log(JSON.stringify({ date: new Date().toISOString(), results }));
