@@ -10,6 +10,7 @@
         "native/binding/lap.cpp",
         "native/binding/cuda.cpp",
         "native/binding/eval.cpp",
+        "native/binding/sparse.cpp",
         "native/binding/info.cpp",
         "native/core/threads.cpp",
         "native/core/io/fileio.cpp",
@@ -22,6 +23,9 @@
         "native/core/lap/warm_start.cpp",
         "native/core/lap/augment.cpp",
         "native/core/lap/certificate.cpp",
+        "native/core/sparse/candidates.cpp",
+        "native/core/sparse/solver.cpp",
+        "native/core/sparse/pricing.cpp",
         "native/core/eval/eval.cpp",
         "native/cuda/device_none.cpp"
       ],

@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerLap(env, exports);
   registerCuda(env, exports);
   registerEval(env, exports);
+  registerSparse(env, exports);
   registerInfo(env, exports);
   return exports;
 }

@@ -12,6 +12,7 @@ void registerCost(Napi::Env env, Napi::Object exports);  // cost.cpp: costMatrix
 void registerLap(Napi::Env env, Napi::Object exports);   // lap.cpp: solver, certificate, parallel init
 void registerCuda(Napi::Env env, Napi::Object exports);  // cuda.cpp: the device's pair and solver
 void registerEval(Napi::Env env, Napi::Object exports);  // eval.cpp: encode and pair evaluation
+void registerSparse(Napi::Env env, Napi::Object exports);  // sparse.cpp: the sparse exact method
 void registerInfo(Napi::Env env, Napi::Object exports);  // info.cpp: what this build and machine have
 
 }  // namespace saematch::binding

@@ -150,6 +150,8 @@ interface NativeAddon {
   // native/binding/eval.cpp
   evaluateSae(o: EvalEncodeArgs, token: CancelToken): Promise<SparseCodes>;
   evaluateSae(o: EvalPairArgs, token: CancelToken): Promise<NativePairEval>;
+  // native/binding/sparse.cpp
+  sparseMatch(o: SparseArgs, token: CancelToken): Promise<NativeSparseResult>;
   // native/binding/info.cpp
   info(): NativeInfo;
   setThreads(threads: number): number;
@@ -197,6 +199,49 @@ interface FeaturePairArgs {
   metric: 'sqeuclidean' | 'cosine';
   /** nA x nB, written. */
   out: Float32Array;
+}
+
+export interface SparseArgs extends Omit<FeaturePairArgs, 'out'> {
+  kernel: 'auto' | 'blas' | 'builtin';
+  threads: number;
+  costPanelRows: number;
+  candidates: number;
+  /** <= 0: 1e-9 * (1 + the largest cost seen). */
+  tolerance: number;
+  fullPassShare: number;
+}
+
+/** What native/core/sparse/pricing.cpp proved over all pairs (native/core/sparse/sparse.hpp Pricing). */
+export interface SparsePricing {
+  ok: boolean;
+  pairs: number;
+  inGraph: number;
+  provenByRowBound: number;
+  provenByColumnBound: number;
+  evaluated: number;
+  rowsEvaluated: number;
+  rounds: number;
+  violationsAdded: number;
+  rowsCompleted: number;
+  maxViolation: number;
+  tolerance: number;
+  message: string;
+}
+
+export interface NativeSparseResult {
+  rowToCol: Int32Array;
+  u: Float64Array;
+  v: Float64Array;
+  costs: Float32Array;
+  totalCost: number;
+  graphEdges: number;
+  kRow: number;
+  topkIndices: Int32Array;
+  topkCosts: Float32Array;
+  kernel: string;
+  stats: { freeAfterInit: number; augmentations: number; heapPops: number; edgeScans: number };
+  pricing: SparsePricing;
+  seconds: { stream: number; solve: number; pricing: number };
 }
 
 export interface CostArgs extends FeaturePairArgs {

@@ -6,6 +6,8 @@ import { engineOption, intAtLeast as int, nonNegative } from './args.js';
 import { resolve } from 'node:path';
 import { DEVICES, type DeviceChoice } from '../solve/backend.js';
 import { METRICS } from '../sae/fold.js';
+import { METHODS, type MethodChoice } from '../solve/method.js';
+import { DEFAULT_CANDIDATES } from '../solve/sparse.js';
 import type { ManifestPair } from '../match/contract.js';
 import { peakRssBytes } from './proc.js';
 import { interrupt } from './signals.js';
@@ -26,11 +28,19 @@ async function discoverOptions(o: { width?: string; l0?: string; layers?: string
 
 const fmt = (x: number, d = 4) => (Number.isFinite(x) ? (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toFixed(d)) : String(x));
 
+/** The sparse method's certificate in words: how the n^2 pairs were proven. */
+function pricing(p: ManifestPair): string {
+  const c = p.certificate;
+  if (p.method !== 'sparse' || c.pairs === undefined) return '';
+  const pct = (x = 0) => `${((100 * x) / c.pairs!).toFixed(x && x < c.pairs! / 1000 ? 3 : 1)}%`;
+  return `; sparse k=${p.candidates}: all ${c.pairs} pairs proven — ${pct(c.in_graph)} candidates, ${pct((c.proven_by_row_bound ?? 0) + (c.proven_by_column_bound ?? 0))} by bounds, ${pct(c.evaluated)} evaluated, ${c.pricing_rounds} pricing round${c.pricing_rounds === 1 ? '' : 's'}`;
+}
+
 function pairLine(p: ManifestPair, skipped: boolean): string {
   const t = p.timings;
   const steps = skipped ? 'already done' : `${p.seconds.toFixed(2)} s (cost ${fmt(t.cost ?? 0, 2)}, solve ${fmt(t.solve ?? 0, 2)}, check ${fmt(t.certificate ?? 0, 2)})`;
   return `layer ${p.from} → ${p.to}  ${p.n_from}×${p.n_to}  total ${fmt(p.total_cost)}  mean ${fmt(p.mean_cost)}  median ${fmt(p.median_cost)}` +
-    `${p.unassigned ? `  unassigned ${p.unassigned}` : ''}  optimal (max dual violation ${p.certificate.max_violation.toExponential(1)})  ${steps}`;
+    `${p.unassigned ? `  unassigned ${p.unassigned}` : ''}  optimal (max dual violation ${p.certificate.max_violation.toExponential(1)}${pricing(p)})  ${steps}`;
 }
 
 async function lsCommand(root: string, o: { width?: string; l0?: string; layers?: string; json?: boolean }) {
@@ -50,6 +60,7 @@ async function suiteCommand(root: string, o: Record<string, any>) {
   const r = await matchSuite(root, {
     ...(await discoverOptions(o)), out: o.out, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold,
     device: o.device, engine: o.engine, force: o.force, topk: o.topk, onProgress: bar.update, signal: interrupt,
+    method: o.method, candidates: o.candidates, duals: o.duals,
     onPair: (p, skipped) => {
       if (o.json) return;
       bar.end();
@@ -79,6 +90,7 @@ async function pairCommand(a: string, b: string, o: Record<string, any>) {
   const { matchPairToFolder } = await import('../match/pair.js');
   const { out, entry, skipped } = await matchPairToFolder(a, b, {
     out: o.out, from, to, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device, engine: o.engine, signal: interrupt,
+    method: o.method, candidates: o.candidates, duals: o.duals,
     onProgress: bar?.update,
   });
   bar?.end();
@@ -90,6 +102,9 @@ async function pairCommand(a: string, b: string, o: Record<string, any>) {
 
 export const metricOption = () => new Option('--metric <m>', 'feature comparison').choices([...METRICS]).default('enc-dec');
 const deviceOption = () => new Option('--device <d>', 'where to compute').choices([...DEVICES]).default('auto' as DeviceChoice);
+const methodOption = () => new Option('--method <m>', 'dense: the whole cost matrix; sparse: streamed candidates, priced over all pairs; auto: dense while it fits and is the faster').choices([...METHODS]).default('auto' as MethodChoice);
+const candidatesOption = () => new Option('--candidates <k>', 'the sparse method\'s candidates per row and per column').argParser(int(1)).default(DEFAULT_CANDIDATES);
+const dualsOption = () => new Option('--duals', 'also write the certificate\'s duals u_{l}_{l+1}.npy, v_{l}_{l+1}.npy (float64): re-verify optimality yourself');
 const biasOption = () => new Option('--bias-weight <w>', 'add w·b_enc′ as one more coordinate (0 = off)').argParser(nonNegative).default(0);
 
 export function registerMatchCommands(program: Command): void {
@@ -111,6 +126,9 @@ export function registerMatchCommands(program: Command): void {
     .addOption(biasOption())
     .option('--no-fold', 'compare unfolded parameters (the paper always folds)')
     .addOption(deviceOption())
+    .addOption(methodOption())
+    .addOption(candidatesOption())
+    .addOption(dualsOption())
     .addOption(engineOption())
     .option('--force', 'recompute even if the output folder has this pair with the same settings')
     .option('--json', 'print one JSON summary on stdout')
@@ -127,6 +145,9 @@ export function registerMatchCommands(program: Command): void {
     .addOption(biasOption())
     .option('--no-fold', 'compare unfolded parameters')
     .addOption(deviceOption())
+    .addOption(methodOption())
+    .addOption(candidatesOption())
+    .addOption(dualsOption())
     .addOption(engineOption())
     .addOption(new Option('--topk <k>', 'also write each feature\'s k lowest-cost candidates (topk_idx/topk_cost_{l}_{l+1}.npy)').argParser(int(1)))
     .option('--force', 'recompute every pair')

@@ -25,6 +25,9 @@ export interface ManifestLayer {
   d_sae?: number;
 }
 
+/** How a pair was solved: the dense matrix, or streamed candidates with pricing over all pairs. */
+export type MatchMethod = 'dense' | 'sparse';
+
 export interface ManifestPair {
   from: number;
   to: number;
@@ -41,11 +44,22 @@ export interface ManifestPair {
   device: string;
   seconds: number;
   timings: Record<string, number>;
-  certificate: { ok: boolean; max_violation: number; tolerance: number };
+  certificate: {
+    ok: boolean; max_violation: number; tolerance: number;
+    /** The sparse method: how every one of the n_from * n_to pairs was proven (native/core/sparse/sparse.hpp). */
+    pairs?: number; in_graph?: number; proven_by_row_bound?: number; proven_by_column_bound?: number;
+    evaluated?: number; pricing_rounds?: number; violations_added?: number; rows_completed?: number;
+  };
+  /** 'dense' (the whole cost matrix; absent in older folders) or 'sparse' (candidates, priced). */
+  method?: MatchMethod;
+  /** The sparse method's candidates per row and per column. */
+  candidates?: number;
   /** Hash of everything the result depends on: metric, bias weight, folding, top-k, both SAEs' files (match/resume.ts). */
   settings: string;
   sae_from: string;
   sae_to: string;
+  /** With --duals: u_{l}_{m}.npy float64 [n_from] and v_{l}_{m}.npy float64 [n_to], the certificate's duals. */
+  duals?: { u: string; v: string };
   /** With --topk k: topk_idx_{l}_{m}.npy int32 [n_from, k] and topk_cost_{l}_{m}.npy float32 [n_from, k]. */
   topk?: { k: number; indices: string; costs: string };
 }
@@ -72,6 +86,7 @@ export interface Manifest {
 
 export const permFile = (from: number | string, to: number | string) => `perm_${from}_${to}.npy`;
 export const costFile = (from: number | string, to: number | string) => `cost_${from}_${to}.npy`;
+export const dualFile = (side: 'u' | 'v', from: number | string, to: number | string) => `${side}_${from}_${to}.npy`;
 export const topkFile = (what: 'idx' | 'cost', from: number | string, to: number | string) => `topk_${what}_${from}_${to}.npy`;
 /** The folder of per-pair records, and one pair's record in it. */
 export const RECORDS_DIR = 'pairs';

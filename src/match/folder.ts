@@ -68,7 +68,11 @@ export async function finishedPairs(out: string, sourceRoot: string): Promise<Ma
 
 /** Writes a finished pair: its arrays (top-k, perm, costs), then its record. */
 export async function writePairResult(out: string, sourceRoot: string, entry: ManifestPair,
-  arrays: { perm: Int32Array; costs: Float32Array; topk?: { k: number; indices: Int32Array; costs: Float32Array } }): Promise<void> {
+  arrays: { perm: Int32Array; costs: Float32Array; topk?: { k: number; indices: Int32Array; costs: Float32Array }; duals?: { u: Float64Array; v: Float64Array } }): Promise<void> {
+  if (entry.duals && arrays.duals) {
+    await writeNpy(join(out, entry.duals.u), { dtype: 'float64', shape: [arrays.duals.u.length], data: arrays.duals.u });
+    await writeNpy(join(out, entry.duals.v), { dtype: 'float64', shape: [arrays.duals.v.length], data: arrays.duals.v });
+  }
   await writePairFiles(out, entry.from, entry.to, arrays.perm, arrays.costs, arrays.topk);
   await ensureDir(join(out, RECORDS_DIR), 'record folder');
   const record: PairRecord = { tool: 'sae-match', version: toolVersion, source_root: sourceRoot, pair: entry };

@@ -10,12 +10,14 @@ import { SaeMatchInputError } from '../errors.js';
 import { allocFloat32 } from '../io/buffers.js';
 import { ensureMemory } from '../io/memory.js';
 import { layerFeatures, metricParts, type MatchMetric } from '../sae/fold.js';
-import { costFile, permFile, toolVersion, topkFile, type ManifestPair } from './contract.js';
+import { costFile, dualFile, permFile, toolVersion, topkFile, type ManifestPair } from './contract.js';
 import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from './folder.js';
-import { pairIsDone, pairKey } from './resume.js';
+import { pairIsDone, pairKey, resumeSettings } from './resume.js';
 import type { ProgressListener } from '../progress.js';
 import { detectSaeFormat, loadSae, type Sae } from '../sae/load.js';
 import { topkCandidates, type TopK } from '../solve/topk.js';
+import { decideMethod, type MethodChoice } from '../solve/method.js';
+import { sparseAssignment } from '../solve/sparse.js';
 
 export interface MatchOptions {
   metric?: MatchMetric;
@@ -29,6 +31,12 @@ export interface MatchOptions {
   backend?: MatchBackend;
   /** > 0: also the k lowest-cost candidates of every feature (many-to-one), from the same cost matrix. */
   topk?: number;
+  /** 'auto' (default): dense while the matrix fits and is small enough to be the faster (solve/method.ts). */
+  method?: MethodChoice;
+  /** The sparse method's candidates per row and per column (default solve/sparse.ts DEFAULT_CANDIDATES). */
+  candidates?: number;
+  /** Keep the duals (u, v) in the result, and write them (u_{l}_{m}.npy, v_{l}_{m}.npy) into an output folder. */
+  duals?: boolean;
   signal?: AbortSignal;
 }
 
@@ -44,7 +52,13 @@ export interface PairResult {
   medianCost: number;
   unassigned: number;
   device: string;
-  certificate: { ok: boolean; maxViolation: number; tolerance: number };
+  certificate: { ok: boolean; maxViolation: number; tolerance: number; pricing?: import('../binding/addon.js').SparsePricing };
+  /** 'dense' or 'sparse', with the candidates per row and column of the sparse method and why it was chosen. */
+  method: 'dense' | 'sparse';
+  candidates?: number;
+  methodReason?: string;
+  /** The duals (u over the first SAE's features, v over the second's): with them anyone can re-verify optimality. */
+  duals?: { u: Float64Array; v: Float64Array };
   /** Seconds per step: features (load+fold, when done here), cost, solve, certificate. */
   timings: Record<string, number>;
   seconds: number;
@@ -54,18 +68,18 @@ export interface PairResult {
 /** The per-feature costs and their summary, from the cost matrix and the assignment. */
 function summarise(C: Float32Array, nTo: number, perm: Int32Array) {
   const costs = new Float32Array(perm.length);
+  for (let i = 0; i < perm.length; i++) costs[i] = perm[i]! < 0 ? NaN : C[i * nTo + perm[i]!]!;
+  return summariseCosts(costs, perm);
+}
+
+/** The summary of per-feature costs (NaN where unassigned). */
+function summariseCosts(costs: Float32Array, perm: Int32Array) {
   const assigned: number[] = [];
   let total = 0;
   for (let i = 0; i < perm.length; i++) {
-    const j = perm[i]!;
-    if (j < 0) {
-      costs[i] = NaN;
-      continue;
-    }
-    const c = C[i * nTo + j]!;
-    costs[i] = c;
-    total += c;
-    assigned.push(c);
+    if (perm[i]! < 0) continue;
+    total += costs[i]!;
+    assigned.push(costs[i]!);
   }
   assigned.sort((a, b) => a - b);
   const n = assigned.length;
@@ -92,11 +106,39 @@ export async function matchFeatures(
     precomputed?: Promise<CostResult>;
     /** Called once the cost matrix is ready, before the solve (a pipelined suite starts the next pair's device work here). */
     onCostReady?: () => void;
+    method?: MethodChoice;
+    candidates?: number;
+    engine?: EngineOptions;
   } = {},
-): Promise<PairResult & { cost: Float32Array }> {
+): Promise<PairResult & { cost?: Float32Array }> {
   if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ (${a.dim} vs ${b.dim}): d_model differs between the layers`);
   const t0 = performance.now();
   const { cost: metric } = metricParts({ metric: opts.metric });
+  const decision = opts.precomputed ? { method: 'dense' as const, candidates: 0, reason: 'pipelined' } : decideMethod(a.rows, b.rows, opts.method, Math.max(opts.candidates ?? 32, opts.topk ?? 0));
+  if (decision.method === 'sparse') {
+    // The sparse method runs on the host (native/core/sparse/); the device backends do not have it yet.
+    const sp = await sparseAssignment(a, b, { metric, candidates: decision.candidates, engine: opts.engine, signal: opts.signal });
+    const t1 = performance.now();
+    const k = opts.topk ? Math.min(opts.topk, sp.kRow) : 0;
+    let topk: TopK | undefined;
+    if (k) {
+      const indices = new Int32Array(a.rows * k), costs = new Float32Array(a.rows * k);
+      for (let i = 0; i < a.rows; i++) {
+        indices.set(sp.topkIndices.subarray(i * sp.kRow, i * sp.kRow + k), i * k);
+        costs.set(sp.topkCosts.subarray(i * sp.kRow, i * sp.kRow + k), i * k);
+      }
+      topk = { k, indices, costs };
+    }
+    const p = sp.pricing;
+    return {
+      nFrom: a.rows, nTo: b.rows, perm: sp.rowToCol, ...summariseCosts(sp.costs, sp.rowToCol),
+      device: `cpu sparse (${sp.kernel}, k = ${sp.candidates})`,
+      certificate: { ok: p.ok, maxViolation: p.maxViolation, tolerance: p.tolerance, pricing: p },
+      method: 'sparse', candidates: sp.candidates, methodReason: decision.reason, duals: { u: sp.u, v: sp.v },
+      timings: { cost: sp.seconds.stream, solve: sp.seconds.solve, certificate: sp.seconds.pricing },
+      seconds: (t1 - t0) / 1000, ...(topk ? { topk } : {}),
+    };
+  }
   const n = a.rows * b.rows;
   const C = opts.precomputed
     ? await opts.precomputed
@@ -115,8 +157,16 @@ export async function matchFeatures(
   return {
     nFrom: a.rows, nTo: b.rows, perm: sol.rowToCol, ...s, device: backend.description,
     certificate: { ok: cert.ok, maxViolation: cert.maxViolation, tolerance: cert.tolerance },
+    method: 'dense', methodReason: decision.reason, duals: { u: sol.u, v: sol.v },
     timings: { cost: (t1 - t0) / 1000, solve: (t2 - t1) / 1000, certificate: (t3 - t2) / 1000 },
     seconds: (t3 - t0) / 1000, cost: C.data, ...(topk ? { topk } : {}),
+  };
+}
+
+function pricingRecord(p: import('../binding/addon.js').SparsePricing) {
+  return {
+    pairs: p.pairs, in_graph: p.inGraph, proven_by_row_bound: p.provenByRowBound, proven_by_column_bound: p.provenByColumnBound,
+    evaluated: p.evaluated, pricing_rounds: p.rounds, violations_added: p.violationsAdded, rows_completed: p.rowsCompleted,
   };
 }
 
@@ -126,9 +176,14 @@ export function manifestPair(r: PairResult, from: number, to: number, settings: 
     from, to, n_from: r.nFrom, n_to: r.nTo, perm: permFile(from, to), costs: costFile(from, to),
     total_cost: r.totalCost, mean_cost: r.meanCost, median_cost: r.medianCost, unassigned: r.unassigned,
     device: r.device, seconds: r.seconds, timings: r.timings,
-    certificate: { ok: r.certificate.ok, max_violation: r.certificate.maxViolation, tolerance: r.certificate.tolerance },
+    certificate: {
+      ok: r.certificate.ok, max_violation: r.certificate.maxViolation, tolerance: r.certificate.tolerance,
+      ...(r.certificate.pricing ? pricingRecord(r.certificate.pricing) : {}),
+    },
+    ...(r.method === 'sparse' ? { method: 'sparse' as const, candidates: r.candidates } : { method: 'dense' as const }),
     settings, sae_from: saeFrom, sae_to: saeTo,
     ...(r.topk ? { topk: { k: r.topk.k, indices: topkFile('idx', from, to), costs: topkFile('cost', from, to) } } : {}),
+    ...(r.duals ? { duals: { u: dualFile('u', from, to), v: dualFile('v', from, to) } } : {}),
   };
 }
 
@@ -143,8 +198,9 @@ export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOpt
   const fo = { metric: opts.metric, biasWeight: opts.biasWeight, fold: opts.fold, signal: opts.signal };
   const [fa, fb] = [await layerFeatures(sa!, fo), await layerFeatures(sb!, fo)];
   const t2 = performance.now();
-  const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, topk: opts.topk, signal: opts.signal });
+  const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, topk: opts.topk, signal: opts.signal, method: opts.method, candidates: opts.candidates, engine: opts.engine });
   const { cost: _drop, ...result } = r;
+  if (!opts.duals) delete result.duals;
   result.timings = { load: (t1 - t0) / 1000, features: (t2 - t1) / 1000, ...r.timings };
   result.seconds = (performance.now() - t0) / 1000;
   return result;
@@ -171,19 +227,19 @@ export async function matchPairToFolder(a: string, b: string, opts: PairToFolder
   const [fa, fb] = await Promise.all([detectSaeFormat(resolve(a)), detectSaeFormat(resolve(b))]);
   const parts = metricParts(opts);
   const metric = opts.metric ?? 'enc-dec';
-  const key = await pairKey({ metric, biasWeight: parts.biasWeight, fold: parts.fold },
+  const key = await pairKey(resumeSettings(metric, parts, opts),
     { format: fa.format, path: fa.file }, { format: fb.format, path: fb.file });
   const old = opts.force ? undefined : (await finishedPairs(out, '')).find((p) => p.from === from && p.to === to);
   let entry: ManifestPair;
   let skipped = false;
-  if (old && (await pairIsDone(out, old, key))) {
+  if (old && (await pairIsDone(out, old, key, opts))) {
     entry = old;
     skipped = true;
   } else {
     opts.onProgress?.({ done: 0, total: 1, what: 'load, fold, cost, solve' });
     const r = await matchPair(a, b, opts);
     entry = manifestPair(r, from, to, key, fa.file, fb.file);
-    await writePairResult(out, '', entry, { perm: r.perm, costs: r.costs });
+    await writePairResult(out, '', entry, r);
     opts.onProgress?.({ done: 1, total: 1, what: 'done' });
   }
   // A pair folder's manifest lists this pair alone, as `pair` has always written it.

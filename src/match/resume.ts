@@ -2,6 +2,7 @@
 // equals the hash of this run's settings and of the SAE files it would read now, and its arrays are
 // there with the right sizes. `suite` and `pair` both ask here, so a changed weight file is redone
 // whichever command wrote the pair.
+import { DEFAULT_CANDIDATES } from '../solve/sparse.js';
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,9 @@ export interface PairSettings {
   biasWeight: number;
   fold: boolean;
   topk?: number;
+  /** The sparse method and its k (the dense method adds nothing: keys of older folders stay valid). */
+  method?: 'dense' | 'sparse';
+  candidates?: number;
 }
 
 /**
@@ -46,6 +50,7 @@ export function pairSettingsKey(settings: PairSettings, from: string, to: string
   const parts = {
     metric: settings.metric, biasWeight: settings.biasWeight, fold: settings.fold, from, to,
     ...(settings.topk ? { topk: settings.topk } : {}),
+    ...(settings.method === 'sparse' ? { method: 'sparse', candidates: settings.candidates } : {}),
   };
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
@@ -58,9 +63,31 @@ export async function pairKey(settings: PairSettings, a: { format: SaeFormat; pa
 
 const fileSizeOr = (path: string) => stat(path).then((s) => s.size, () => -1);
 
-/** A stored pair counts as done when its settings hash is `key` and its files are there with the right sizes. */
-export async function pairIsDone(out: string, p: ManifestPair | undefined, key: string): Promise<boolean> {
+/**
+ * What a pair's result depends on besides its two SAEs, from the options of `pair` and `suite`: the
+ * metric and folding, top-k, and the method when it is asked for as sparse (with its k). 'auto' and
+ * 'dense' add nothing, so folders of earlier versions stay valid; both methods reach the same optimum.
+ */
+export function resumeSettings(metric: string, parts: { biasWeight: number; fold: boolean }, o: { topk?: number; method?: string; candidates?: number }): PairSettings {
+  return {
+    metric, biasWeight: parts.biasWeight, fold: parts.fold, ...(o.topk ? { topk: o.topk } : {}),
+    ...(o.method === 'sparse' ? { method: 'sparse' as const, candidates: o.candidates ?? DEFAULT_CANDIDATES } : {}),
+  };
+}
+
+/**
+ * A stored pair counts as done when its settings hash is `key` and its files are there with the right
+ * sizes; a pair the sparse method solved is not done for a run that asks for the dense method, nor
+ * one without dual files for a run that asks for them.
+ */
+export async function pairIsDone(out: string, p: ManifestPair | undefined, key: string, want: { method?: string; duals?: boolean } = {}): Promise<boolean> {
   if (!p || p.settings !== key) return false;
+  if (want.method === 'dense' && p.method === 'sparse') return false;
+  if (want.duals) {
+    if (!p.duals) return false;
+    const [u, v] = await Promise.all([p.duals.u, p.duals.v].map((f) => fileSizeOr(join(out, f))));
+    if (u !== 128 + 8 * p.n_from || v !== 128 + 8 * p.n_to) return false;
+  }
   const sizes = await Promise.all([p.perm, p.costs].map((f) => fileSizeOr(join(out, f))));
   // .npy v1 header of a 1-D array is 128 bytes; 4 bytes per entry for int32 and float32 alike.
   if (!sizes.every((s) => s === 128 + 4 * p.n_from)) return false;

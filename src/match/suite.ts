@@ -10,7 +10,7 @@ import { layerFeatures, metricParts } from '../sae/fold.js';
 import { toolVersion, type Manifest, type ManifestHeader, type ManifestLayer, type ManifestPair } from './contract.js';
 import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from './folder.js';
 import { costBuffer, matchFeatures, manifestPair, type MatchOptions, type PairResult } from './pair.js';
-import { pairIsDone, pairSettingsKey, saeIdentity } from './resume.js';
+import { pairIsDone, pairSettingsKey, resumeSettings, saeIdentity } from './resume.js';
 import type { ProgressListener } from '../progress.js';
 import { loadSae } from '../sae/load.js';
 import { adjacentPairs, discoverSuite, type DiscoverOptions, type SuiteLayer } from '../sae/discover.js';
@@ -67,7 +67,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
     layers,
   };
   const pairs = adjacentPairs(suite);
-  const settings = { metric, biasWeight: parts.biasWeight, fold: parts.fold, ...(opts.topk ? { topk: opts.topk } : {}) };
+  const settings = resumeSettings(metric, parts, opts);
   // Each layer's files are identified once, though most layers belong to two pairs.
   const identity = new Map(await Promise.all(suite.layers.map(async (l) => [l.layer, await saeIdentity(l.format, l.path)] as const)));
   const keys = pairs.map(([A, B]) => pairSettingsKey(settings, identity.get(A.layer)!, identity.get(B.layer)!));
@@ -84,7 +84,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   for (let k = 0; k < pairs.length; k++) {
     const [A, B] = pairs[k]!;
     const old = previous.find((p) => p.from === A.layer && p.to === B.layer);
-    if (out && (await pairIsDone(out, old, keys[k]!))) {
+    if (out && (await pairIsDone(out, old, keys[k]!, opts))) {
       manifest.pairs.push(old!);
       skipped++;
       opts.onPair?.(old!, true);
@@ -123,7 +123,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   // host, the device starts pair k+1 (upload of the next layer's features, cost matrix, phases 1-3)
   // while the host solves pair k. Pair k's matrix lives in buffers[slot(k)]: two alternate when
   // pipelined, the CPU backend reuses one.
-  const pipelined = backend.pipelined === true;
+  const pipelined = backend.pipelined === true && opts.method !== 'sparse';
   const buffers: Array<Float32Array | undefined> = [undefined, undefined];
   const slot = (k: number) => (pipelined ? k % 2 : 0);
   let ahead: { k: number; cost: Promise<CostResult> } | undefined;
@@ -165,10 +165,11 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
       const precomputed = ahead?.k === k ? ahead.cost : undefined;
       const r = await matchFeatures(fa.features, fb.features, backend, {
         metric, costBuffer: buffers[slot(k)], topk: opts.topk, signal: opts.signal, precomputed,
-        onCostReady: () => startAhead(k + 1),
+        onCostReady: () => startAhead(k + 1), method: opts.method, candidates: opts.candidates, engine: opts.engine,
       });
       buffers[slot(k)] = r.cost;
       const { cost: _c, ...result } = r;
+      if (!opts.duals) delete result.duals;
       result.timings = { wait_for_load: waited, ...r.timings };
       results.set(`${A.layer}_${B.layer}`, result);
       const entry = manifestPair(result, A.layer, B.layer, key, A.rel, B.rel);

@@ -36,7 +36,7 @@ export interface CostResult extends CostMatrix {
   seconds: number;
 }
 
-function checkFeatures(name: string, m: FeatureMatrix): void {
+export function checkFeatures(name: string, m: FeatureMatrix): void {
   if (!(m?.data instanceof Float32Array)) throw new SaeMatchInputError(`${name}.data must be a Float32Array`);
   for (const k of ['rows', 'dim'] as const)
     if (!Number.isInteger(m[k]) || m[k] < 0) throw new SaeMatchInputError(`${name}.${k} must be a non-negative integer, got ${m[k]}`);

@@ -83,49 +83,93 @@ std::vector<double> squaredNorms(const float* x, int64_t n, int64_t k, int threa
 
 }  // namespace
 
+CostPanels::CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k, CostMetric metric,
+                       GemmKernel kernel, int threads)
+    : a_(a), b_(b), n_a_(n_a), n_b_(n_b), k_(k), metric_(metric), threads_(threads <= 0 ? hardwareThreads() : threads) {
+  if (kernel == GemmKernel::Auto) kernel = haveBlas() ? GemmKernel::Blas : GemmKernel::Builtin;
+  if (kernel == GemmKernel::Blas && !haveBlas())
+    throw InputError("this build of sae-match has no BLAS (kernel 'blas' requested)");
+  kernel_ = kernel;
+  na_ = squaredNorms(a, n_a, k, threads_);
+  nb_ = squaredNorms(b, n_b, k, threads_);
+  if (metric == CostMetric::Cosine) {  // turn norms into inverse lengths once
+    for (double& x : na_) x = x > 0 ? 1.0 / std::sqrt(x) : 0.0;
+    for (double& x : nb_) x = x > 0 ? 1.0 / std::sqrt(x) : 0.0;
+  }
+}
+
+void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows, float* out) const {
+  const float alpha = metric_ == CostMetric::SquaredEuclidean ? -2.0f : 1.0f;
+  if (kernel_ == GemmKernel::Blas) {
+    // BLAS calls are single-threaded, on blocks of a multiple of kRowTile rows (a short last block
+    // padded with zero rows), one block per thread. OpenBLAS's value for an entry depends on where
+    // its row falls in the micro-kernel's tiles and in OpenBLAS's own thread split (measured: most
+    // entries of a 300-row matrix differ in the last bits from the same rows computed 17 at a time);
+    // in whole tiles of a one-thread call it does not, so a row computed in any panel, alone or
+    // gathered with others (the sparse method's pricing), is bit for bit the row of the full matrix.
+    const int64_t per = std::max<int64_t>(kRowTile, (rows + threads_ - 1) / threads_);
+    const int64_t grain = (per + kRowTile - 1) / kRowTile * kRowTile;
+    parallelFor(rows, threads_, grain, [&](int64_t r0, int64_t r1, int) {
+      const int64_t whole = (r1 - r0) / kRowTile * kRowTile;
+      if (whole > 0) gemmNT(GemmKernel::Blas, whole, n_b_, k_, alpha, a_rows + r0 * k_, b_, out + r0 * n_b_, n_b_, 1);
+      const int64_t rest = r1 - r0 - whole;
+      if (rest > 0) {
+        std::vector<float> pa(static_cast<size_t>(kRowTile * k_), 0.0f), pc(static_cast<size_t>(kRowTile * n_b_));
+        std::copy(a_rows + (r0 + whole) * k_, a_rows + r1 * k_, pa.data());
+        gemmNT(GemmKernel::Blas, kRowTile, n_b_, k_, alpha, pa.data(), b_, pc.data(), n_b_, 1);
+        std::copy(pc.data(), pc.data() + rest * n_b_, out + (r0 + whole) * n_b_);
+      }
+    });
+  } else {
+    gemmNT(kernel_, rows, n_b_, k_, alpha, a_rows, b_, out, n_b_, threads_);
+  }
+  const double* nb = nb_.data();
+  parallelFor(rows, threads_, 16, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* cr = out + r * n_b_;
+      const double ni = norms[r];
+      if (metric_ == CostMetric::SquaredEuclidean) {
+        for (int64_t j = 0; j < n_b_; ++j) {
+          double s = ni + nb[j] + static_cast<double>(cr[j]);
+          cr[j] = static_cast<float>(s > 0 ? s : 0.0);
+        }
+      } else {
+        for (int64_t j = 0; j < n_b_; ++j)
+          cr[j] = static_cast<float>(1.0 - static_cast<double>(cr[j]) * ni * nb[j]);
+      }
+    }
+  });
+}
+
+void CostPanels::rows(int64_t i0, int64_t rows, float* out) const {
+  compute(a_ + i0 * k_, na_.data() + i0, rows, out);
+}
+
+void CostPanels::gathered(const int32_t* list, int64_t count, float* out) const {
+  std::vector<float> a(static_cast<size_t>(count * k_));
+  std::vector<double> norms(static_cast<size_t>(count));
+  for (int64_t r = 0; r < count; ++r) {
+    std::copy(a_ + list[r] * k_, a_ + (list[r] + 1) * k_, a.data() + r * k_);
+    norms[r] = na_[list[r]];
+  }
+  compute(a.data(), norms.data(), count, out);
+}
+
 CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k,
                     CostMetric metric, GemmKernel kernel, int threads, int64_t panel_rows, float* out,
                     const std::atomic<bool>* cancel) {
   auto t0 = std::chrono::steady_clock::now();
-  if (threads <= 0) threads = hardwareThreads();
-  if (kernel == GemmKernel::Auto) kernel = haveBlas() ? GemmKernel::Blas : GemmKernel::Builtin;
-  if (kernel == GemmKernel::Blas && !haveBlas())
-    throw InputError("this build of sae-match has no BLAS (kernel 'blas' requested)");
+  const CostPanels panels(a, n_a, b, n_b, k, metric, kernel, threads);
   CostInfo info;
-  info.kernel = kernel == GemmKernel::Blas ? "blas" : "builtin";
-  info.threads = threads;
-
-  std::vector<double> na = squaredNorms(a, n_a, k, threads);
-  std::vector<double> nb = squaredNorms(b, n_b, k, threads);
-  if (metric == CostMetric::Cosine) {  // turn norms into inverse lengths once
-    for (double& x : na) x = x > 0 ? 1.0 / std::sqrt(x) : 0.0;
-    for (double& x : nb) x = x > 0 ? 1.0 / std::sqrt(x) : 0.0;
-  }
-  const float alpha = metric == CostMetric::SquaredEuclidean ? -2.0f : 1.0f;
+  info.kernel = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
+  info.threads = panels.threads();
   // Row panels give cancellation a point to act. Every panel's GEMM repacks all of b, so panels must
   // be tall (the default, 2048 rows, and the heights measured are in src/solve/engine.ts and
   // BENCHMARKS.md).
-  const int64_t panel = panel_rows;
-  for (int64_t i0 = 0; i0 < n_a; i0 += panel) {
+  for (int64_t i0 = 0; i0 < n_a; i0 += panel_rows) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
-    int64_t rows = std::min(panel, n_a - i0);
-    float* c = out + i0 * n_b;
-    gemmNT(kernel, rows, n_b, k, alpha, a + i0 * k, b, c, n_b, threads);
-    parallelFor(rows, threads, 16, [&](int64_t r0, int64_t r1, int) {
-      for (int64_t r = r0; r < r1; ++r) {
-        float* cr = c + r * n_b;
-        const double ni = na[i0 + r];
-        if (metric == CostMetric::SquaredEuclidean) {
-          for (int64_t j = 0; j < n_b; ++j) {
-            double s = ni + nb[j] + static_cast<double>(cr[j]);
-            cr[j] = static_cast<float>(s > 0 ? s : 0.0);
-          }
-        } else {
-          for (int64_t j = 0; j < n_b; ++j)
-            cr[j] = static_cast<float>(1.0 - static_cast<double>(cr[j]) * ni * nb[j]);
-        }
-      }
-    });
+    const int64_t rows = std::min(panel_rows, n_a - i0);
+    panels.rows(i0, rows, out + i0 * n_b);
   }
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return info;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace saematch {
 
@@ -25,6 +26,40 @@ struct CostInfo {
 CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k,
                     CostMetric metric, GemmKernel kernel, int threads, int64_t panel_rows, float* out,
                     const std::atomic<bool>* cancel);
+
+// The cost matrix a panel of rows at a time: the norms once, then the rows asked for. costMatrix is
+// this over every row; the sparse method (sparse/) streams the panels and recomputes chosen rows
+// while pricing, through the same GEMM call and epilogue, so every entry it sees is bit for bit the
+// dense matrix's (an entry does not depend on which rows share its panel: tested).
+class CostPanels {
+ public:
+  CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k, CostMetric metric,
+             GemmKernel kernel, int threads);
+  // Rows [i0, i0 + rows) of the matrix into out (rows x n_b, row-major).
+  void rows(int64_t i0, int64_t rows, float* out) const;
+  // The rows list[0..count) into out (count x n_b), their features gathered first.
+  void gathered(const int32_t* list, int64_t count, float* out) const;
+  // What ||a_i||^2 and ||b_j||^2 add to every entry of row i and of column j (squared Euclidean);
+  // empty for the cosine distance, whose rows and columns carry no such offset.
+  const std::vector<double>& rowOffsets() const { return metric_ == CostMetric::SquaredEuclidean ? na_ : none_; }
+  const std::vector<double>& colOffsets() const { return metric_ == CostMetric::SquaredEuclidean ? nb_ : none_; }
+  int64_t nRows() const { return n_a_; }
+  int64_t nCols() const { return n_b_; }
+  int64_t dim() const { return k_; }
+  GemmKernel kernel() const { return kernel_; }
+  int threads() const { return threads_; }
+
+ private:
+  // BLAS blocks are whole multiples of this many rows (OpenBLAS's sgemm M tile on x86-64 is 16).
+  static constexpr int64_t kRowTile = 16;
+  void compute(const float* a_rows, const double* norms, int64_t rows, float* out) const;
+  const float *a_, *b_;
+  int64_t n_a_, n_b_, k_;
+  CostMetric metric_;
+  GemmKernel kernel_ = GemmKernel::Builtin;
+  int threads_;
+  std::vector<double> na_, nb_, none_;
+};
 
 // C = alpha * A * B^T for row-major A (m x k) and B (n x k), C (m x n) with leading dimension ldc.
 void gemmNT(GemmKernel kernel, int64_t m, int64_t n, int64_t k, float alpha, const float* a,

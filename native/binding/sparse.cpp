@@ -1,0 +1,95 @@
+// The sparse method's export (src/solve/sparse.ts calls it): sparseMatch.
+#include "../core/sparse/sparse.hpp"
+#include "args.hpp"
+#include "register.hpp"
+#include "worker.hpp"
+
+namespace saematch::binding {
+namespace {
+
+// sparseMatch({a, b, n, k (dim), metric, kernel, threads, costPanelRows, candidates, tolerance,
+//              fullPassShare}, token)
+//   -> {rowToCol, u, v, costs, totalCost, graphEdges, topkIndices, topkCosts, kRow, stats, pricing, seconds}
+class SparseWorker : public PromiseWorker {
+ public:
+  explicit SparseWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
+    Args o(info, "sparseMatch", this);
+    a = o.f32s("a");
+    b = o.f32s("b");
+    na = o.i64("nA");
+    nb = o.i64("nB");
+    dim = o.i64("k");
+    metric = o.str("metric") == "cosine" ? CostMetric::Cosine : CostMetric::SquaredEuclidean;
+    const std::string kn = o.str("kernel");
+    kernel = kn == "blas" ? GemmKernel::Blas : kn == "builtin" ? GemmKernel::Builtin : GemmKernel::Auto;
+    threads = o.i32("threads");
+    opt.panel_rows = o.i64("costPanelRows");
+    opt.k = o.i64("candidates");
+    opt.tolerance = o.f64("tolerance");
+    opt.full_pass_share = o.f64("fullPassShare");
+  }
+  void Run() override {
+    const CostPanels panels(a, na, b, nb, dim, metric, kernel, threads);
+    kernelName = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
+    result = sparse::solveSparse(panels, opt, cancel.get(), nullptr);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("rowToCol", toTyped<int32_t>(env, result.x));
+    r.Set("u", toTyped<double>(env, result.u));
+    r.Set("v", toTyped<double>(env, result.v));
+    r.Set("costs", toTyped<float>(env, result.assigned_cost));
+    r.Set("totalCost", result.total);
+    r.Set("graphEdges", static_cast<double>(result.graph_edges));
+    r.Set("kRow", static_cast<double>(result.cand.k_row));
+    r.Set("topkIndices", toTyped<int32_t>(env, result.cand.row_idx));
+    r.Set("topkCosts", toTyped<float>(env, result.cand.row_cost));
+    r.Set("kernel", kernelName);
+    Napi::Object s = Napi::Object::New(env);
+    s.Set("freeAfterInit", static_cast<double>(result.solve.free_after_init));
+    s.Set("augmentations", static_cast<double>(result.solve.augmentations));
+    s.Set("heapPops", static_cast<double>(result.solve.heap_pops));
+    s.Set("edgeScans", static_cast<double>(result.solve.edge_scans));
+    r.Set("stats", s);
+    const auto& p = result.pricing;
+    Napi::Object pr = Napi::Object::New(env);
+    pr.Set("ok", p.ok);
+    pr.Set("pairs", static_cast<double>(p.pairs));
+    pr.Set("inGraph", static_cast<double>(p.in_graph));
+    pr.Set("provenByRowBound", static_cast<double>(p.proven_by_row_bound));
+    pr.Set("provenByColumnBound", static_cast<double>(p.proven_by_col_bound));
+    pr.Set("evaluated", static_cast<double>(p.evaluated));
+    pr.Set("rowsEvaluated", static_cast<double>(p.rows_evaluated));
+    pr.Set("rounds", static_cast<double>(p.rounds));
+    pr.Set("violationsAdded", static_cast<double>(p.violations_added));
+    pr.Set("rowsCompleted", static_cast<double>(p.rows_completed));
+    pr.Set("maxViolation", p.max_violation);
+    pr.Set("tolerance", p.tolerance);
+    pr.Set("message", p.message);
+    r.Set("pricing", pr);
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("stream", result.seconds_stream);
+    t.Set("solve", result.seconds_solve);
+    t.Set("pricing", result.seconds_pricing);
+    r.Set("seconds", t);
+    return r;
+  }
+
+ private:
+  const float *a = nullptr, *b = nullptr;
+  int64_t na = 0, nb = 0, dim = 0;
+  CostMetric metric = CostMetric::SquaredEuclidean;
+  GemmKernel kernel = GemmKernel::Auto;
+  int threads = 0;
+  sparse::Options opt;
+  std::string kernelName;
+  sparse::Result result;
+};
+
+}  // namespace
+
+void registerSparse(Napi::Env env, Napi::Object exports) {
+  exports.Set("sparseMatch", Napi::Function::New(env, queue<SparseWorker>));
+}
+
+}  // namespace saematch::binding

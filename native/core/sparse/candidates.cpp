@@ -1,0 +1,215 @@
+// The streaming cost pass: panel by panel through the dense kernel's own GEMM and epilogue
+// (CostPanels), each panel's epilogue keeping the k lowest entries of every row and of every column
+// (by cost, and by cost less the other side's norm) and the k-th lowest value of each list, the
+// bound of all that list dropped. Only one panel is ever held.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "sparse.hpp"
+#include "../errors.hpp"
+#include "../parallel.hpp"
+
+namespace saematch::sparse {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// A kept entry: its key (what the list orders by), its index (row or column) and its cost. Ordered by
+// key, then index: the order of one sequential scan's ties.
+struct Entry {
+  double key;
+  int32_t idx;
+  float cost;
+  bool operator<(const Entry& o) const { return key < o.key || (key == o.key && idx < o.idx); }
+};
+
+// Offers e to the max-heap h of at most k entries (the k best so far; h[0] the worst of them).
+inline void offer(Entry* h, int64_t& size, int64_t k, const Entry& e) {
+  if (size < k) {
+    h[size++] = e;
+    std::push_heap(h, h + size);
+  } else if (e < h[0]) {
+    std::pop_heap(h, h + size);
+    h[size - 1] = e;
+    std::push_heap(h, h + size);
+  }
+}
+
+// Sorts a list ascending into idx/cost; returns the bound of what it dropped (the k-th key when the
+// list is full and something was dropped, else +inf).
+inline double finish(Entry* h, int64_t size, int64_t k, int64_t seen, int32_t* idx, float* cost) {
+  std::sort_heap(h, h + size);
+  for (int64_t r = 0; r < k; ++r) {
+    idx[r] = r < size ? h[r].idx : -1;
+    cost[r] = r < size ? h[r].cost : std::numeric_limits<float>::infinity();
+  }
+  return seen > size ? h[size - 1].key : kInf;
+}
+
+// One kind of list over all rows (or columns): heaps, sizes and the key a newcomer must beat.
+struct Lists {
+  int64_t k = 0;
+  std::vector<Entry> heap;
+  std::vector<int64_t> size;
+  std::vector<double> worst;
+  void init(int64_t n, int64_t kk) {
+    k = kk;
+    heap.resize(static_cast<size_t>(n * k));
+    size.assign(static_cast<size_t>(n), 0);
+    worst.assign(static_cast<size_t>(n), kInf);
+  }
+  // Offers entry (key, idx, cost) to list q; one comparison when it cannot enter.
+  void offerTo(int64_t q, double key, int32_t idx, float cost) {
+    if (!(key < worst[q]) && !(key == worst[q])) return;
+    Entry* h = heap.data() + q * k;
+    offer(h, size[q], k, {key, idx, cost});
+    if (size[q] == k) worst[q] = h[0].key;
+  }
+};
+
+}  // namespace
+
+Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t panel_rows,
+                            const std::atomic<bool>* cancel, const std::function<void(int64_t)>& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t n_a = panels.nRows(), n_b = panels.nCols();
+  const int threads = panels.threads();
+  Candidates c;
+  c.n_rows = n_a;
+  c.n_cols = n_b;
+  c.k_row = std::min(k, n_b);
+  c.k_col = std::min(k, n_a);
+  c.alpha = panels.rowOffsets();
+  c.beta = panels.colOffsets();
+  c.offsets = !c.alpha.empty();
+  const bool two = c.offsets;
+  const double* alpha = two ? c.alpha.data() : nullptr;
+  const double* beta = two ? c.beta.data() : nullptr;
+  auto sized = [](auto& v, int64_t n) { v.resize(static_cast<size_t>(n)); };
+  sized(c.row_idx, n_a * c.k_row), sized(c.row_cost, n_a * c.k_row), sized(c.row_bound, n_a);
+  sized(c.col_idx, n_b * c.k_col), sized(c.col_cost, n_b * c.k_col), sized(c.col_bound, n_b);
+  if (two) {
+    sized(c.row_idx2, n_a * c.k_row), sized(c.row_cost2, n_a * c.k_row), sized(c.row_bound2, n_a);
+    sized(c.col_idx2, n_b * c.k_col), sized(c.col_cost2, n_b * c.k_col), sized(c.col_bound2, n_b);
+  }
+  // Column lists live across panels; rows' only within their panel.
+  Lists cols, cols2;
+  cols.init(n_b, c.k_col);
+  if (two) cols2.init(n_b, c.k_col);
+  const int64_t P = std::max<int64_t>(1, std::min(panel_rows, n_a));
+  std::vector<float> panel(static_cast<size_t>(P * n_b));
+  std::vector<Entry> rowHeaps(static_cast<size_t>(P * c.k_row)), rowHeaps2(two ? static_cast<size_t>(P * c.k_row) : 0);
+
+  for (int64_t i0 = 0; i0 < n_a; i0 += P) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
+    const int64_t rows = std::min(P, n_a - i0);
+    panels.rows(i0, rows, panel.data());
+    // Rows: each part its own rows.
+    parallelFor(rows, threads, 16, [&](int64_t r0, int64_t r1, int) {
+      const int64_t kk = c.k_row;
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* cr = panel.data() + r * n_b;
+        Entry* h = rowHeaps.data() + r * kk;
+        Entry* h2 = two ? rowHeaps2.data() + r * kk : nullptr;
+        int64_t size = 0, size2 = 0;
+        double w = kInf, w2 = kInf;
+        for (int64_t j = 0; j < n_b; ++j) {
+          const float x = cr[j];
+          if (std::isnan(x)) continue;
+          if (static_cast<double>(x) <= w) {
+            offer(h, size, kk, {static_cast<double>(x), static_cast<int32_t>(j), x});
+            if (size == kk) w = h[0].key;
+          }
+          if (two) {
+            const double key = static_cast<double>(x) - beta[j];
+            if (key <= w2) {
+              offer(h2, size2, kk, {key, static_cast<int32_t>(j), x});
+              if (size2 == kk) w2 = h2[0].key;
+            }
+          }
+        }
+        const int64_t i = i0 + r;
+        c.row_bound[i] = static_cast<float>(finish(h, size, kk, n_b, c.row_idx.data() + i * kk, c.row_cost.data() + i * kk));
+        if (two) c.row_bound2[i] = finish(h2, size2, kk, n_b, c.row_idx2.data() + i * kk, c.row_cost2.data() + i * kk);
+      }
+    });
+    // Columns: each part its own columns, scanning the panel's rows in order.
+    parallelFor(n_b, threads, 256, [&](int64_t j0, int64_t j1, int) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* cr = panel.data() + r * n_b;
+        const int32_t i = static_cast<int32_t>(i0 + r);
+        for (int64_t j = j0; j < j1; ++j) {
+          const float x = cr[j];
+          if (std::isnan(x)) continue;
+          cols.offerTo(j, static_cast<double>(x), i, x);
+          if (two) cols2.offerTo(j, static_cast<double>(x) - alpha[i], i, x);
+        }
+      }
+    });
+    if (progress) progress(i0 + rows);
+  }
+  parallelFor(n_b, threads, 256, [&](int64_t j0, int64_t j1, int) {
+    for (int64_t j = j0; j < j1; ++j) {
+      c.col_bound[j] = static_cast<float>(finish(cols.heap.data() + j * c.k_col, cols.size[j], c.k_col, n_a,
+                                                 c.col_idx.data() + j * c.k_col, c.col_cost.data() + j * c.k_col));
+      if (two)
+        c.col_bound2[j] = finish(cols2.heap.data() + j * c.k_col, cols2.size[j], c.k_col, n_a,
+                                 c.col_idx2.data() + j * c.k_col, c.col_cost2.data() + j * c.k_col);
+    }
+  });
+  c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return c;
+}
+
+Graph buildGraph(const Candidates& c, const std::vector<Edge>& extra) {
+  Graph g;
+  g.n_rows = c.n_rows;
+  g.n_cols = c.n_cols;
+  // Every list's entries as (row, column, cost), then sorted per row and deduplicated (a pair kept by
+  // several lists has one value: all came from the same panel entry).
+  std::vector<int64_t> count(static_cast<size_t>(c.n_rows), 0);
+  auto rowLists = [&](const std::vector<int32_t>& idx, auto f) {
+    for (int64_t i = 0; i < c.n_rows && !idx.empty(); ++i)
+      for (int64_t r = 0; r < c.k_row; ++r)
+        if (idx[i * c.k_row + r] >= 0) f(i, idx[i * c.k_row + r], i * c.k_row + r);
+  };
+  auto colLists = [&](const std::vector<int32_t>& idx, auto f) {
+    for (int64_t j = 0; j < c.n_cols && !idx.empty(); ++j)
+      for (int64_t r = 0; r < c.k_col; ++r)
+        if (idx[j * c.k_col + r] >= 0) f(idx[j * c.k_col + r], j, j * c.k_col + r);
+  };
+  auto counter = [&](int64_t i, int64_t, int64_t) { ++count[i]; };
+  rowLists(c.row_idx, counter), rowLists(c.row_idx2, counter), colLists(c.col_idx, counter), colLists(c.col_idx2, counter);
+  for (const Edge& e : extra) ++count[e.row];
+  std::vector<int64_t> ptr(static_cast<size_t>(c.n_rows + 1), 0);
+  for (int64_t i = 0; i < c.n_rows; ++i) ptr[i + 1] = ptr[i] + count[i];
+  std::vector<std::pair<int32_t, float>> edges(static_cast<size_t>(ptr[c.n_rows]));
+  std::vector<int64_t> fill(ptr.begin(), ptr.end() - 1);
+  auto filler = [&](const std::vector<float>& cost) {
+    return [&](int64_t i, int64_t j, int64_t at) { edges[fill[i]++] = {static_cast<int32_t>(j), cost[at]}; };
+  };
+  rowLists(c.row_idx, filler(c.row_cost)), rowLists(c.row_idx2, filler(c.row_cost2));
+  colLists(c.col_idx, filler(c.col_cost)), colLists(c.col_idx2, filler(c.col_cost2));
+  for (const Edge& e : extra) edges[fill[e.row]++] = {e.col, e.cost};
+  g.ptr.assign(static_cast<size_t>(c.n_rows + 1), 0);
+  g.col.reserve(edges.size());
+  g.cost.reserve(edges.size());
+  for (int64_t i = 0; i < c.n_rows; ++i) {
+    auto b = edges.begin() + ptr[i], e = edges.begin() + ptr[i + 1];
+    std::sort(b, e, [](const auto& p, const auto& q) { return p.first < q.first; });
+    int32_t last = -1;
+    for (auto it = b; it != e; ++it) {
+      if (it->first == last) continue;
+      last = it->first;
+      g.col.push_back(it->first);
+      g.cost.push_back(it->second);
+    }
+    g.ptr[i + 1] = static_cast<int64_t>(g.col.size());
+  }
+  return g;
+}
+
+}  // namespace saematch::sparse

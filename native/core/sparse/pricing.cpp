@@ -1,0 +1,355 @@
+// The driver of the sparse method and its pricing step: stream the candidates, solve on the graph,
+// then prove over all n^2 pairs that no dropped pair (i, j) has a negative reduced cost
+// r_ij = c_ij - u_i - v_j. A dropped entry of row i is >= row_bound[i] and one of column j is
+// >= col_bound[j], so r_ij >= max(row_bound[i], col_bound[j]) - u_i - v_j; the pairs this does not
+// prove are evaluated exactly (their rows recomputed through the dense kernel's GEMM, batched), and
+// every violator joins the graph and is re-solved from the warm start, until a round finds none.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "sparse.hpp"
+#include "../errors.hpp"
+#include "../parallel.hpp"
+
+namespace saematch::sparse {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// u_i = c[i, x_i] - v[x_i] from the graph (the assigned edge is always in it).
+std::vector<double> rowDuals(const Graph& g, const State& s, std::vector<float>& assigned) {
+  std::vector<double> u(static_cast<size_t>(g.n_rows), kInf);
+  assigned.assign(static_cast<size_t>(g.n_rows), std::numeric_limits<float>::quiet_NaN());
+  for (int64_t i = 0; i < g.n_rows; ++i) {
+    const int32_t j = s.x[i];
+    for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e)
+      if (g.col[e] == j) {
+        assigned[i] = g.cost[e];
+        u[i] = static_cast<double>(g.cost[e]) - s.v[j];
+        break;
+      }
+  }
+  return u;
+}
+
+}  // namespace
+
+// (key, column) ordered by key then column, for a kept row's two lists.
+using Entry2 = std::pair<double, int32_t>;
+
+Result solveSparse(const CostPanels& panels, const Options& opt, const std::atomic<bool>* cancel,
+                   const Progress& progress) {
+  const int64_t n = panels.nRows();
+  if (panels.nCols() != n) throw InputError("the sparse method needs a square pair (as many features in both SAEs); use the dense method");
+  Result res;
+  const int threads = panels.threads();
+  const auto t0 = Clock::now();
+  res.cand = streamCandidates(panels, opt.k, opt.panel_rows, cancel,
+                              [&](int64_t done) { if (progress) progress("stream", done, n); });
+  res.seconds_stream = since(t0);
+  const Candidates& c = res.cand;
+
+  std::vector<Edge> extra;
+  std::vector<uint8_t> rowWhole(static_cast<size_t>(n), 0);  // rows whose every entry is an edge
+  // Rows pricing evaluated whole keep their kKeep lowest entries by c and by c - beta (columns
+  // ascending) with the two tighter bounds of what that drops: a later round checks those entries
+  // from memory and needs the row again only if even these bounds leave pairs open.
+  struct Kept {
+    std::vector<int32_t> idx;
+    std::vector<float> cost;
+    float b1 = 0;
+    double b2 = 0;
+  };
+  std::vector<Kept> kept(static_cast<size_t>(n));
+  std::vector<uint8_t> hasKept(static_cast<size_t>(n), 0);
+  const int64_t kKeep = std::min<int64_t>(n, std::max<int64_t>(256, 8 * opt.k));
+  std::vector<float> scratch;
+  // The largest cost seen sets the certificate's tolerance (as the dense certificate's, 1e-9 relative).
+  double scale = 0;
+  for (float x : c.row_cost) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
+  for (float x : c.col_cost) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
+  for (float x : c.row_bound) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
+  for (float x : c.row_cost2) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
+
+  // Keeps row i's kKeep lowest entries by c and by c - beta, and the bounds of what they drop.
+  auto keepRow = [&](int32_t i, const float* row, std::vector<Entry2>& byCost, std::vector<Entry2>& byKey) {
+    Kept kp;
+    byCost.resize(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j) byCost[j] = {static_cast<double>(row[j]), static_cast<int32_t>(j)};
+    std::nth_element(byCost.begin(), byCost.begin() + (kKeep - 1), byCost.end());
+    kp.b1 = kKeep < n ? static_cast<float>(byCost[kKeep - 1].first) : std::numeric_limits<float>::infinity();
+    std::vector<int32_t> cols;
+    for (int64_t q = 0; q < kKeep; ++q) cols.push_back(byCost[q].second);
+    kp.b2 = kInf;
+    if (c.offsets) {
+      byKey.resize(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) byKey[j] = {static_cast<double>(row[j]) - c.beta[j], static_cast<int32_t>(j)};
+      std::nth_element(byKey.begin(), byKey.begin() + (kKeep - 1), byKey.end());
+      kp.b2 = kKeep < n ? byKey[kKeep - 1].first : kInf;
+      for (int64_t q = 0; q < kKeep; ++q) cols.push_back(byKey[q].second);
+    }
+    // nth_element leaves ties of the k-th value on both sides: every entry not kept is >= the bound.
+    std::sort(cols.begin(), cols.end());
+    cols.erase(std::unique(cols.begin(), cols.end()), cols.end());
+    kp.idx = cols;
+    kp.cost.resize(cols.size());
+    for (size_t q = 0; q < cols.size(); ++q) kp.cost[q] = row[cols[q]];
+    kept[i] = std::move(kp);
+    hasKept[i] = 1;
+  };
+
+  // Adds rows computed whole (list) to the graph: every entry an edge.
+  auto addWholeRows = [&](const std::vector<int32_t>& list) {
+    const int64_t B = std::max<int64_t>(1, std::min<int64_t>(opt.panel_rows, static_cast<int64_t>(list.size())));
+    scratch.resize(static_cast<size_t>(B * n));
+    for (size_t s0 = 0; s0 < list.size(); s0 += B) {
+      const int64_t cnt = std::min<int64_t>(B, static_cast<int64_t>(list.size() - s0));
+      panels.gathered(list.data() + s0, cnt, scratch.data());
+      for (int64_t r = 0; r < cnt; ++r) {
+        const int32_t i = list[s0 + r];
+        rowWhole[i] = 1;
+        for (int64_t j = 0; j < n; ++j) {
+          extra.push_back({i, static_cast<int32_t>(j), scratch[r * n + j]});
+          scale = std::max(scale, std::fabs(static_cast<double>(scratch[r * n + j])));
+        }
+      }
+    }
+  };
+
+  const auto t1 = Clock::now();
+  Graph g = buildGraph(c, extra);
+  State s;
+  coldStart(g, s, res.solve);
+  for (;;) {
+    std::vector<int32_t> stuck = augmentFree(g, s, res.solve, cancel);
+    if (stuck.empty()) break;
+    // The graph has no perfect matching through these rows: give them every column.
+    res.pricing.rows_completed += static_cast<int64_t>(stuck.size());
+    addWholeRows(stuck);
+    g = buildGraph(c, extra);
+  }
+  res.seconds_solve = since(t1);
+
+  const auto t2 = Clock::now();
+  Pricing& pr = res.pricing;
+  pr.pairs = n * n;
+  const double tol = opt.tolerance > 0 ? opt.tolerance : 1e-9 * (1.0 + scale);
+  pr.tolerance = tol;
+  std::vector<float> assigned;
+  std::vector<double> u;
+  for (;;) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
+    ++pr.rounds;
+    if (progress) progress("pricing", pr.rounds, 0);
+    u = rowDuals(g, s, assigned);
+    // A dropped pair (i, j) is proven by row i's bounds when
+    //   c_ij >= row_bound[i]:              v_j       <= row_bound[i]  - u_i + tol  (t1_i), or
+    //   c_ij - beta_j >= row_bound2[i]:    v_j - b_j <= row_bound2[i] - u_i + tol  (t2_i),
+    // so the pairs neither proves are, in the order of v descending (or of w = v - beta descending),
+    // a prefix: row i scans the shorter of its two prefixes and checks the other test, then its
+    // columns' bounds, on what is left.
+    const bool two = c.offsets;
+    auto byDesc = [&](const std::vector<double>& key) {
+      std::vector<int32_t> order(static_cast<size_t>(n));
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return key[a] > key[b] || (key[a] == key[b] && a < b); });
+      std::vector<double> sorted(static_cast<size_t>(n));
+      for (int64_t q = 0; q < n; ++q) sorted[q] = key[order[q]];
+      return std::make_pair(order, sorted);
+    };
+    std::vector<double> w(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j) w[j] = two ? s.v[j] - c.beta[j] : s.v[j];
+    const auto [orderV, sortedV] = byDesc(s.v);
+    const auto [orderW, sortedW] = two ? byDesc(w) : std::make_pair(std::vector<int32_t>(), std::vector<double>());
+    auto prefix = [](const std::vector<double>& sorted, double t) {
+      return static_cast<int64_t>(std::upper_bound(sorted.begin(), sorted.end(), t, [](double x, double y) { return x > y; }) - sorted.begin());
+    };
+    std::vector<double> t1(static_cast<size_t>(n)), t2(static_cast<size_t>(n), kInf);
+    std::vector<int64_t> len(static_cast<size_t>(n), 0);
+    std::vector<uint8_t> useW(static_cast<size_t>(n), 0);
+    for (int64_t i = 0; i < n; ++i) {
+      t1[i] = static_cast<double>(hasKept[i] ? kept[i].b1 : c.row_bound[i]) - u[i] + tol;
+      if (two) t2[i] = (hasKept[i] ? kept[i].b2 : c.row_bound2[i]) - u[i] + tol;
+      if (rowWhole[i]) continue;
+      const int64_t l1 = prefix(sortedV, t1[i]);
+      const int64_t l2 = two ? prefix(sortedW, t2[i]) : l1;
+      useW[i] = l2 < l1;
+      len[i] = std::min(l1, l2);
+    }
+    const double prefixPairs = static_cast<double>(std::accumulate(len.begin(), len.end(), int64_t{0}));
+    bool fullPass = prefixPairs > opt.full_pass_share * static_cast<double>(n) * static_cast<double>(n);
+    std::vector<int64_t> byRow(static_cast<size_t>(n), 0), byCol(static_cast<size_t>(n), 0);
+    std::vector<uint8_t> open(static_cast<size_t>(n), 0);
+    const int parts = parallelParts(n, threads, 64);
+    std::vector<double> edgeWorst(static_cast<size_t>(parts), 0.0), keptWorst(static_cast<size_t>(parts), 0.0);
+    std::vector<int64_t> keptChecked(static_cast<size_t>(parts), 0);
+    std::vector<std::vector<Edge>> keptViol(static_cast<size_t>(parts));
+    const int64_t addPerRow = std::max<int64_t>(opt.k, 8);
+    parallelFor(n, threads, 64, [&](int64_t b, int64_t e, int part) {
+      double worst = 0, worstKept = 0;
+      std::vector<std::pair<double, int32_t>> heap;
+      for (int64_t i = b; i < e; ++i) {
+        // The graph's own edges: reduced costs checked directly.
+        const int32_t* cb = g.col.data() + g.ptr[i];
+        const int32_t* ce = g.col.data() + g.ptr[i + 1];
+        for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q)
+          worst = std::max(worst, -(static_cast<double>(g.cost[q]) - u[i] - s.v[g.col[q]]));
+        if (rowWhole[i] || fullPass) continue;
+        // A kept row's entries: checked exactly from memory; the most negative join the graph.
+        int64_t keptNonEdge = 0;
+        if (hasKept[i]) {
+          heap.clear();
+          const Kept& kp = kept[i];
+          for (size_t q = 0; q < kp.idx.size(); ++q) {
+            const int32_t j = kp.idx[q];
+            if (std::binary_search(cb, ce, j)) continue;
+            ++keptNonEdge;
+            const double red = static_cast<double>(kp.cost[q]) - u[i] - s.v[j];
+            worstKept = std::max(worstKept, -red);
+            if (red < -tol) {
+              heap.emplace_back(red, static_cast<int32_t>(q));
+              std::push_heap(heap.begin(), heap.end());
+              if (static_cast<int64_t>(heap.size()) > addPerRow) std::pop_heap(heap.begin(), heap.end()), heap.pop_back();
+            }
+          }
+          for (const auto& [red, q] : heap) keptViol[part].push_back({static_cast<int32_t>(i), kp.idx[q], kp.cost[q]});
+          keptChecked[part] += keptNonEdge;
+        }
+        const int32_t* kb = hasKept[i] ? kept[i].idx.data() : nullptr;
+        const int32_t* ke = hasKept[i] ? kb + kept[i].idx.size() : nullptr;
+        const std::vector<int32_t>& order = useW[i] ? orderW : orderV;
+        const double ai = two ? c.alpha[i] : 0.0;
+        int64_t rowFail = 0, colProven = 0;
+        for (int64_t q = 0; q < len[i]; ++q) {
+          const int32_t j = order[q];
+          if (std::binary_search(cb, ce, j)) continue;  // an edge: checked above
+          if (kb && std::binary_search(kb, ke, j)) continue;  // kept: checked above
+          const bool other = useW[i] ? s.v[j] <= t1[i] : (two && w[j] <= t2[i]);
+          if (other) continue;  // proven by the row's other bound
+          ++rowFail;
+          const double vj = s.v[j];
+          if (static_cast<double>(c.col_bound[j]) - u[i] - vj >= -tol || (two && c.col_bound2[j] + ai - u[i] - vj >= -tol)) ++colProven;
+        }
+        const int64_t deg = g.ptr[i + 1] - g.ptr[i];
+        byRow[i] = (n - deg - keptNonEdge) - rowFail;
+        byCol[i] = colProven;
+        open[i] = rowFail > colProven;
+      }
+      edgeWorst[part] = worst;
+      keptWorst[part] = worstKept;
+    });
+    double worstEdge = 0;
+    for (double w : edgeWorst) worstEdge = std::max(worstEdge, w);
+    std::vector<int32_t> openRows;
+    for (int64_t i = 0; i < n; ++i)
+      if (open[i]) openRows.push_back(static_cast<int32_t>(i));
+    if (static_cast<double>(openRows.size()) > opt.full_pass_share * static_cast<double>(n)) fullPass = true;
+    if (fullPass) {  // every row not already whole is recomputed and checked pair by pair
+      openRows.clear();
+      for (int64_t i = 0; i < n; ++i)
+        if (!rowWhole[i]) openRows.push_back(static_cast<int32_t>(i));
+    }
+    // Evaluate the open rows whole, batched through the dense kernel; collect violators.
+    std::vector<Edge> violators;
+    double worstEval = 0;
+    int64_t evaluated = 0;
+    for (int q = 0; q < parts; ++q) {
+      worstEval = std::max(worstEval, keptWorst[q]);
+      evaluated += keptChecked[q];
+    }
+    // Rows about to be evaluated whole are checked pair by pair below: their kept entries' findings
+    // are dropped here, so no pair is counted or added twice.
+    std::vector<uint8_t> evaluating(static_cast<size_t>(n), 0);
+    for (int32_t i : openRows) evaluating[i] = 1;
+    for (int q = 0; q < parts; ++q)
+      for (const Edge& e : keptViol[q])
+        if (!evaluating[e.row]) violators.push_back(e);
+    {
+      const int64_t B = std::max<int64_t>(1, std::min<int64_t>(opt.panel_rows, static_cast<int64_t>(openRows.size())));
+      if (!openRows.empty()) scratch.resize(static_cast<size_t>(B * n));
+      std::vector<uint8_t> isEdge(static_cast<size_t>(n), 0);
+      std::vector<std::pair<double, int32_t>> rowViol;  // max-heap: the least negative on top
+      std::vector<Entry2> byCost, byKey;
+      for (size_t s0 = 0; s0 < openRows.size(); s0 += B) {
+        if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
+        const int64_t cnt = std::min<int64_t>(B, static_cast<int64_t>(openRows.size() - s0));
+        if (openRows[s0 + cnt - 1] - openRows[s0] == cnt - 1) panels.rows(openRows[s0], cnt, scratch.data());
+        else panels.gathered(openRows.data() + s0, cnt, scratch.data());
+        for (int64_t r = 0; r < cnt; ++r) {
+          const int32_t i = openRows[s0 + r];
+          for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 1;
+          const float* row = scratch.data() + r * n;
+          // The row's most negative reduced costs join the graph (at most kAddPerRow a round: a
+          // row's whole list would make its Dijkstra steps dense, and the next round finds the rest).
+          rowViol.clear();
+          for (int64_t j = 0; j < n; ++j) {
+            if (isEdge[j]) continue;
+            ++evaluated;
+            const double red = static_cast<double>(row[j]) - u[i] - s.v[j];
+            worstEval = std::max(worstEval, -red);
+            if (red < -tol) {
+              rowViol.emplace_back(red, static_cast<int32_t>(j));
+              std::push_heap(rowViol.begin(), rowViol.end());
+              if (static_cast<int64_t>(rowViol.size()) > addPerRow) {
+                std::pop_heap(rowViol.begin(), rowViol.end());
+                rowViol.pop_back();
+              }
+            }
+          }
+          for (const auto& [red, j] : rowViol) violators.push_back({i, j, row[j]});
+          if (hasKept[i])  // its kept entries were counted above and are counted again in this row
+            for (int32_t j : kept[i].idx) evaluated -= !isEdge[j];
+          for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 0;
+          if (!fullPass) keepRow(i, row, byCost, byKey);
+        }
+        if (progress) progress("pricing", pr.rounds, 0);
+      }
+    }
+    for (int32_t i : openRows) byRow[i] = byCol[i] = 0;  // evaluated whole: no bound needed there
+    const int64_t rowsEvaluated = static_cast<int64_t>(openRows.size());
+    pr.proven_by_row_bound = std::accumulate(byRow.begin(), byRow.end(), int64_t{0});
+    pr.proven_by_col_bound = std::accumulate(byCol.begin(), byCol.end(), int64_t{0});
+    pr.evaluated = evaluated;
+    pr.rows_evaluated = rowsEvaluated;
+    pr.in_graph = g.edges();
+    pr.max_violation = std::max(worstEdge, worstEval);
+    if (violators.empty()) break;
+    // Re-solve from the warm start: a row with a violating pair has u_i too high for it; freeing the
+    // row (and its column) and augmenting it again over the enlarged graph restores feasibility.
+    pr.violations_added += static_cast<int64_t>(violators.size());
+    for (const Edge& e : violators) {
+      extra.push_back(e);
+      const int32_t j = s.x[e.row];
+      if (j >= 0) {
+        s.y[j] = -1;
+        s.x[e.row] = -1;
+      }
+    }
+    g = buildGraph(c, extra);
+    for (;;) {
+      std::vector<int32_t> stuck = augmentFree(g, s, res.solve, cancel);
+      if (stuck.empty()) break;
+      pr.rows_completed += static_cast<int64_t>(stuck.size());
+      addWholeRows(stuck);
+      g = buildGraph(c, extra);
+    }
+  }
+  pr.ok = pr.max_violation <= tol;
+  if (!pr.ok) pr.message = "pricing left a reduced cost of " + std::to_string(-pr.max_violation) + " (tolerance " + std::to_string(tol) + ")";
+  pr.seconds = since(t2);
+  res.seconds_pricing = pr.seconds;
+  res.x = s.x;
+  res.v = s.v;
+  res.u = rowDuals(g, s, res.assigned_cost);
+  res.total = 0;
+  for (float a : res.assigned_cost) res.total += static_cast<double>(a);
+  res.graph_edges = g.edges();
+  return res;
+}
+
+}  // namespace saematch::sparse

@@ -1,0 +1,41 @@
+// Which method solves a pair: the dense matrix or the sparse candidates with pricing. One policy,
+// used by `pair`, `suite` and the API alike; the choice and its reason are recorded per pair.
+import { SaeMatchInputError } from '../errors.js';
+import { availableMemory } from '../io/memory.js';
+import type { MatchMethod } from '../match/contract.js';
+import { DEFAULT_CANDIDATES } from './sparse.js';
+
+export type MethodChoice = 'auto' | MatchMethod;
+export const METHODS: readonly MethodChoice[] = ['auto', 'dense', 'sparse'];
+
+/**
+ * Square pairs at least this wide go sparse under `auto`: below it the dense path (one GEMM into a
+ * matrix that fits, then JV) was as fast or faster in BENCHMARKS.md ("The sparse method").
+ */
+export const SPARSE_FROM = 16384;
+
+export interface MethodDecision {
+  method: MatchMethod;
+  candidates: number;
+  reason: string;
+}
+
+/** The method for an nFrom x nTo pair under `choice`, and why. */
+export function decideMethod(nFrom: number, nTo: number, choice: MethodChoice = 'auto', candidates = DEFAULT_CANDIDATES): MethodDecision {
+  if (!METHODS.includes(choice)) throw new SaeMatchInputError(`unknown method '${String(choice)}' (auto, dense or sparse)`);
+  if (!Number.isInteger(candidates) || candidates < 1 || candidates > 4096)
+    throw new SaeMatchInputError(`candidates must be an integer in [1, 4096], got ${candidates}`);
+  const square = nFrom === nTo;
+  if (choice === 'sparse') {
+    if (!square) throw new SaeMatchInputError(`--method sparse needs two SAEs of one width (${nFrom} and ${nTo} features); use --method dense`);
+    return { method: 'sparse', candidates, reason: 'asked for' };
+  }
+  if (choice === 'dense') return { method: 'dense', candidates, reason: 'asked for' };
+  if (!square) return { method: 'dense', candidates, reason: `two widths (${nFrom} x ${nTo}): the sparse method takes square pairs` };
+  const bytes = 4 * nFrom * nTo;
+  const avail = availableMemory();
+  if (avail && bytes > 0.8 * avail.bytes)
+    return { method: 'sparse', candidates, reason: `the dense matrix (${(bytes / 2 ** 30).toFixed(1)} GiB) does not fit the ${(avail.bytes / 2 ** 30).toFixed(1)} GiB available (${avail.source})` };
+  if (nFrom >= SPARSE_FROM) return { method: 'sparse', candidates, reason: `${nFrom} features: at least ${SPARSE_FROM}, where sparse is the faster` };
+  return { method: 'dense', candidates, reason: `${nFrom} features: below ${SPARSE_FROM}, where dense is as fast` };
+}

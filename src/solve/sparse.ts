@@ -1,0 +1,69 @@
+// The sparse exact method (native/core/sparse/): the cost matrix streamed panel by panel and never
+// stored, the assignment solved on the candidate graph (k per row and per column), and a certificate
+// over all n^2 pairs from the candidates' bounds and the duals, with the pairs no bound covers
+// evaluated exactly. Validated here; computed natively.
+import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
+import { callNative, type NativeSparseResult, type SparsePricing } from '../binding/addon.js';
+import { checkFeatures, type CostMetric, type FeatureMatrix, type GemmKernel } from './cost.js';
+import { resolveEngine, type EngineOptions } from './engine.js';
+import { ensureMemory } from '../io/memory.js';
+
+/** Candidates per row and per column by default (BENCHMARKS.md, "The sparse method"). */
+export const DEFAULT_CANDIDATES = 32;
+
+export interface SparseOptions {
+  metric?: CostMetric;
+  kernel?: GemmKernel;
+  /** Candidates kept per row and per column (default DEFAULT_CANDIDATES). */
+  candidates?: number;
+  /** Certificate tolerance; default 1e-9 * (1 + the largest cost seen), as the dense certificate's. */
+  tolerance?: number;
+  engine?: EngineOptions;
+  signal?: AbortSignal;
+}
+
+/**
+ * What the sparse method holds besides the features: one panel, two candidate lists per row and per
+ * column (indices, costs, and 16-byte heap entries while streaming), the graph, the duals.
+ */
+export function sparseBytes(n: number, k: number, panelRows: number): number {
+  const lists = 4 * n * k * (4 + 4) + 2 * n * k * 16;
+  const graph = 4 * n * k * (4 + 4 + 8);
+  return 4 * panelRows * n + lists + graph + 64 * n;
+}
+
+export type SparseAssignment = Omit<NativeSparseResult, 'pricing'> & { pricing: SparsePricing; candidates: number };
+
+/**
+ * The exact assignment of the square pair (a, b) without the dense matrix: perm, duals (u, v) over all
+ * pairs, the assigned costs, and what pricing proved. Refuses (never returns) an answer whose
+ * certificate failed.
+ */
+export async function sparseAssignment(a: FeatureMatrix, b: FeatureMatrix, opts: SparseOptions = {}): Promise<SparseAssignment> {
+  checkFeatures('a', a);
+  checkFeatures('b', b);
+  if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ: a has ${a.dim}, b has ${b.dim}`);
+  if (a.rows !== b.rows)
+    throw new SaeMatchInputError(`the sparse method needs two SAEs of one width (${a.rows} and ${b.rows} features); use --method dense for this pair`);
+  const metric = opts.metric ?? 'sqeuclidean';
+  const kernel = opts.kernel ?? 'auto';
+  const candidates = opts.candidates ?? DEFAULT_CANDIDATES;
+  if (!Number.isInteger(candidates) || candidates < 1 || candidates > 4096)
+    throw new SaeMatchInputError(`candidates must be an integer in [1, 4096], got ${candidates}`);
+  const tolerance = opts.tolerance ?? 0;
+  if (!(tolerance >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tolerance}`);
+  // One panel of rows is held at a time: at most 512 MiB of it (2048 rows of a 65k pair, 512 of a 262k one).
+  const { costPanelRows: tall } = resolveEngine(opts.engine);
+  const costPanelRows = Math.min(tall, Math.max(64, Math.floor(2 ** 29 / (4 * Math.max(1, b.rows)))));
+  ensureMemory(sparseBytes(a.rows, candidates, costPanelRows), `the sparse method on a ${a.rows} × ${b.rows} pair (k = ${candidates})`,
+    'use fewer --candidates, or a machine with more memory');
+  const r = await callNative(
+    (addon, token) => addon.sparseMatch({
+      a: a.data, nA: a.rows, b: b.data, nB: b.rows, k: a.dim, metric, kernel, threads: 0, costPanelRows,
+      candidates, tolerance, fullPassShare: 0.25,
+    }, token),
+    opts.signal,
+  );
+  if (!r.pricing.ok) throw new SaeMatchInternalError(`the sparse assignment failed its certificate over all pairs: ${r.pricing.message}`);
+  return { ...r, candidates };
+}

@@ -1,0 +1,144 @@
+// The sparse exact method against the dense path on the same float32 matrix: the same optimal total
+// (1e-9 relative), assigned costs bit-identical to the dense matrix's entries, and duals that pass the
+// dense certificate over every pair (an independent check of "optimal over all n^2 pairs"). Small k
+// forces the paths that larger k rarely needs: pricing rounds that add violating pairs, and rows the
+// candidate graph cannot match (completed whole).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeNpy } from '../src/io/npy.js';
+import { SaeMatchInputError } from '../src/errors.js';
+import { costMatrix, type FeatureMatrix } from '../src/solve/cost.js';
+import { checkCertificate, solveAssignment } from '../src/solve/lap.js';
+import { sparseAssignment } from '../src/solve/sparse.js';
+import { prng } from './helpers.js';
+import { saeLikeFeatures } from './instances.js';
+
+const cli = join(resolve(import.meta.dirname, '..'), 'dist', 'cli', 'main.js');
+
+function gaussian(n: number, dim: number, seed: number): FeatureMatrix {
+  const r = prng(seed);
+  const data = new Float32Array(n * dim);
+  for (let k = 0; k < data.length; k += 2) {
+    const u = Math.max(r(), 1e-12), v = r();
+    const m = Math.sqrt(-2 * Math.log(u));
+    data[k] = m * Math.cos(2 * Math.PI * v);
+    if (k + 1 < data.length) data[k + 1] = m * Math.sin(2 * Math.PI * v);
+  }
+  return { data, rows: n, dim };
+}
+
+/** Rows that all sit near one point: their candidates crowd onto the same few columns. */
+function crowded(n: number, dim: number, seed: number): { a: FeatureMatrix; b: FeatureMatrix } {
+  const a = gaussian(n, dim, seed), b = gaussian(n, dim, seed + 1);
+  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) a.data[i * dim + d] = a.data[i * dim + d]! * 0.01 + 5;
+  return { a, b };
+}
+
+async function compare(a: FeatureMatrix, b: FeatureMatrix, candidates: number, metric: 'sqeuclidean' | 'cosine' = 'sqeuclidean') {
+  const dense = await costMatrix(a, b, { metric });
+  const m = { data: dense.data, nRows: a.rows, nCols: b.rows };
+  const ref = await solveAssignment(m);
+  const sp = await sparseAssignment(a, b, { candidates, metric });
+  expect(sp.pricing.ok).toBe(true);
+  expect(Math.abs(sp.totalCost - ref.totalCost)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(ref.totalCost)));
+  // Assigned costs are the dense matrix's entries, bit for bit.
+  for (let i = 0; i < a.rows; i++) expect(sp.costs[i]).toBe(dense.data[i * b.rows + sp.rowToCol[i]!]);
+  // The duals prove optimality over every pair of the dense matrix (the dense certificate, its own code).
+  const cert = await checkCertificate(m, { rowToCol: sp.rowToCol, u: sp.u, v: sp.v });
+  expect(cert.ok, cert.message).toBe(true);
+  // Every pair is accounted for: in the graph, proven by a bound, or evaluated.
+  const p = sp.pricing;
+  expect(p.pairs).toBe(a.rows * b.rows);
+  expect(p.inGraph + p.provenByRowBound + p.provenByColumnBound + p.evaluated).toBe(p.pairs);
+  return sp;
+}
+
+describe('sparse exact method = dense optimum, certified over all pairs', () => {
+  it('SAE-like features at k = 32 and k = 4', async () => {
+    for (const [n, seed] of [[512, 1], [1000, 2]] as const) {
+      const { a, b } = saeLikeFeatures(n, 64, seed);
+      const wide = await compare(a, b, 32);
+      expect(wide.pricing.provenByRowBound + wide.pricing.provenByColumnBound).toBeGreaterThan(0.5 * n * n); // the bounds do most of the proving
+      await compare(a, b, 4);
+    }
+  });
+
+  it('Gaussian features (bounds prune little) at several k, both metrics', async () => {
+    let rounds = 0, added = 0;
+    for (const [n, dim, k, seed] of [[200, 8, 1, 3], [300, 16, 2, 4], [257, 4, 3, 5], [400, 32, 8, 6], [128, 2, 1, 7]] as const) {
+      const a = gaussian(n, dim, seed), b = gaussian(n, dim, seed + 100);
+      const sp = await compare(a, b, k);
+      rounds = Math.max(rounds, sp.pricing.rounds);
+      added += sp.pricing.violationsAdded;
+      await compare(a, b, k, 'cosine');
+    }
+    // The re-solve path ran: some round added violating pairs, and a later one found none.
+    expect(added).toBeGreaterThan(0);
+    expect(rounds).toBeGreaterThan(1);
+  });
+
+  it('rows crowded onto the same columns: the graph has no perfect matching and is enlarged, never infeasible', async () => {
+    const { a, b } = crowded(300, 8, 11);
+    const sp = await compare(a, b, 1);
+    expect(sp.pricing.rowsCompleted + sp.pricing.violationsAdded).toBeGreaterThan(0);
+  });
+
+  it('tiny and degenerate shapes: n = 1, 2, k >= n, identical rows (ties)', async () => {
+    for (const n of [1, 2, 3, 7]) {
+      const a = gaussian(n, 3, n), b = gaussian(n, 3, n + 50);
+      await compare(a, b, 1);
+      await compare(a, b, 10);
+    }
+    const same = gaussian(50, 4, 9);
+    const dup: FeatureMatrix = { data: new Float32Array(50 * 4), rows: 50, dim: 4 };
+    for (let i = 0; i < 50; i++) dup.data.set(same.data.subarray(0, 4), i * 4); // every row identical
+    await compare(dup, same, 2);
+    await compare(same, dup, 2);
+  });
+
+  it('refuses a pair of two widths, and bad options, as input errors', async () => {
+    const a = gaussian(10, 4, 1), b = gaussian(12, 4, 2);
+    await expect(sparseAssignment(a, b)).rejects.toBeInstanceOf(SaeMatchInputError);
+    await expect(sparseAssignment(a, gaussian(10, 4, 3), { candidates: 0 })).rejects.toBeInstanceOf(SaeMatchInputError);
+  });
+});
+
+describe('sae-match suite --method sparse', () => {
+  it('the same optimum as the dense suite, with the certificate figures and the duals written; resume keys on the method', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sae-match-sparse-'));
+    try {
+      const run = (...args: string[]) => {
+        const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+        expect(r.status, r.stderr).toBe(0);
+        return JSON.parse(r.stdout);
+      };
+      run('synth', join(dir, 's'), '--layers', '3', '--width', '1024', '--d-model', '48', '--json');
+      const dense = run('suite', join(dir, 's'), '--out', join(dir, 'dense'), '--method', 'dense', '--json');
+      const sparse = run('suite', join(dir, 's'), '--out', join(dir, 'sparse'), '--method', 'sparse', '--candidates', '16', '--duals', '--json');
+      for (let p = 0; p < 2; p++) {
+        const d = dense.pairs[p], s = sparse.pairs[p];
+        expect(s.method).toBe('sparse');
+        expect(s.candidates).toBe(16);
+        expect(Math.abs(s.total_cost - d.total_cost)).toBeLessThanOrEqual(1e-9 * d.total_cost);
+        const c = s.certificate;
+        expect(c.ok).toBe(true);
+        expect(c.in_graph + c.proven_by_row_bound + c.proven_by_column_bound + c.evaluated).toBe(1024 * 1024);
+        // The duals, read back with the package's own reader, have the shapes the manifest promises.
+        const u = decodeNpy(readFileSync(join(dir, 'sparse', s.duals.u)));
+        const v = decodeNpy(readFileSync(join(dir, 'sparse', s.duals.v)));
+        expect([u.dtype, u.shape, v.dtype, v.shape]).toEqual(['float64', [1024], 'float64', [1024]]);
+        // Complementary slackness on the assignment: u_i + v_{perm[i]} = costs[i].
+        const perm = decodeNpy(readFileSync(join(dir, 'sparse', s.perm))).data as Int32Array;
+        const costs = decodeNpy(readFileSync(join(dir, 'sparse', s.costs))).data as Float32Array;
+        for (let i = 0; i < 1024; i += 97) expect(Math.abs(u.data[i]! + v.data[perm[i]!]! - costs[i]!)).toBeLessThan(1e-6);
+      }
+      expect(run('suite', join(dir, 's'), '--out', join(dir, 'sparse'), '--method', 'sparse', '--candidates', '16', '--duals', '--json').skipped).toBe(2);
+      expect(run('suite', join(dir, 's'), '--out', join(dir, 'sparse'), '--method', 'dense', '--json').computed).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
