@@ -1,6 +1,7 @@
 // The one place that decides which native binary runs (build/Release from `npm install`, else a
 // prebuild in prebuilds/<platform>-<arch>/) and that turns native rejections into this package's
 // error classes. Everything heavy goes through here as a Promise resolved by a native AsyncWorker.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -394,6 +395,29 @@ export interface ValueScan {
 let cached: { addon: NativeAddon; path: string } | undefined;
 
 /** Loads the addon once. SAE_MATCH_ADDON=/path/to/file.node overrides the search. */
+/**
+ * OpenBLAS picks its kernels from the CPU model at load time, and a release that predates the CPU
+ * falls back to its oldest x86-64 kernels: Debian's 0.3.21 names this project's Xeon VMs "Prescott"
+ * and runs sgemm at 35-49 GFLOP/s, where its SkylakeX kernels reach 254 (numpy's own OpenBLAS: 267;
+ * BENCHMARKS.md). Unless the user set OPENBLAS_CORETYPE, it is set from the CPU's own feature flags
+ * before the addon (and so OpenBLAS) loads: SkylakeX with AVX-512 F/BW/DQ/VL, Haswell with AVX2 and
+ * FMA, nothing otherwise. Both are kernels every such CPU runs; `info` shows the core in use.
+ */
+function chooseBlasCore(): void {
+  if (process.env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux' || process.arch !== 'x64') return;
+  let flags: Set<string>;
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    if (!line) return;
+    flags = new Set(line.trim().split(/\s+/));
+  } catch {
+    return;
+  }
+  const has = (...f: string[]) => f.every((x) => flags.has(x));
+  if (has('avx512f', 'avx512bw', 'avx512dq', 'avx512vl')) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  else if (has('avx2', 'fma')) process.env.OPENBLAS_CORETYPE = 'Haswell';
+}
+
 export function loadAddon(): { addon: NativeAddon; path: string } {
   if (cached) return cached;
   const override = process.env.SAE_MATCH_ADDON;
@@ -409,6 +433,7 @@ export function loadAddon(): { addon: NativeAddon; path: string } {
       { cause: e },
     );
   }
+  chooseBlasCore();
   try {
     cached = { addon: require(path) as NativeAddon, path };
   } catch (e) {
