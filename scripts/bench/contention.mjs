@@ -43,6 +43,9 @@ for (const family of families) {
   row.quiet = solves(family, {});
   row.quietOneThread = solves(family, { SAE_MATCH_LAP_THREADS: '1' });
   if (cores > 1) row.oneCoreFree = withLoad(cores - 1, () => solves(family, {}));
+  // The same load on the single-thread solve: what the machine itself loses to a busy neighbour
+  // (shared caches, memory bandwidth, clock), which no thread policy can win back.
+  if (cores > 1) row.oneCoreFreeOneThread = withLoad(cores - 1, () => solves(family, { SAE_MATCH_LAP_THREADS: '1' }));
   row.allBusy = withLoad(cores, () => solves(family, {}));
   row.allBusyOneThread = withLoad(cores, () => solves(family, { SAE_MATCH_LAP_THREADS: '1' }));
   results.push(row);
@@ -50,6 +53,7 @@ for (const family of families) {
     const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(3)} s, worst ${x.worst.toFixed(3)} s`);
     console.log(`${family} n=${n}: quiet ${f(row.quiet)}; quiet 1 thread ${f(row.quietOneThread)}` +
       (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
+      (row.oneCoreFreeOneThread ? `; one core free 1 thread ${f(row.oneCoreFreeOneThread)} (${(row.oneCoreFreeOneThread.worst / row.quietOneThread.median).toFixed(2)}x its quiet median)` : '') +
       `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy 1 thread ${f(row.allBusyOneThread)}`);
   }
 }
