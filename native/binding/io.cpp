@@ -64,6 +64,18 @@ Napi::Value AllocLarge(const Napi::CallbackInfo& info) {
                                 [bytes](Napi::Env, void* data) { freeLarge(data, bytes); });
 }
 
+// releaseLarge({buffer}): detaches an ArrayBuffer from allocLarge, so its memory goes back to the
+// system now (V8 drops the backing store, whose deleter unmaps it) rather than at some later garbage
+// collection, which external memory does not prompt. Every view of it then has length 0.
+Napi::Value ReleaseLarge(const Napi::CallbackInfo& info) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Value v = o.Get("buffer");
+  if (!v.IsArrayBuffer()) throw Napi::TypeError::New(info.Env(), "releaseLarge: option 'buffer' must be an ArrayBuffer");
+  napi_status st = napi_detach_arraybuffer(info.Env(), v);
+  if (st != napi_ok) throw Napi::Error::New(info.Env(), "releaseLarge: the buffer cannot be detached");
+  return info.Env().Undefined();
+}
+
 // crc32({bytes (any typed array), crc}) -> number: for small buffers (inflated stream chunks); large
 // reads compute their CRC in readRange.
 Napi::Value Crc32(const Napi::CallbackInfo& info) {
@@ -85,6 +97,7 @@ Napi::Value Crc32Combine(const Napi::CallbackInfo& info) {
 void registerIo(Napi::Env env, Napi::Object exports) {
   exports.Set("readRange", Napi::Function::New(env, queue<ReadWorker>));
   exports.Set("allocLarge", Napi::Function::New(env, AllocLarge));
+  exports.Set("releaseLarge", Napi::Function::New(env, ReleaseLarge));
   exports.Set("crc32", Napi::Function::New(env, Crc32));
   exports.Set("crc32Combine", Napi::Function::New(env, Crc32Combine));
 }

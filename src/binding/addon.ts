@@ -141,6 +141,7 @@ interface NativeAddon {
   // native/binding/io.cpp
   readRange(o: ReadRangeArgs, token: CancelToken): Promise<{ bytesRead: number; crc32: number; seconds: number }>;
   allocLarge(o: { bytes: number }): ArrayBuffer;
+  releaseLarge(o: { buffer: ArrayBuffer }): void;
   crc32(o: { bytes: Uint8Array; crc: number }): number;
   crc32Combine(o: { crcA: number; crcB: number; lengthB: number }): number;
   // native/binding/sae.cpp

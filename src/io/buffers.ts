@@ -51,6 +51,17 @@ export function recycleBuffer(buffer: ArrayBuffer): void {
   pooledBytes += buffer.byteLength;
 }
 
+/**
+ * Gives a buffer from allocBuffer back to the system now (its views become empty), for buffers nothing
+ * will read again: a pair's raw SAE tensors once its feature vectors exist (2.4 GiB at 65k × 2304),
+ * which the garbage collector, unaware of native memory, might keep for the rest of the run.
+ */
+export function releaseBuffer(buffer: ArrayBuffer): void {
+  if (!large.has(buffer) || pool.includes(buffer)) return;
+  large.delete(buffer);
+  loadAddon().addon.releaseLarge({ buffer });
+}
+
 export function allocFloat32(n: number, source?: string): Float32Array {
   return new Float32Array(allocBuffer(n * 4, source));
 }

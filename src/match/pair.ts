@@ -7,7 +7,7 @@ import { selectBackend, type DeviceChoice, type MatchBackend } from '../solve/ba
 import type { EngineOptions } from '../solve/engine.js';
 import type { CostResult, FeatureMatrix } from '../solve/cost.js';
 import { SaeMatchInputError } from '../errors.js';
-import { allocFloat32 } from '../io/buffers.js';
+import { allocFloat32, releaseBuffer } from '../io/buffers.js';
 import { ensureMemory } from '../io/memory.js';
 import { layerFeatures, metricParts, type MatchMetric } from '../sae/fold.js';
 import { costFile, dualFile, permFile, toolVersion, topkFile, type ManifestPair } from './contract.js';
@@ -197,6 +197,9 @@ export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOpt
   const t1 = performance.now();
   const fo = { metric: opts.metric, biasWeight: opts.biasWeight, fold: opts.fold, signal: opts.signal };
   const [fa, fb] = [await layerFeatures(sa!, fo), await layerFeatures(sb!, fo)];
+  // SAEs this call loaded are not needed past their feature vectors: their memory goes back now.
+  for (const [x, s] of [[a, sa], [b, sb]] as const)
+    if (typeof x === 'string') for (const t of [s!.W_enc, s!.W_dec, s!.b_enc, s!.b_dec, s!.threshold]) releaseBuffer(t.buffer as ArrayBuffer);
   const t2 = performance.now();
   const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, topk: opts.topk, signal: opts.signal, method: opts.method, candidates: opts.candidates, engine: opts.engine });
   const { cost: _drop, ...result } = r;
