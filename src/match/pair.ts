@@ -191,16 +191,27 @@ export function manifestPair(r: PairResult, from: number, to: number, settings: 
 export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOptions = {}): Promise<PairResult> {
   const t0 = performance.now();
   const { backend } = opts.backend ? { backend: opts.backend } : selectBackend(opts.device, opts.engine);
-  const [sa, sb] = await Promise.all([a, b].map((x) => (typeof x === 'string' ? loadSae(x, { signal: opts.signal }) : x)));
-  if (sa!.dModel !== sb!.dModel)
-    throw new SaeMatchInputError(`d_model differs: ${sa!.source} has ${sa!.dModel}, ${sb!.source} has ${sb!.dModel}`);
-  const t1 = performance.now();
+  // One SAE at a time: loaded, folded into its feature vectors, and (when this call loaded it) its
+  // tensors given back before the next is read, so at most one SAE's raw tensors are held beside the
+  // features (2.4 of the 4.6 GiB a 65k pair at d_model 2304 peaked at when both were).
   const fo = { metric: opts.metric, biasWeight: opts.biasWeight, fold: opts.fold, signal: opts.signal };
-  const [fa, fb] = [await layerFeatures(sa!, fo), await layerFeatures(sb!, fo)];
-  // SAEs this call loaded are not needed past their feature vectors: their memory goes back now.
-  for (const [x, s] of [[a, sa], [b, sb]] as const)
-    if (typeof x === 'string') for (const t of [s!.W_enc, s!.W_dec, s!.b_enc, s!.b_dec, s!.threshold]) releaseBuffer(t.buffer as ArrayBuffer);
-  const t2 = performance.now();
+  let tLoad = 0, tFold = 0;
+  const side = async (x: string | Sae) => {
+    const s0 = performance.now();
+    const sae = typeof x === 'string' ? await loadSae(x, { signal: opts.signal }) : x;
+    const s1 = performance.now();
+    const f = await layerFeatures(sae, fo);
+    tLoad += s1 - s0;
+    tFold += performance.now() - s1;
+    if (typeof x === 'string') for (const t of [sae.W_enc, sae.W_dec, sae.b_enc, sae.b_dec, sae.threshold]) releaseBuffer(t.buffer as ArrayBuffer);
+    return { f, dModel: sae.dModel, source: sae.source };
+  };
+  const A = await side(a);
+  const B = await side(b);
+  if (A.dModel !== B.dModel) throw new SaeMatchInputError(`d_model differs: ${A.source} has ${A.dModel}, ${B.source} has ${B.dModel}`);
+  const [fa, fb] = [A.f, B.f];
+  const t1 = t0 + tLoad;
+  const t2 = t1 + tFold;
   const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, topk: opts.topk, signal: opts.signal, method: opts.method, candidates: opts.candidates, engine: opts.engine });
   const { cost: _drop, ...result } = r;
   if (!opts.duals) delete result.duals;

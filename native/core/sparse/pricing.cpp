@@ -150,9 +150,10 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     // A dropped pair (i, j) is proven by row i's bounds when
     //   c_ij >= row_bound[i]:              v_j       <= row_bound[i]  - u_i + tol  (t1_i), or
     //   c_ij - beta_j >= row_bound2[i]:    v_j - b_j <= row_bound2[i] - u_i + tol  (t2_i),
-    // so the pairs neither proves are, in the order of v descending (or of w = v - beta descending),
-    // a prefix: row i scans the shorter of its two prefixes and checks the other test, then its
-    // columns' bounds, on what is left.
+    // so the pairs neither proves are those of the prefix of v descending (v_j > t1_i) whose w_j > t2_i.
+    // The columns in v order are cut into blocks of kBlock, each also sorted by w descending: a block
+    // wholly inside row i's prefix gives its w > t2_i entries by a walk that stops at the first
+    // w <= t2_i, so a row costs a step per block plus what is left open, not its whole prefix.
     const bool two = c.offsets;
     auto byDesc = [&](const std::vector<double>& key) {
       std::vector<int32_t> order(static_cast<size_t>(n));
@@ -165,24 +166,27 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     std::vector<double> w(static_cast<size_t>(n));
     for (int64_t j = 0; j < n; ++j) w[j] = two ? s.v[j] - c.beta[j] : s.v[j];
     const auto [orderV, sortedV] = byDesc(s.v);
-    const auto [orderW, sortedW] = two ? byDesc(w) : std::make_pair(std::vector<int32_t>(), std::vector<double>());
     auto prefix = [](const std::vector<double>& sorted, double t) {
       return static_cast<int64_t>(std::upper_bound(sorted.begin(), sorted.end(), t, [](double x, double y) { return x > y; }) - sorted.begin());
     };
-    std::vector<double> t1(static_cast<size_t>(n)), t2(static_cast<size_t>(n), kInf);
+    constexpr int64_t kBlock = 512;
+    std::vector<double> blkW(static_cast<size_t>(n));
+    std::vector<int32_t> blkJ(static_cast<size_t>(n));
+    for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+      const int64_t b1 = std::min(n, b0 + kBlock);
+      std::vector<std::pair<double, int32_t>> tmp;
+      for (int64_t q = b0; q < b1; ++q) tmp.emplace_back(-w[orderV[q]], orderV[q]);
+      std::sort(tmp.begin(), tmp.end());
+      for (int64_t q = b0; q < b1; ++q) blkW[q] = -tmp[q - b0].first, blkJ[q] = tmp[q - b0].second;
+    }
+    std::vector<double> t1(static_cast<size_t>(n)), t2(static_cast<size_t>(n), -kInf);
     std::vector<int64_t> len(static_cast<size_t>(n), 0);
-    std::vector<uint8_t> useW(static_cast<size_t>(n), 0);
     for (int64_t i = 0; i < n; ++i) {
       t1[i] = static_cast<double>(hasKept[i] ? kept[i].b1 : c.row_bound[i]) - u[i] + tol;
       if (two) t2[i] = (hasKept[i] ? kept[i].b2 : c.row_bound2[i]) - u[i] + tol;
-      if (rowWhole[i]) continue;
-      const int64_t l1 = prefix(sortedV, t1[i]);
-      const int64_t l2 = two ? prefix(sortedW, t2[i]) : l1;
-      useW[i] = l2 < l1;
-      len[i] = std::min(l1, l2);
+      if (!rowWhole[i]) len[i] = prefix(sortedV, t1[i]);
     }
-    const double prefixPairs = static_cast<double>(std::accumulate(len.begin(), len.end(), int64_t{0}));
-    bool fullPass = prefixPairs > opt.full_pass_share * static_cast<double>(n) * static_cast<double>(n);
+    bool fullPass = false;
     std::vector<int64_t> byRow(static_cast<size_t>(n), 0), byCol(static_cast<size_t>(n), 0);
     std::vector<uint8_t> open(static_cast<size_t>(n), 0);
     const int parts = parallelParts(n, threads, 64);
@@ -222,18 +226,25 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
         }
         const int32_t* kb = hasKept[i] ? kept[i].idx.data() : nullptr;
         const int32_t* ke = hasKept[i] ? kb + kept[i].idx.size() : nullptr;
-        const std::vector<int32_t>& order = useW[i] ? orderW : orderV;
         const double ai = two ? c.alpha[i] : 0.0;
         int64_t rowFail = 0, colProven = 0;
-        for (int64_t q = 0; q < len[i]; ++q) {
-          const int32_t j = order[q];
-          if (std::binary_search(cb, ce, j)) continue;  // an edge: checked above
-          if (kb && std::binary_search(kb, ke, j)) continue;  // kept: checked above
-          const bool other = useW[i] ? s.v[j] <= t1[i] : (two && w[j] <= t2[i]);
-          if (other) continue;  // proven by the row's other bound
+        // j is open for both row bounds (v_j > t1_i, w_j > t2_i): an edge or kept entry was checked
+        // above; else the column's bounds may prove it.
+        auto consider = [&](int32_t j) {
+          if (std::binary_search(cb, ce, j)) return;
+          if (kb && std::binary_search(kb, ke, j)) return;
           ++rowFail;
           const double vj = s.v[j];
           if (static_cast<double>(c.col_bound[j]) - u[i] - vj >= -tol || (two && c.col_bound2[j] + ai - u[i] - vj >= -tol)) ++colProven;
+        };
+        for (int64_t b0 = 0; b0 < len[i]; b0 += kBlock) {
+          const int64_t b1 = std::min(n, b0 + kBlock);
+          if (b1 <= len[i]) {
+            for (int64_t q = b0; q < b1 && blkW[q] > t2[i]; ++q) consider(blkJ[q]);
+          } else {
+            for (int64_t q = b0; q < len[i]; ++q)
+              if (w[orderV[q]] > t2[i]) consider(orderV[q]);
+          }
         }
         const int64_t deg = g.ptr[i + 1] - g.ptr[i];
         byRow[i] = (n - deg - keptNonEdge) - rowFail;
