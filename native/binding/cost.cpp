@@ -2,6 +2,7 @@
 #include "../core/cost/cost.hpp"
 #include "../core/cost/topk.hpp"
 #include "args.hpp"
+#include "cost_options.hpp"
 #include "register.hpp"
 #include "worker.hpp"
 
@@ -19,9 +20,8 @@ class CostWorker : public PromiseWorker {
     b = o.f32s("b");
     nb = o.i64("nB");
     k = o.i64("k");
-    metric = o.str("metric") == "cosine" ? CostMetric::Cosine : CostMetric::SquaredEuclidean;
-    const std::string kn = o.str("kernel");
-    kernel = kn == "blas" ? GemmKernel::Blas : kn == "builtin" ? GemmKernel::Builtin : GemmKernel::Auto;
+    metric = costMetricOf(o);
+    kernel = gemmKernelOf(o);
     threads = o.i32("threads");
     panelRows = o.i64("costPanelRows");
     out = o.f32out("out");

@@ -1,6 +1,7 @@
 // The sparse method's export (src/solve/sparse.ts calls it): sparseMatch.
 #include "../core/sparse/sparse.hpp"
 #include "args.hpp"
+#include "cost_options.hpp"
 #include "register.hpp"
 #include "worker.hpp"
 
@@ -19,9 +20,8 @@ class SparseWorker : public PromiseWorker {
     na = o.i64("nA");
     nb = o.i64("nB");
     dim = o.i64("k");
-    metric = o.str("metric") == "cosine" ? CostMetric::Cosine : CostMetric::SquaredEuclidean;
-    const std::string kn = o.str("kernel");
-    kernel = kn == "blas" ? GemmKernel::Blas : kn == "builtin" ? GemmKernel::Builtin : GemmKernel::Auto;
+    metric = costMetricOf(o);
+    kernel = gemmKernelOf(o);
     threads = o.i32("threads");
     opt.panel_rows = o.i64("costPanelRows");
     opt.k = o.i64("candidates");

@@ -17,7 +17,7 @@ import type { ProgressListener } from '../progress.js';
 import { detectSaeFormat, loadSae, type Sae } from '../sae/load.js';
 import { topkCandidates, type TopK } from '../solve/topk.js';
 import { decideMethod, type MethodChoice } from '../solve/method.js';
-import { sparseAssignment } from '../solve/sparse.js';
+import { DEFAULT_CANDIDATES, sparseAssignment } from '../solve/sparse.js';
 
 export interface MatchOptions {
   metric?: MatchMetric;
@@ -114,7 +114,7 @@ export async function matchFeatures(
   if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ (${a.dim} vs ${b.dim}): d_model differs between the layers`);
   const t0 = performance.now();
   const { cost: metric } = metricParts({ metric: opts.metric });
-  const decision = opts.precomputed ? { method: 'dense' as const, candidates: 0, reason: 'pipelined' } : decideMethod(a.rows, b.rows, opts.method, Math.max(opts.candidates ?? 32, opts.topk ?? 0));
+  const decision = opts.precomputed ? { method: 'dense' as const, candidates: 0, reason: 'pipelined' } : decideMethod(a.rows, b.rows, opts.method, Math.max(opts.candidates ?? DEFAULT_CANDIDATES, opts.topk ?? 0));
   if (decision.method === 'sparse') {
     // The sparse method runs on the host (native/core/sparse/); the device backends do not have it yet.
     const sp = await sparseAssignment(a, b, { metric, candidates: decision.candidates, engine: opts.engine, signal: opts.signal });

@@ -21,19 +21,15 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// u_i = c[i, x_i] - v[x_i] from the graph (the assigned edge is always in it).
+// u_i = c[i, x_i] - v[x_i], the assigned costs kept by the solver.
 std::vector<double> rowDuals(const Graph& g, const State& s, std::vector<float>& assigned) {
   std::vector<double> u(static_cast<size_t>(g.n_rows), kInf);
   assigned.assign(static_cast<size_t>(g.n_rows), std::numeric_limits<float>::quiet_NaN());
-  for (int64_t i = 0; i < g.n_rows; ++i) {
-    const int32_t j = s.x[i];
-    for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e)
-      if (g.col[e] == j) {
-        assigned[i] = g.cost[e];
-        u[i] = static_cast<double>(g.cost[e]) - s.v[j];
-        break;
-      }
-  }
+  for (int64_t i = 0; i < g.n_rows; ++i)
+    if (s.x[i] >= 0) {
+      assigned[i] = s.xc[i];
+      u[i] = static_cast<double>(s.xc[i]) - s.v[s.x[i]];
+    }
   return u;
 }
 

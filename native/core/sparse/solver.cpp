@@ -18,6 +18,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 void coldStart(const Graph& g, State& s, SolveStats& stats) {
   s.x.assign(static_cast<size_t>(g.n_rows), -1);
+  s.xc.assign(static_cast<size_t>(g.n_rows), 0.0f);
   s.y.assign(static_cast<size_t>(g.n_cols), -1);
   // v_j = the lowest cost of column j (the column candidates hold its true minimum over all rows),
   // so every reduced cost c_ij - v_j is >= 0 and a row's u_i is its least reduced cost.
@@ -32,12 +33,14 @@ void coldStart(const Graph& g, State& s, SolveStats& stats) {
   for (int64_t i = 0; i < g.n_rows; ++i) {
     double best = kInf;
     int32_t bj = -1;
+    float bc = 0;
     for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) {
       const double r = static_cast<double>(g.cost[e]) - s.v[g.col[e]];
-      if (r < best) best = r, bj = g.col[e];
+      if (r < best) best = r, bj = g.col[e], bc = g.cost[e];
     }
     if (bj >= 0 && s.y[bj] < 0) {
       s.x[i] = bj;
+      s.xc[i] = bc;
       s.y[bj] = static_cast<int32_t>(i);
     } else {
       ++free;
@@ -51,6 +54,7 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
   const int64_t nc = g.n_cols;
   std::vector<double> d(static_cast<size_t>(nc), kInf);
   std::vector<int32_t> pred(static_cast<size_t>(nc), -1);
+  std::vector<float> predCost(static_cast<size_t>(nc), 0.0f);  // c[pred_j, j]: the path's edge into j
   std::vector<uint8_t> done(static_cast<size_t>(nc), 0);
   std::vector<int32_t> touched, ready;
   // A binary min-heap of (distance, column) with lazy deletion: a column is pushed again when its
@@ -78,6 +82,7 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
         if (d[j] == kInf) touched.push_back(j);
         d[j] = dj;
         pred[j] = f;
+        predCost[j] = g.cost[e];
         push(dj, j);
       }
     }
@@ -99,13 +104,7 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
       // Through column j's row i: distances to i's other columns, relative to i's reduced costs
       // (h = u_i - mu, with u_i = c_ij - v_j as j = x_i).
       const int32_t i = s.y[j];
-      double cij = 0;
-      for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e)
-        if (g.col[e] == j) {
-          cij = g.cost[e];
-          break;
-        }
-      const double h = cij - s.v[j] - mu;
+      const double h = static_cast<double>(s.xc[i]) - s.v[j] - mu;
       for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) {
         const int32_t l = g.col[e];
         ++stats.edge_scans;
@@ -115,6 +114,7 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
           if (d[l] == kInf) touched.push_back(l);
           d[l] = nd;
           pred[l] = i;
+          predCost[l] = g.cost[e];
           push(nd, l);
         }
       }
@@ -128,6 +128,7 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
         s.y[j] = i;
         const int32_t prev = s.x[i];
         s.x[i] = j;
+        s.xc[i] = predCost[j];
         if (i == f) break;
         j = prev;
       }

@@ -66,6 +66,7 @@ Graph buildGraph(const Candidates& c, const std::vector<Edge>& extra);
 struct State {
   std::vector<int32_t> x, y;
   std::vector<double> v;
+  std::vector<float> xc;  // c[i, x_i] for assigned rows (a Dijkstra step needs it for every row it passes)
 };
 
 struct SolveStats {
