@@ -12,7 +12,7 @@ import { cli, flag, opt } from './common.mjs';
 
 const widths = opt('widths', '4096,16384').split(',').filter(Boolean).map(Number);
 const dModel = opt('d-model', '2304');
-const candidates = opt('candidates', '64');
+const candidates = opt('candidates', '32');
 const methods = opt('methods', 'dense,sparse').split(',');
 const dir = opt('dir', '/tmp/sae-match-sparse-bench');
 const learned = opt('learned', '');

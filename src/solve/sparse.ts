@@ -9,7 +9,7 @@ import { resolveEngine, type EngineOptions } from './engine.js';
 import { ensureMemory } from '../io/memory.js';
 
 /** Candidates per row and per column by default (BENCHMARKS.md, "The sparse method"). */
-export const DEFAULT_CANDIDATES = 64;
+export const DEFAULT_CANDIDATES = 32;
 
 export interface SparseOptions {
   metric?: CostMetric;

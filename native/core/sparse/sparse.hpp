@@ -114,7 +114,7 @@ struct Result {
 };
 
 struct Options {
-  int64_t k = 64;              // candidates per row and per column (src/solve/sparse.ts DEFAULT_CANDIDATES)
+  int64_t k = 32;              // candidates per row and per column (src/solve/sparse.ts DEFAULT_CANDIDATES)
   int64_t panel_rows = 2048;   // rows per streamed panel (as the dense kernel's)
   double tolerance = 0;        // <= 0: 1e-9 * (1 + the largest cost seen)
   // Pricing evaluates the rows that bounds leave open; past this share of all rows it recomputes the
