@@ -99,6 +99,21 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
     await compare(same, dup, 2);
   });
 
+  it('reports where a long pair is: the stream by rows, then the solve, then pricing rounds, ending at the last round', async () => {
+    const { a, b } = saeLikeFeatures(3000, 32, 8);
+    const steps: string[] = [];
+    const sp = await sparseAssignment(a, b, { candidates: 8, engine: { costPanelRows: 64 }, onStep: (w) => steps.push(w) });
+    expect(steps.length).toBeGreaterThan(0);
+    // Whatever the polls caught, they come in phase order, the stream's rows never go back, and the
+    // last report is the last pricing round (callNative reports the final state once more).
+    const phase = (w: string) => (w.startsWith('stream') ? 0 : w === 'solve' ? 1 : w.startsWith('pricing') ? 2 : -1);
+    expect(steps.map(phase)).toEqual([...steps.map(phase)].sort());
+    expect(steps.map(phase)).not.toContain(-1);
+    const rows = steps.filter((w) => w.startsWith('stream')).map((w) => Number(/stream (\d+)\/3000 rows/.exec(w)![1]));
+    expect(rows).toEqual([...rows].sort((x, y) => x - y));
+    expect(steps.at(-1)).toBe(`pricing round ${sp.pricing.rounds}`);
+  });
+
   it('refuses a pair of two widths, and bad options, as input errors', async () => {
     const a = gaussian(10, 4, 1), b = gaussian(12, 4, 2);
     await expect(sparseAssignment(a, b)).rejects.toBeInstanceOf(SaeMatchInputError);

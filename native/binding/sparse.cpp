@@ -31,7 +31,12 @@ class SparseWorker : public PromiseWorker {
   void Run() override {
     const CostPanels panels(a, na, b, nb, dim, metric, kernel, threads);
     kernelName = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
-    result = sparse::solveSparse(panels, opt, cancel.get(), nullptr);
+    CallProgress* p = progress.get();
+    result = sparse::solveSparse(panels, opt, cancel.get(), [p](const char* phase, int64_t done, int64_t total) {
+      p->total.store(total);
+      p->done.store(done);
+      p->phase.store(phase);
+    });
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);

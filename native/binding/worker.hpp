@@ -17,24 +17,46 @@
 
 namespace saematch::binding {
 
-// Cancellation flag shared by a JS AbortSignal listener and the worker thread.
+// Where a long call is: a phase name (a static string), and done of total in that phase. The worker
+// writes it, JS reads it by polling the token (src/binding/addon.ts callNative), so no callback has to
+// cross threads.
+struct CallProgress {
+  std::atomic<const char*> phase{""};
+  std::atomic<int64_t> done{0}, total{0};
+};
+
+// Cancellation flag shared by a JS AbortSignal listener and the worker thread, and the call's progress.
 class CancelToken : public Napi::ObjectWrap<CancelToken> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "CancelToken", {InstanceMethod("cancel", &CancelToken::Cancel)});
+    return DefineClass(env, "CancelToken", {InstanceMethod("cancel", &CancelToken::Cancel), InstanceMethod("progress", &CancelToken::Progress)});
   }
   explicit CancelToken(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<CancelToken>(info), flag(std::make_shared<std::atomic<bool>>(false)) {}
+      : Napi::ObjectWrap<CancelToken>(info), flag(std::make_shared<std::atomic<bool>>(false)), progress(std::make_shared<CallProgress>()) {}
   Napi::Value Cancel(const Napi::CallbackInfo& info) {
     flag->store(true);
     return info.Env().Undefined();
   }
+  // progress() -> {phase, done, total}
+  Napi::Value Progress(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("phase", progress->phase.load());
+    o.Set("done", static_cast<double>(progress->done.load()));
+    o.Set("total", static_cast<double>(progress->total.load()));
+    return o;
+  }
   std::shared_ptr<std::atomic<bool>> flag;
+  std::shared_ptr<CallProgress> progress;
 };
 
 inline std::shared_ptr<std::atomic<bool>> tokenFlag(const Napi::Value& v) {
   if (!v.IsObject()) return std::make_shared<std::atomic<bool>>(false);
   return CancelToken::Unwrap(v.As<Napi::Object>())->flag;
+}
+
+inline std::shared_ptr<CallProgress> tokenProgress(const Napi::Value& v) {
+  if (!v.IsObject()) return std::make_shared<CallProgress>();
+  return CancelToken::Unwrap(v.As<Napi::Object>())->progress;
 }
 
 // A worker that resolves or rejects a Promise. Subclasses read their options in the constructor and
@@ -43,7 +65,7 @@ class PromiseWorker : public Napi::AsyncWorker {
  public:
   explicit PromiseWorker(const Napi::CallbackInfo& info)
       : Napi::AsyncWorker(info.Env(), "sae-match"), deferred(Napi::Promise::Deferred::New(info.Env())),
-        cancel(tokenFlag(info[1])) {}
+        cancel(tokenFlag(info[1])), progress(tokenProgress(info[1])) {}
   Napi::Promise promise() { return deferred.Promise(); }
 
   // Inputs must outlive the worker: keep a reference to every typed array we read or write.
@@ -94,6 +116,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred;
   std::shared_ptr<std::atomic<bool>> cancel;
+  std::shared_ptr<CallProgress> progress;
   std::vector<Napi::ObjectReference> refs;
   std::string kind;
 };

@@ -101,6 +101,15 @@ export interface ParallelCounters {
 
 interface CancelToken {
   cancel(): void;
+  /** Where the call is (native/binding/worker.hpp CallProgress): phase '' until the call sets one. */
+  progress(): NativeProgress;
+}
+
+export interface NativeProgress {
+  phase: string;
+  done: number;
+  /** 0 when the phase has no known end. */
+  total: number;
 }
 
 /** A warm start for JV phase 4 (native/core/lap/lap.hpp WarmStart). */
@@ -463,17 +472,30 @@ function mapNativeError(e: unknown): unknown {
 export async function callNative<T>(
   fn: (addon: NativeAddon, token: CancelToken) => Promise<T>,
   signal?: AbortSignal,
+  onProgress?: (p: NativeProgress) => void,
 ): Promise<T> {
   throwIfAborted(signal);
   const { addon } = loadAddon();
   const token = new addon.CancelToken();
   const onAbort = () => token.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
+  // Progress is polled from the token (the worker only writes atomics): each change is reported, and
+  // the state at the end once more, so a listener always hears where the call finished.
+  let last = '';
+  const poll = () => {
+    const p = token.progress();
+    const key = `${p.phase}:${p.done}:${p.total}`;
+    if (p.phase && key !== last) (last = key), onProgress!(p);
+  };
+  const timer = onProgress ? setInterval(poll, 250) : undefined;
   try {
-    return await fn(addon, token);
+    const r = await fn(addon, token);
+    if (onProgress) poll();
+    return r;
   } catch (e) {
     throw mapNativeError(e);
   } finally {
+    if (timer) clearInterval(timer);
     signal?.removeEventListener('abort', onAbort);
   }
 }

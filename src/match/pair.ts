@@ -35,6 +35,8 @@ export interface MatchOptions {
   method?: MethodChoice;
   /** The sparse method's candidates per row and per column (default solve/sparse.ts DEFAULT_CANDIDATES). */
   candidates?: number;
+  /** Where a long pair is, in words (the sparse method's stream, solve and pricing rounds). */
+  onStep?: (what: string) => void;
   /** Keep the duals (u, v) in the result, and write them (u_{l}_{m}.npy, v_{l}_{m}.npy) into an output folder. */
   duals?: boolean;
   signal?: AbortSignal;
@@ -109,6 +111,7 @@ export async function matchFeatures(
     method?: MethodChoice;
     candidates?: number;
     engine?: EngineOptions;
+    onStep?: (what: string) => void;
   } = {},
 ): Promise<PairResult & { cost?: Float32Array }> {
   if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ (${a.dim} vs ${b.dim}): d_model differs between the layers`);
@@ -117,7 +120,7 @@ export async function matchFeatures(
   const decision = opts.precomputed ? { method: 'dense' as const, candidates: 0, reason: 'pipelined' } : decideMethod(a.rows, b.rows, opts.method, Math.max(opts.candidates ?? DEFAULT_CANDIDATES, opts.topk ?? 0));
   if (decision.method === 'sparse') {
     // The sparse method runs on the host (native/core/sparse/); the device backends do not have it yet.
-    const sp = await sparseAssignment(a, b, { metric, candidates: decision.candidates, engine: opts.engine, signal: opts.signal });
+    const sp = await sparseAssignment(a, b, { metric, candidates: decision.candidates, engine: opts.engine, signal: opts.signal, onStep: opts.onStep });
     const t1 = performance.now();
     const k = opts.topk ? Math.min(opts.topk, sp.kRow) : 0;
     let topk: TopK | undefined;
@@ -212,7 +215,7 @@ export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOpt
   const [fa, fb] = [A.f, B.f];
   const t1 = t0 + tLoad;
   const t2 = t1 + tFold;
-  const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, topk: opts.topk, signal: opts.signal, method: opts.method, candidates: opts.candidates, engine: opts.engine });
+  const r = await matchFeatures(fa, fb, backend, { metric: opts.metric, topk: opts.topk, signal: opts.signal, method: opts.method, candidates: opts.candidates, engine: opts.engine, onStep: opts.onStep });
   const { cost: _drop, ...result } = r;
   if (!opts.duals) delete result.duals;
   result.timings = { load: (t1 - t0) / 1000, features: (t2 - t1) / 1000, ...r.timings };
@@ -251,7 +254,7 @@ export async function matchPairToFolder(a: string, b: string, opts: PairToFolder
     skipped = true;
   } else {
     opts.onProgress?.({ done: 0, total: 1, what: 'load, fold, cost, solve' });
-    const r = await matchPair(a, b, opts);
+    const r = await matchPair(a, b, { ...opts, onStep: (what) => opts.onProgress?.({ done: 0, total: 1, what }) });
     entry = manifestPair(r, from, to, key, fa.file, fb.file);
     await writePairResult(out, '', entry, r);
     opts.onProgress?.({ done: 1, total: 1, what: 'done' });

@@ -166,6 +166,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
       const r = await matchFeatures(fa.features, fb.features, backend, {
         metric, costBuffer: buffers[slot(k)], topk: opts.topk, signal: opts.signal, precomputed,
         onCostReady: () => startAhead(k + 1), method: opts.method, candidates: opts.candidates, engine: opts.engine,
+        onStep: (what) => opts.onProgress?.({ done: done(), total, what: `match ${A.layer}→${B.layer}: ${what}` }),
       });
       buffers[slot(k)] = r.cost;
       const { cost: _c, ...result } = r;

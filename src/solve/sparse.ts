@@ -20,6 +20,8 @@ export interface SparseOptions {
   tolerance?: number;
   engine?: EngineOptions;
   signal?: AbortSignal;
+  /** Where a long pair is, in words: "stream 12288/65536 rows", "solve", "pricing round 3". */
+  onStep?: (what: string) => void;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function sparseAssignment(a: FeatureMatrix, b: FeatureMatrix, opts:
       candidates, tolerance, fullPassShare: 0.25,
     }, token),
     opts.signal,
+    opts.onStep && ((p) => opts.onStep!(p.phase === 'stream' ? `stream ${p.done}/${p.total} rows` : p.phase === 'pricing' ? `pricing round ${p.done}` : p.phase)),
   );
   if (!r.pricing.ok) throw new SaeMatchInternalError(`the sparse assignment failed its certificate over all pairs: ${r.pricing.message}`);
   return { ...r, candidates };

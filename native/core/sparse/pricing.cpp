@@ -118,6 +118,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   };
 
   const auto t1 = Clock::now();
+  if (progress) progress("solve", 0, 0);
   Graph g = buildGraph(c, extra);
   State s;
   coldStart(g, s, res.solve);
