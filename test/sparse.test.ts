@@ -13,6 +13,7 @@ import { SaeMatchInputError } from '../src/errors.js';
 import { costMatrix, type FeatureMatrix } from '../src/solve/cost.js';
 import { checkCertificate, solveAssignment } from '../src/solve/lap.js';
 import { sparseAssignment } from '../src/solve/sparse.js';
+import { decideMethod, SPARSE_FROM } from '../src/solve/method.js';
 import { prng } from './helpers.js';
 import { saeLikeFeatures } from './instances.js';
 
@@ -156,4 +157,21 @@ describe('sae-match suite --method sparse', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('which method auto picks', () => {
+  it('dense below SPARSE_FROM and for two widths, sparse from it; explicit choices kept; bad ones refused', () => {
+    expect(decideMethod(16384, 16384).method).toBe('dense');
+    expect(decideMethod(SPARSE_FROM, SPARSE_FROM).method).toBe('sparse');
+    expect(decideMethod(65536, 131072).method).toBe('dense');
+    expect(decideMethod(100, 100, 'sparse').method).toBe('sparse');
+    expect(decideMethod(2 ** 20, 2 ** 20, 'dense').method).toBe('dense');
+    expect(() => decideMethod(10, 12, 'sparse')).toThrow(SaeMatchInputError);
+    expect(() => decideMethod(10, 10, 'fast' as never)).toThrow(SaeMatchInputError);
+    expect(() => decideMethod(10, 10, 'auto', 0)).toThrow(SaeMatchInputError);
+    // A pair whose dense matrix exceeds this machine's memory goes sparse, and says why.
+    const huge = decideMethod(2 ** 21, 2 ** 21);
+    expect(huge.method).toBe('sparse');
+    expect(huge.reason).toMatch(/does not fit/);
+  });
 });
