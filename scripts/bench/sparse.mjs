@@ -2,13 +2,14 @@
 // The sparse method against the dense one, whole `sae-match pair` processes side by side: for each
 // width, a synthetic two-layer suite (written once under --dir) matched with --method dense and
 // --method sparse; wall time, peak RSS, the certificate's figures, and whether the totals agree.
-// --learned DIR adds a pair of a Gemma-Scope-layout suite of trained SAEs (../shared/learned-8k).
+// --learned DIR adds a pair of a Gemma-Scope-layout suite of trained SAEs (../shared/learned-8k);
+// --scipy also runs the numpy + scipy peer (scripts/bench/peer_pipeline.py) on every pair, same run.
 // Usage: node scripts/bench/sparse.mjs [--widths 4096,16384] [--d-model 2304] [--candidates 32]
 //        [--methods dense,sparse] [--learned ../shared/learned-8k] [--dir /tmp/sae-match-sparse-bench] [--json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, flag, opt } from './common.mjs';
+import { cli, flag, opt, root } from './common.mjs';
 
 const widths = opt('widths', '4096,16384').split(',').filter(Boolean).map(Number);
 const dModel = opt('d-model', '2304');
@@ -44,6 +45,13 @@ for (const c of cases) {
     const r = sae(['pair', a, b, '--out', out, '--method', m, '--candidates', candidates, '--json']);
     row[m] = { wall: (performance.now() - t) / 1000, seconds: r.seconds, timings: r.timings, peakRss: r.peak_rss_bytes, total: r.total_cost, certificate: r.certificate };
   }
+  if (flag('scipy')) {
+    const r = spawnSync('python3', [join(root, 'scripts', 'bench', 'peer_pipeline.py'), '--a', a, '--b', b, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (r.status === 0) {
+      const j = JSON.parse(r.stdout);
+      row.scipy = { wall: j.total_s, solve: j.solve_s, total: j.total_cost, peakRss: j.peak_rss_bytes };
+    } else row.scipy = { error: r.stderr.slice(0, 200) };
+  }
   if (row.dense && row.sparse) row.relativeDifference = Math.abs(row.dense.total - row.sparse.total) / Math.abs(row.dense.total);
   rows.push(row);
   if (!flag('json')) {
@@ -51,7 +59,8 @@ for (const c of cases) {
     const p = row.sparse?.certificate;
     console.log(`${c.name}: dense ${f(row.dense) ?? '-'}; sparse ${f(row.sparse) ?? '-'}` +
       (p ? `; pairs ${p.pairs}: candidates ${p.in_graph}, bounds ${p.proven_by_row_bound + p.proven_by_column_bound}, evaluated ${p.evaluated}, rounds ${p.pricing_rounds}, added ${p.violations_added}, rows completed ${p.rows_completed}` : '') +
-      (row.relativeDifference !== undefined ? `; totals differ by ${row.relativeDifference.toExponential(2)} relative` : ''));
+      (row.relativeDifference !== undefined ? `; totals differ by ${row.relativeDifference.toExponential(2)} relative` : '') +
+      (row.scipy?.solve !== undefined ? `; numpy + scipy ${row.scipy.wall.toFixed(1)} s (linear_sum_assignment ${row.scipy.solve.toFixed(1)} s, total ${row.scipy.total}): whole pair ${(row.scipy.wall / row.sparse.wall).toFixed(1)}x sparse, scipy's solve ${(row.scipy.solve / (row.sparse.timings.solve + row.sparse.timings.certificate)).toFixed(1)}x our solve + pricing` : ''));
   }
 }
 if (flag('json')) console.log(JSON.stringify({ date: new Date().toISOString(), candidates, rows }));
