@@ -54,6 +54,8 @@ export interface ManifestPair {
   method?: MatchMethod;
   /** The sparse method's candidates per row and per column. */
   candidates?: number;
+  /** Why `method` was used ('asked for', or what `auto` saw). */
+  method_reason?: string;
   /** Hash of everything the result depends on: metric, bias weight, folding, top-k, both SAEs' files (match/resume.ts). */
   settings: string;
   sae_from: string;

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { selectBackend, type DeviceChoice, type MatchBackend } from '../solve/backend.js';
 import type { EngineOptions } from '../solve/engine.js';
+import type { SparsePricing } from '../binding/addon.js';
 import type { CostResult, FeatureMatrix } from '../solve/cost.js';
 import { SaeMatchInputError } from '../errors.js';
 import { allocFloat32, releaseBuffer } from '../io/buffers.js';
@@ -54,7 +55,7 @@ export interface PairResult {
   medianCost: number;
   unassigned: number;
   device: string;
-  certificate: { ok: boolean; maxViolation: number; tolerance: number; pricing?: import('../binding/addon.js').SparsePricing };
+  certificate: { ok: boolean; maxViolation: number; tolerance: number; pricing?: SparsePricing };
   /** 'dense' or 'sparse', with the candidates per row and column of the sparse method and why it was chosen. */
   method: 'dense' | 'sparse';
   candidates?: number;
@@ -166,7 +167,7 @@ export async function matchFeatures(
   };
 }
 
-function pricingRecord(p: import('../binding/addon.js').SparsePricing) {
+function pricingRecord(p: SparsePricing) {
   return {
     pairs: p.pairs, in_graph: p.inGraph, proven_by_row_bound: p.provenByRowBound, proven_by_column_bound: p.provenByColumnBound,
     evaluated: p.evaluated, pricing_rounds: p.rounds, violations_added: p.violationsAdded, rows_completed: p.rowsCompleted,
@@ -184,6 +185,7 @@ export function manifestPair(r: PairResult, from: number, to: number, settings: 
       ...(r.certificate.pricing ? pricingRecord(r.certificate.pricing) : {}),
     },
     ...(r.method === 'sparse' ? { method: 'sparse' as const, candidates: r.candidates } : { method: 'dense' as const }),
+    ...(r.methodReason ? { method_reason: r.methodReason } : {}),
     settings, sae_from: saeFrom, sae_to: saeTo,
     ...(r.topk ? { topk: { k: r.topk.k, indices: topkFile('idx', from, to), costs: topkFile('cost', from, to) } } : {}),
     ...(r.duals ? { duals: { u: dualFile('u', from, to), v: dualFile('v', from, to) } } : {}),
