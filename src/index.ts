@@ -53,4 +53,9 @@ export type { FeatureMatrix, CostMetric, GemmKernel, CostOptions, CostResult } f
 export { solveAssignment, checkCertificate, toCostMatrix, InfeasibleError, parallelInitReference } from './solve/lap.js';
 export type { CostMatrix, Assignment, Certificate, SolveOptions, CertificateOptions, SolverStats } from './solve/lap.js';
 export { topkCandidates } from './solve/topk.js';
+export { sparseAssignment, sparseBytes, DEFAULT_CANDIDATES } from './solve/sparse.js';
+export type { SparseOptions, SparseAssignment } from './solve/sparse.js';
+export { decideMethod, METHODS, SPARSE_FROM } from './solve/method.js';
+export type { MethodChoice, MethodDecision } from './solve/method.js';
+export type { SparsePricing } from './binding/addon.js';
 export type { TopK } from './solve/topk.js';

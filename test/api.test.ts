@@ -14,6 +14,7 @@ describe('public API', () => {
       'readNpy', 'readNpz', 'readSafetensors', 'loadSae', 'discoverSuite', 'foldThreshold', 'layerFeatures',
       'costMatrix', 'solveAssignment', 'checkCertificate', 'matchPair', 'matchPairToFolder', 'matchSuite',
       'readSuiteOutput', 'pairIsDone', 'composeMatches', 'lifetimes', 'evaluateSuite', 'writeReport', 'selectBackend', 'nativeInfo',
+      'sparseAssignment', 'decideMethod', 'setThreads', 'parallelCounters',
     ];
     for (const name of stages) expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
   });
