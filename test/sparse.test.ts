@@ -14,7 +14,7 @@ import { costMatrix, type FeatureMatrix } from '../src/solve/cost.js';
 import { checkCertificate, solveAssignment } from '../src/solve/lap.js';
 import { sparseAssignment } from '../src/solve/sparse.js';
 import { decideMethod, SPARSE_FROM } from '../src/solve/method.js';
-import { prng } from './helpers.js';
+import { numpyTestsRun, prng } from './helpers.js';
 import { saeLikeFeatures } from './instances.js';
 
 const cli = join(resolve(import.meta.dirname, '..'), 'dist', 'cli', 'main.js');
@@ -150,6 +150,12 @@ describe('sae-match suite --method sparse', () => {
         const perm = decodeNpy(readFileSync(join(dir, 'sparse', s.perm))).data as Int32Array;
         const costs = decodeNpy(readFileSync(join(dir, 'sparse', s.costs))).data as Float32Array;
         for (let i = 0; i < 1024; i += 97) expect(Math.abs(u.data[i]! + v.data[perm[i]!]! - costs[i]!)).toBeLessThan(1e-6);
+      }
+      // The output contract, read by numpy (scripts/check/check_outputs.py), duals included.
+      if (numpyTestsRun()) {
+        const chk = spawnSync('python3', [join(resolve(import.meta.dirname, '..'), 'scripts', 'check', 'check_outputs.py'), join(dir, 'sparse')], { encoding: 'utf8' });
+        expect(chk.status, chk.stdout + chk.stderr).toBe(0);
+        expect(chk.stdout.match(/duals tight on the assignment/g)?.length).toBe(2);
       }
       expect(run('suite', join(dir, 's'), '--out', join(dir, 'sparse'), '--method', 'sparse', '--candidates', '16', '--duals', '--json').skipped).toBe(2);
       expect(run('suite', join(dir, 's'), '--out', join(dir, 'sparse'), '--method', 'dense', '--json').computed).toBe(2);

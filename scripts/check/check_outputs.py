@@ -103,7 +103,33 @@ def check_pair(out, p, errors):
             errors.append(f'mean cost {total / c.size!r} but manifest mean_cost = {p["mean_cost"]!r}')
         if p.get('median_cost') is not None and not close(float(np.median(c)), float(p['median_cost'])):
             errors.append(f'median cost {float(np.median(c))!r} but manifest median_cost = {p["median_cost"]!r}')
-    return f'{n_from}x{n_to}, {n_assigned} assigned, total_cost {total:.6g}'
+    summary = f'{n_from}x{n_to}, {n_assigned} assigned, total_cost {total:.6g}'
+    # With --duals: the certificate's u and v are float64 [n_from], [n_to], finite, and tight on the
+    # assignment (u_i + v_perm[i] = cost_i: complementary slackness, up to the cost's float32 rounding).
+    # Their feasibility over every pair needs the cost matrix, which this check does not rebuild.
+    if 'duals' in p:
+        duals = {}
+        for side, n in (('u', n_from), ('v', n_to)):
+            name = p['duals'].get(side, '')
+            try:
+                a = np.load(os.path.join(out, name), allow_pickle=False)
+            except Exception as e:  # noqa: BLE001
+                errors.append(f'{name}: np.load failed: {e}')
+                return summary
+            if a.dtype != np.dtype('<f8') or a.shape != (n,):
+                errors.append(f'{name}: {a.dtype.str} {a.shape}, expected <f8 ({n},)')
+                return summary
+            if not np.all(np.isfinite(a)):
+                errors.append(f'{name}: non-finite dual values')
+            duals[side] = a
+        rows = np.flatnonzero(assigned)
+        gap = np.abs(duals['u'][rows] + duals['v'][perm[rows]] - costs[rows])
+        scale = 1e-6 * max(1.0, float(np.abs(costs[rows]).max()) if rows.size else 1.0)
+        if gap.size and gap.max() > scale:
+            i = int(rows[int(np.argmax(gap))])
+            errors.append(f'duals not tight on the assignment: row {i} has u + v - cost = {gap.max():.3g}')
+        summary += ', duals tight on the assignment'
+    return summary
 
 
 def check_record(out, manifest, p, errors):
