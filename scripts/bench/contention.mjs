@@ -24,8 +24,13 @@ function solves(family, env) {
     { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 1_800_000 });
   if (r.status !== 0) return { error: (r.error?.message ?? r.stderr).slice(0, 200) };
   const s = JSON.parse(r.stdout).solve[0];
-  const sorted = [...s.secondsAll].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted.at(-1), all: s.secondsAll, helperSteps: s.stats.helperSteps, stepsTakenOver: s.stats.stepsTakenOver };
+  return { ...spread(s.secondsAll), helperSteps: s.stats.helperSteps, stepsTakenOver: s.stats.stepsTakenOver };
+}
+
+/** Median and worst of a run's times, with the times themselves. */
+function spread(secs) {
+  const sorted = [...secs].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted.at(-1), all: secs };
 }
 
 function withLoad(busy, fn) {
@@ -76,8 +81,7 @@ if (pairWidth > 0) {
         if (r.status !== 0) return { error: (r.error?.message ?? r.stderr).slice(0, 200) };
         secs.push(JSON.parse(r.stdout).seconds);
       }
-      const sorted = [...secs].sort((x, y) => x - y);
-      return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted.at(-1), all: secs };
+      return spread(secs);
     };
     const row = { pair: pairWidth, dModel, repeat: pairRepeat, cores };
     row.quiet = pairs(0);

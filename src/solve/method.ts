@@ -3,7 +3,7 @@
 import { SaeMatchInputError } from '../errors.js';
 import { availableMemory } from '../io/memory.js';
 import type { MatchMethod } from '../match/contract.js';
-import { DEFAULT_CANDIDATES } from './sparse.js';
+import { checkCandidates, DEFAULT_CANDIDATES } from './sparse.js';
 
 export type MethodChoice = 'auto' | MatchMethod;
 export const METHODS: readonly MethodChoice[] = ['auto', 'dense', 'sparse'];
@@ -24,8 +24,7 @@ export interface MethodDecision {
 /** The method for an nFrom x nTo pair under `choice`, and why. */
 export function decideMethod(nFrom: number, nTo: number, choice: MethodChoice = 'auto', candidates = DEFAULT_CANDIDATES): MethodDecision {
   if (!METHODS.includes(choice)) throw new SaeMatchInputError(`unknown method '${String(choice)}' (auto, dense or sparse)`);
-  if (!Number.isInteger(candidates) || candidates < 1 || candidates > 4096)
-    throw new SaeMatchInputError(`candidates must be an integer in [1, 4096], got ${candidates}`);
+  checkCandidates(candidates);
   const square = nFrom === nTo;
   if (choice === 'sparse') {
     if (!square) throw new SaeMatchInputError(`--method sparse needs two SAEs of one width (${nFrom} and ${nTo} features); use --method dense`);

@@ -11,6 +11,12 @@ import { ensureMemory } from '../io/memory.js';
 /** Candidates per row and per column by default (BENCHMARKS.md, "The sparse method"). */
 export const DEFAULT_CANDIDATES = 32;
 
+/** The sparse method's k, checked: an integer in [1, 4096]. */
+export function checkCandidates(k: number): number {
+  if (!Number.isInteger(k) || k < 1 || k > 4096) throw new SaeMatchInputError(`candidates must be an integer in [1, 4096], got ${k}`);
+  return k;
+}
+
 export interface SparseOptions {
   metric?: CostMetric;
   kernel?: GemmKernel;
@@ -49,9 +55,7 @@ export async function sparseAssignment(a: FeatureMatrix, b: FeatureMatrix, opts:
     throw new SaeMatchInputError(`the sparse method needs two SAEs of one width (${a.rows} and ${b.rows} features); use --method dense for this pair`);
   const metric = opts.metric ?? 'sqeuclidean';
   const kernel = opts.kernel ?? 'auto';
-  const candidates = opts.candidates ?? DEFAULT_CANDIDATES;
-  if (!Number.isInteger(candidates) || candidates < 1 || candidates > 4096)
-    throw new SaeMatchInputError(`candidates must be an integer in [1, 4096], got ${candidates}`);
+  const candidates = checkCandidates(opts.candidates ?? DEFAULT_CANDIDATES);
   const tolerance = opts.tolerance ?? 0;
   if (!(tolerance >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tolerance}`);
   // One panel of rows is held at a time: at most 512 MiB of it (2048 rows of a 65k pair, 512 of a 262k one).

@@ -121,15 +121,18 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   if (progress) progress("solve", 0, 0);
   Graph g = buildGraph(c, extra);
   State s;
+  // Augments every free row; rows the graph has no perfect matching through get every column.
+  auto augmentAll = [&] {
+    for (;;) {
+      std::vector<int32_t> stuck = augmentFree(g, s, res.solve, cancel);
+      if (stuck.empty()) return;
+      res.pricing.rows_completed += static_cast<int64_t>(stuck.size());
+      addWholeRows(stuck);
+      g = buildGraph(c, extra);
+    }
+  };
   coldStart(g, s, res.solve);
-  for (;;) {
-    std::vector<int32_t> stuck = augmentFree(g, s, res.solve, cancel);
-    if (stuck.empty()) break;
-    // The graph has no perfect matching through these rows: give them every column.
-    res.pricing.rows_completed += static_cast<int64_t>(stuck.size());
-    addWholeRows(stuck);
-    g = buildGraph(c, extra);
-  }
+  augmentAll();
   res.seconds_solve = since(t1);
 
   const auto t2 = Clock::now();
@@ -339,13 +342,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
       }
     }
     g = buildGraph(c, extra);
-    for (;;) {
-      std::vector<int32_t> stuck = augmentFree(g, s, res.solve, cancel);
-      if (stuck.empty()) break;
-      pr.rows_completed += static_cast<int64_t>(stuck.size());
-      addWholeRows(stuck);
-      g = buildGraph(c, extra);
-    }
+    augmentAll();
   }
   pr.ok = pr.max_violation <= tol;
   if (!pr.ok) pr.message = "pricing left a reduced cost of " + std::to_string(-pr.max_violation) + " (tolerance " + std::to_string(tol) + ")";
