@@ -52,14 +52,14 @@ async function variant(name: string, tensor: string, arr: NpyArray | null): Prom
 describe('validation names the file, the tensor and the problem', () => {
   it('missing tensor', async () => {
     const dir = await variant('missing', 'b_enc', null);
-    await expect(loadSae(dir)).rejects.toThrow(new RegExp(`${dir}: missing tensor b_enc \\(found: W_enc, W_dec, b_dec, threshold\\)`));
+    await expect(loadSae(dir)).rejects.toThrow(new RegExp(`${dir}: missing tensor b_enc for a jumprelu sae \\(found: W_enc, W_dec, b_dec, threshold\\)`));
   });
 
   it('wrong rank and wrong shape', async () => {
     const w = await readNpy(join(fx, 'npy', 'W_enc.npy'));
     const [D, S] = w.shape as [number, number];
     const flat = await variant('rank', 'W_enc', { ...w, shape: [D * S] });
-    await expect(loadSae(flat)).rejects.toThrow(/W_enc must have rank 2 \[d_model, d_sae\], got shape \[\d+\]/);
+    await expect(loadSae(flat)).rejects.toThrow(/tensor 'W_enc' must have rank 2 \[d_in, d_sae\], got shape \[\d+\]/);
     const dec = await readNpy(join(fx, 'npy', 'W_dec.npy'));
     const transposed = await variant('shape', 'W_dec', { ...dec, shape: [D, S] });
     await expect(loadSae(transposed)).rejects.toThrow(new RegExp(`tensor 'W_dec' has shape \\[${D}, ${S}\\], expected \\[${S}, ${D}\\]`));
@@ -89,12 +89,12 @@ describe('validation names the file, the tensor and the problem', () => {
     expect(Array.from((await loadSae(dir)).b_enc)).toEqual(Array.from(b.data as Float32Array));
   });
 
-  it('cfg.json that disagrees with the weights, and a non-JumpReLU SAE', async () => {
+  it('cfg.json that disagrees with the weights, and one that is not JSON', async () => {
     const dir = join(tmp, 'cfg');
     cpSync(join(fx, 'saelens_f32'), dir, { recursive: true });
     const w = (await readNpy(join(fx, 'expected', 'f32', 'W_enc.npy'))).shape;
     writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ architecture: 'jumprelu', d_in: w[0]! + 1, d_sae: w[1] }));
-    await expect(loadSae(dir)).rejects.toThrow(new RegExp(`cfg.json: d_in = ${w[0]! + 1} but W_enc has shape`));
+    await expect(loadSae(dir)).rejects.toThrow(new RegExp(`cfg.json: declares d_in = ${w[0]! + 1} but tensor 'W_enc' in ${dir}/sae_weights.safetensors has shape \\[${w[0]}, ${w[1]}\\] \\(d_in = ${w[0]}\\)`));
     writeFileSync(join(dir, 'cfg.json'), '{ not json');
     await expect(loadSae(dir)).rejects.toThrow(/cfg.json: not valid JSON/);
   });

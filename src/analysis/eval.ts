@@ -101,6 +101,10 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
       if (!entry) throw new SaeMatchInputError(`${out}/manifest.json: layer ${L} is in a pair but not in layers`);
       p = (async () => {
         const sae = await loadSae(join(m.source_root, entry.sae), { signal });
+        // The native encoder is JumpReLU's: f = z·1[z > θ], θ the per-latent effective threshold (Llama
+        // Scope's gate on z·‖W_dec‖ is z > θ/‖W_dec‖: the fold scale). Other activations would be scored wrongly.
+        if (!sae.threshold || sae.kind !== 'sae')
+          throw new SaeMatchInputError(`${sae.source}: eval encodes JumpReLU SAEs; this is a ${sae.architecture} ${sae.kind} (matching it works, explained variance is not computed for it)`);
         const file = join(actsDir, `layer_${L}.npy`);
         const { X, rows: n } = await readActivations(file, sae.dModel, signal);
         return { sae, X, rows: n, file };
@@ -118,7 +122,7 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
         if (rows < 0) [rows, rowsFrom] = [n, file];
         else if (n !== rows) throw new SaeMatchInputError(`${file}: ${n} rows of activations, but ${rowsFrom} has ${rows} (the layers must be the same tokens)`);
         const codes = await callNative((x, token) => x.evaluateSae({
-          op: 'encode', X, n, dModel: sae.dModel, W_enc: sae.W_enc, b_enc: sae.b_enc, threshold: sae.threshold, dSae: sae.dSae, threads,
+          op: 'encode', X, n, dModel: sae.dModel, W_enc: sae.W_enc, b_enc: sae.b_enc, threshold: sae.foldScale!, dSae: sae.dSae, threads,
           evalKernel,
         }, token), signal);
         return { sae, X, codes };
@@ -149,7 +153,7 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
       op: 'pair', X: b.X, n: rows, dModel: b.sae.dModel, ft: a.codes, fn: b.codes,
       W_dec_t: a.sae.W_dec, b_dec_t: a.sae.b_dec, W_dec_next: b.sae.W_dec, b_dec_next: b.sae.b_dec,
       perm, costs, thresholds, threads,
-      theta_t: folded ? a.sae.threshold : null, theta_next: folded ? b.sae.threshold : null,
+      theta_t: folded ? a.sae.foldScale : null, theta_next: folded ? b.sae.foldScale : null,
       evalKernel,
     }, token), signal);
     pairs.push({

@@ -158,6 +158,9 @@ interface NativeAddon {
   buildFeatures(o: FeaturesArgs, token: CancelToken): Promise<{ dim: number }>;
   foldThreshold(o: FoldArgs, token: CancelToken): Promise<void>;
   halfToFloat(o: HalfArgs, token: CancelToken): Promise<void>;
+  rowNorms(o: { x: Float32Array; rows: number; cols: number; out: Float64Array; threads: number }, token: CancelToken): Promise<void>;
+  transpose(o: { src: Float32Array; rows: number; cols: number; out: Float32Array; threads: number }, token: CancelToken): Promise<void>;
+  scaleMatrix(o: { x: Float32Array; rows: number; cols: number; rowScale?: Float64Array; colScale?: Float64Array; scalar: number; threads: number }, token: CancelToken): Promise<void>;
   // native/binding/eval.cpp
   evaluateSae(o: EvalEncodeArgs, token: CancelToken): Promise<SparseCodes>;
   evaluateSae(o: EvalPairArgs, token: CancelToken): Promise<NativePairEval>;
@@ -307,7 +310,10 @@ interface SaeArgs {
   W_enc: Float32Array;
   W_dec: Float32Array;
   b_enc: Float32Array;
+  /** W_enc's rows (d_in). */
   dModel: number;
+  /** W_dec's columns (d_out of a transcoder); dModel when absent. */
+  dOut?: number;
   dSae: number;
   threads: number;
 }

@@ -125,6 +125,25 @@ async function readTensor(path: string, t: TensorInfo, signal?: AbortSignal): Pr
   return { dtype, shape: t.shape, data: out };
 }
 
+async function readHeader(path: string, signal?: AbortSignal): Promise<{ infos: Map<string, TensorInfo>; metadata: Record<string, string> }> {
+  throwIfAborted(signal);
+  const size = await fileSize(path, 'safetensors file');
+  const { json, dataStart } = await readHeaderJson(path, size, signal);
+  if (!isPlainObject(json)) fail(path, 'the safetensors header is not a JSON object');
+  const metadata = parseMetadata(path, json.__metadata__);
+  const infos = new Map<string, TensorInfo>();
+  for (const [name, v] of Object.entries(json)) {
+    if (name !== '__metadata__') infos.set(name, parseTensorInfo(path, name, v, dataStart, size));
+  }
+  return { infos, metadata };
+}
+
+/** The tensors' names, dtypes and shapes, from the header alone (validated against the file size). */
+export async function readSafetensorsHeader(path: string): Promise<Array<{ name: string; dtype: string; shape: number[] }>> {
+  const { infos } = await readHeader(path);
+  return [...infos.values()].map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+}
+
 /**
  * Reads float tensors (F32, F16, BF16; returned as float32) and the string metadata of a
  * safetensors file. `names`: only these tensors are read; a missing one is an error listing what
@@ -134,15 +153,7 @@ export async function readSafetensors(
   path: string,
   opts: { names?: string[]; signal?: AbortSignal } = {},
 ): Promise<{ tensors: Record<string, SafetensorsTensor>; metadata: Record<string, string> }> {
-  throwIfAborted(opts.signal);
-  const size = await fileSize(path, 'safetensors file');
-  const { json, dataStart } = await readHeaderJson(path, size, opts.signal);
-  if (!isPlainObject(json)) fail(path, 'the safetensors header is not a JSON object');
-  const metadata = parseMetadata(path, json.__metadata__);
-  const infos = new Map<string, TensorInfo>();
-  for (const [name, v] of Object.entries(json)) {
-    if (name !== '__metadata__') infos.set(name, parseTensorInfo(path, name, v, dataStart, size));
-  }
+  const { infos, metadata } = await readHeader(path, opts.signal);
   const wanted = (opts.names ?? [...infos.keys()]).map((name) => {
     const t = infos.get(name);
     if (!t) fail(path, `no tensor '${name}' (the file has: ${[...infos.keys()].join(', ') || 'no tensors'})`);

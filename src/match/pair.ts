@@ -208,7 +208,7 @@ export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOpt
     const f = await layerFeatures(sae, fo);
     tLoad += s1 - s0;
     tFold += performance.now() - s1;
-    if (typeof x === 'string') for (const t of [sae.W_enc, sae.W_dec, sae.b_enc, sae.b_dec, sae.threshold]) releaseBuffer(t.buffer as ArrayBuffer);
+    if (typeof x === 'string') for (const t of [sae.W_enc, sae.W_dec, sae.b_enc, sae.b_dec, sae.threshold]) if (t) releaseBuffer(t.buffer as ArrayBuffer);
     return { f, dModel: sae.dModel, source: sae.source };
   };
   const A = await side(a);

@@ -1,43 +1,22 @@
-// One layer's JumpReLU SAE, loaded from any of the three layouts researchers have on disk and
-// validated once, here, at the boundary: every later step (folding, cost, assignment) trusts it.
-//   Gemma Scope  params.npz                                  (np.savez of the five arrays)
-//   SAELens      <dir>/cfg.json + <dir>/sae_weights.safetensors
-//   npy folder   <dir>/W_enc.npy, W_dec.npy, b_enc.npy, b_dec.npy, threshold.npy
-import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+// One layer's SAE, loaded from any layout researchers have on disk (sae/formats/, one reader per
+// layout) and validated once, here, at the boundary: tensor names, ranks, shapes and dtypes against
+// what the layout and its config declare, then the values. Every later step (folding, cost,
+// assignment) trusts it.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
 import { fsReason } from '../io/write.js';
-import { halfToFloat32 } from '../io/convert.js';
+import { allocFloat32 } from '../io/buffers.js';
 import { callNative, type ValueScan } from '../binding/addon.js';
-import { readNpy, type NpyArray } from '../io/npy.js';
-import { readNpz } from '../io/npz.js';
-import { readSafetensors } from '../io/safetensors.js';
+import { foldScale, toModelUnits } from './architecture.js';
+import { LAYOUTS, layoutOf } from './formats/index.js';
+import type { CanonicalTensor, RawTensor, Sae, SaeFormat, SaeRead } from './types.js';
 
+export type { Sae, SaeArchitecture, SaeFormat, SaeKind, SaeMeta } from './types.js';
+
+/** The tensors every SAE hands on (threshold only for JumpReLU). */
 export const SAE_TENSORS = ['W_enc', 'W_dec', 'b_enc', 'b_dec', 'threshold'] as const;
 export type SaeTensorName = (typeof SAE_TENSORS)[number];
-export type SaeFormat = 'gemmascope' | 'saelens' | 'npy';
-
-/** A JumpReLU SAE: f(x) = JumpReLU(W_enc^T x + b_enc; threshold), x_hat = W_dec^T f + b_dec. Row-major float32. */
-export interface Sae {
-  /** The file or folder it was read from (absolute), used in every message about it. */
-  source: string;
-  format: SaeFormat;
-  dModel: number;
-  dSae: number;
-  /** [d_model, d_sae] */
-  W_enc: Float32Array;
-  /** [d_sae, d_model] */
-  W_dec: Float32Array;
-  b_enc: Float32Array;
-  b_dec: Float32Array;
-  threshold: Float32Array;
-}
-
-interface RawTensor {
-  dtype: string;
-  shape: number[];
-  data: Float32Array | null;
-}
 
 export interface LoadSaeOptions {
   signal?: AbortSignal;
@@ -45,7 +24,9 @@ export interface LoadSaeOptions {
   skipValueChecks?: boolean;
 }
 
-/** What kind of SAE lives at `path` (a params.npz file, a SAELens folder or an npy folder). */
+const LOOKED_FOR = 'params.npz, params.safetensors + config.json, cfg.json + sae_weights.safetensors, cfg.json + sae.safetensors, hyperparams.json + checkpoints/final.safetensors, W_enc.npy';
+
+/** What kind of SAE lives at `path` (a params.npz file or an SAE folder of one of the layouts). */
 export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat; file: string }> {
   let st;
   try {
@@ -53,17 +34,10 @@ export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat
   } catch (e) {
     throw new SaeMatchInputError(`${path}: ${fsReason(e, 'file or folder')}`, { cause: e });
   }
-  if (st.isFile()) {
-    if (path.endsWith('.npz')) return { format: 'gemmascope', file: path };
-    throw new SaeMatchInputError(`${path}: not an SAE (expected a Gemma Scope params.npz, a SAELens folder or a folder of .npy files)`);
-  }
-  const has = async (name: string) => stat(join(path, name)).then((s) => s.isFile(), () => false);
-  if (await has('params.npz')) return { format: 'gemmascope', file: join(path, 'params.npz') };
-  if (await has('sae_weights.safetensors')) return { format: 'saelens', file: path };
-  if (await has('W_enc.npy')) return { format: 'npy', file: path };
-  throw new SaeMatchInputError(
-    `${path}: no SAE found in this folder (looked for params.npz, cfg.json + sae_weights.safetensors, W_enc.npy …)`,
-  );
+  if (st.isFile() && !path.endsWith('.npz'))
+    throw new SaeMatchInputError(`${path}: not an SAE (expected a Gemma Scope params.npz or an SAE folder: ${LOOKED_FOR})`);
+  for (const layout of LAYOUTS) if (await layout.detect(path)) return { format: layout.format, file: layout.format === 'gemmascope' ? layout.files(path)[0]! : path };
+  throw new SaeMatchInputError(`${path}: no SAE found in this folder (looked for ${LOOKED_FOR})`);
 }
 
 /**
@@ -71,117 +45,91 @@ export async function detectSaeFormat(path: string): Promise<{ format: SaeFormat
  * layer's `path`): what a match of this SAE depends on, so what resume keys on.
  */
 export function saeFiles(format: SaeFormat, path: string): string[] {
-  if (format === 'gemmascope') return [path.endsWith('.npz') ? path : join(path, 'params.npz')];
-  if (format === 'saelens') return [join(path, 'sae_weights.safetensors'), join(path, 'cfg.json')];
-  return SAE_TENSORS.map((n) => join(path, `${n}.npy`));
+  return layoutOf(format).files(path);
 }
 
-async function readGemmaScope(file: string, signal?: AbortSignal): Promise<Record<string, RawTensor>> {
-  const arrays = await readNpz(file, { signal });
-  const out: Record<string, RawTensor> = {};
-  for (const [k, a] of Object.entries(arrays)) out[k] = await toFloat32(a, `${file}: tensor '${k}'`);
-  return out;
+/** The config, headers and architecture of the SAE at `path`, without reading its weights. */
+export async function describeSae(path: string) {
+  const { format, file } = await detectSaeFormat(resolve(path));
+  return { format, path: file, ...(await layoutOf(format).describe(file)) };
 }
 
-async function readNpyFolder(dir: string, signal?: AbortSignal): Promise<Record<string, RawTensor>> {
-  const out: Record<string, RawTensor> = {};
-  for (const name of SAE_TENSORS) {
-    signal?.throwIfAborted();
-    const file = join(dir, `${name}.npy`);
-    const ok = await stat(file).then((s) => s.isFile(), () => false);
-    if (ok) out[name] = await toFloat32(await readNpy(file), `${file}`);
-  }
-  return out;
-}
+const shapeText = (s: number[]) => `[${s.join(', ')}]`;
 
-async function readSaeLens(dir: string, signal?: AbortSignal): Promise<Record<string, RawTensor>> {
-  const cfgPath = join(dir, 'cfg.json');
-  let cfg: Record<string, unknown> | undefined;
-  const text = await readFile(cfgPath, 'utf8').catch(() => undefined);
-  if (text !== undefined) {
-    try {
-      cfg = JSON.parse(text) as Record<string, unknown>;
-    } catch (e) {
-      throw new SaeMatchInputError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
-    }
-  }
-  const file = join(dir, 'sae_weights.safetensors');
-  const { tensors } = await readSafetensors(file, { signal });
-  const out: Record<string, RawTensor> = {};
-  for (const [k, t] of Object.entries(tensors)) out[k] = { dtype: t.dtype, shape: t.shape, data: t.data };
-  if (cfg) checkSaeLensConfig(cfg, cfgPath, out);
-  return out;
-}
-
-/** cfg.json must agree with the weights it describes; a non-JumpReLU SAE has no threshold to fold. */
-function checkSaeLensConfig(cfg: Record<string, unknown>, cfgPath: string, t: Record<string, RawTensor>): void {
-  const arch = typeof cfg.architecture === 'string' ? cfg.architecture : undefined;
-  if (arch && arch !== 'jumprelu' && !t.threshold)
-    throw new SaeMatchInputError(`${cfgPath}: architecture '${arch}' has no threshold; SAE Match folds JumpReLU thresholds (architecture 'jumprelu')`);
-  const enc = t.W_enc?.shape;
-  if (enc?.length === 2) {
-    if (typeof cfg.d_in === 'number' && cfg.d_in !== enc[0])
-      throw new SaeMatchInputError(`${cfgPath}: d_in = ${cfg.d_in} but W_enc has shape [${enc.join(', ')}]`);
-    if (typeof cfg.d_sae === 'number' && cfg.d_sae !== enc[1])
-      throw new SaeMatchInputError(`${cfgPath}: d_sae = ${cfg.d_sae} but W_enc has shape [${enc.join(', ')}]`);
-  }
-}
-
-/** float32 passes through; float16 and float64 are converted; anything else is refused. */
-async function toFloat32(a: NpyArray, what: string): Promise<RawTensor> {
-  if (a.dtype === 'float32') return { dtype: a.dtype, shape: a.shape, data: a.data as Float32Array };
-  if (a.dtype === 'float16') {
-    return { dtype: a.dtype, shape: a.shape, data: await halfToFloat32(a.data as Uint16Array, { what }) };
-  }
-  if (a.dtype === 'float64') return { dtype: a.dtype, shape: a.shape, data: Float32Array.from(a.data as Float64Array) };
-  return { dtype: a.dtype, shape: a.shape, data: null };
-}
-
-function checkShapes(t: Record<string, RawTensor>, where: string): { dModel: number; dSae: number } {
-  const missing = SAE_TENSORS.filter((n) => !t[n]);
+/** Every tensor the architecture needs is there and convertible; names in messages are the file's. */
+function checkPresent(r: SaeRead): void {
+  const need: CanonicalTensor[] = ['W_enc', 'W_dec', 'b_dec'];
+  if (r.architecture === 'gated') need.push('b_gate', 'b_mag', 'r_mag');
+  else need.push('b_enc');
+  if (r.architecture === 'jumprelu' && r.scalarThreshold === undefined) need.push('threshold');
+  const name = (c: CanonicalTensor) => r.names?.[c] ?? c;
+  const missing = need.filter((n) => !r.tensors[n]);
   if (missing.length)
     throw new SaeMatchInputError(
-      `${where}: missing tensor${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${Object.keys(t).join(', ') || 'none'})`,
+      `${r.file}: missing tensor${missing.length > 1 ? 's' : ''} ${missing.map(name).join(', ')} for a${r.architecture === 'standard' ? '' : ''} ${r.architecture} ${r.kind} ` +
+        `(found: ${Object.keys(r.tensors).map((c) => name(c as CanonicalTensor)).join(', ') || 'none'})`,
     );
-  for (const n of SAE_TENSORS)
-    if (!t[n]!.data)
-      throw new SaeMatchInputError(`${where}: tensor '${n}' has dtype ${t[n]!.dtype}; supported: float32, float16, bfloat16 (SAELens), float64`);
-  const enc = t.W_enc!.shape;
-  if (enc.length !== 2) throw new SaeMatchInputError(`${where}: W_enc must have rank 2 [d_model, d_sae], got shape [${enc.join(', ')}]`);
-  const [dModel, dSae] = enc as [number, number];
-  const expect: Record<SaeTensorName, number[]> = {
-    W_enc: [dModel, dSae], W_dec: [dSae, dModel], b_enc: [dSae], b_dec: [dModel], threshold: [dSae],
+  for (const n of need)
+    if (!r.tensors[n]!.data)
+      throw new SaeMatchInputError(`${r.file}: tensor '${name(n)}' has dtype ${r.tensors[n]!.dtype}; supported: float32, float16, bfloat16, float64`);
+}
+
+/** d_in, d_out, d_sae from the two matrices (in the file's orientation), then every shape against them. */
+function checkShapes(r: SaeRead): { dIn: number; dOut: number; dSae: number } {
+  const name = (c: CanonicalTensor) => r.names?.[c] ?? c;
+  const tEnc = r.transposed?.includes('W_enc'), tDec = r.transposed?.includes('W_dec');
+  const enc = r.tensors.W_enc!.shape, dec = r.tensors.W_dec!.shape;
+  const encForm = tEnc ? '[d_sae, d_in]' : '[d_in, d_sae]';
+  if (enc.length !== 2) throw new SaeMatchInputError(`${r.file}: tensor '${name('W_enc')}' must have rank 2 ${encForm}, got shape ${shapeText(enc)}`);
+  const [dIn, dSae] = (tEnc ? [enc[1], enc[0]] : enc) as [number, number];
+  const decForm = tDec ? '[d_out, d_sae]' : '[d_sae, d_out]';
+  if (dec.length !== 2) throw new SaeMatchInputError(`${r.file}: tensor '${name('W_dec')}' must have rank 2 ${decForm}, got shape ${shapeText(dec)}`);
+  // An SAE's decoder writes d_in; a transcoder's writes d_out, which only W_dec can say.
+  const dOut = r.kind === 'sae' ? dIn : (tDec ? dec[0] : dec[1])!;
+  const from = `(d_in = ${dIn}, d_sae = ${dSae} from ${name('W_enc')}${r.kind === 'sae' ? '' : `, d_out = ${dOut} from ${name('W_dec')}`})`;
+  const expect: Partial<Record<CanonicalTensor, number[]>> = {
+    W_dec: tDec ? [dOut, dSae] : [dSae, dOut], b_enc: [dSae], b_dec: [dOut], threshold: [dSae], b_gate: [dSae], b_mag: [dSae], r_mag: [dSae],
   };
-  for (const n of SAE_TENSORS) {
-    const got = t[n]!.shape;
-    const want = expect[n];
-    if (got.length !== want.length || got.some((d, i) => d !== want[i]))
-      throw new SaeMatchInputError(
-        `${where}: tensor '${n}' has shape [${got.join(', ')}], expected [${want.join(', ')}] ` +
-          `(d_model = ${dModel}, d_sae = ${dSae} from W_enc)`,
-      );
+  for (const [n, want] of Object.entries(expect) as Array<[CanonicalTensor, number[]]>) {
+    const got = r.tensors[n]?.shape;
+    if (got && (got.length !== want.length || got.some((d, i) => d !== want[i])))
+      throw new SaeMatchInputError(`${r.file}: tensor '${name(n)}' has shape ${shapeText(got)}, expected ${shapeText(want)} ${from}`);
   }
-  if (dModel === 0 || dSae === 0) throw new SaeMatchInputError(`${where}: empty SAE (d_model = ${dModel}, d_sae = ${dSae})`);
-  return { dModel, dSae };
+  if (dIn === 0 || dSae === 0 || dOut === 0) throw new SaeMatchInputError(`${r.file}: empty SAE (d_in = ${dIn}, d_sae = ${dSae}, d_out = ${dOut})`);
+  const d = r.declared ?? {};
+  const where = r.config ?? r.file;
+  for (const [k, v, got, t] of [['d_in', d.dIn, dIn, 'W_enc'], ['d_sae', d.dSae, dSae, 'W_enc'], ['d_out', d.dOut, dOut, 'W_dec']] as const)
+    if (v !== undefined && v !== got)
+      throw new SaeMatchInputError(`${where}: declares ${k} = ${v} but tensor '${name(t)}' in ${r.file} has shape ${shapeText(t === 'W_enc' ? enc : dec)} (${k} = ${got})`);
+  return { dIn, dOut, dSae };
+}
+
+async function transposed(t: RawTensor, rows: number, cols: number, what: string, signal?: AbortSignal): Promise<Float32Array> {
+  const out = allocFloat32(rows * cols, what);
+  const src = t.data!;
+  await callNative((a, token) => a.transpose({ src, rows, cols, out, threads: 0 }, token), signal);
+  return out;
 }
 
 /** Where in a tensor a flat index is, as the user would index it. */
-function position(name: SaeTensorName, index: number, dModel: number, dSae: number): string {
-  if (name === 'W_enc') return `[${Math.floor(index / dSae)}, ${index % dSae}]`;
-  if (name === 'W_dec') return `[${Math.floor(index / dModel)}, ${index % dModel}]`;
-  return `[${index}]`;
+function position(shape: number[], index: number): string {
+  return shape.length === 2 ? `[${Math.floor(index / shape[1]!)}, ${index % shape[1]!}]` : `[${index}]`;
 }
 
 /** Non-finite values anywhere and thresholds <= 0 (folding divides by them) are refused. */
 export async function checkSaeValues(sae: Sae, signal?: AbortSignal): Promise<void> {
+  const shapes: Record<SaeTensorName, number[]> = {
+    W_enc: [sae.dModel, sae.dSae], W_dec: [sae.dSae, sae.dOut], b_enc: [sae.dSae], b_dec: [sae.dOut], threshold: [sae.dSae],
+  };
   for (const name of SAE_TENSORS) {
     const x = sae[name];
+    if (!x) continue;
     const s: ValueScan = await callNative((a, token) => a.scanValues({ x, threads: 0 }, token), signal);
     if (s.nonFinite > 0) {
       const i = s.firstNonFinite;
       throw new SaeMatchInputError(
         `${sae.source}: tensor '${name}' has ${s.nonFinite} non-finite value${s.nonFinite > 1 ? 's' : ''} ` +
-          `(first: ${name}${position(name, i, sae.dModel, sae.dSae)} = ${x[i]})`,
+          `(first: ${name}${position(shapes[name], i)} = ${x[i]})`,
       );
     }
     if (name === 'threshold' && s.nonPositive > 0) {
@@ -194,21 +142,28 @@ export async function checkSaeValues(sae: Sae, signal?: AbortSignal): Promise<vo
   }
 }
 
-/** Loads and validates one SAE: names, ranks, shapes, dtypes and (unless skipped) values. */
+/** Loads and validates one SAE: names, ranks, shapes, dtypes, declared sizes and (unless skipped) values. */
 export async function loadSae(path: string, opts: LoadSaeOptions = {}): Promise<Sae> {
   const abs = resolve(path);
   const { format, file } = await detectSaeFormat(abs);
-  const tensors =
-    format === 'gemmascope' ? await readGemmaScope(file, opts.signal)
-    : format === 'saelens' ? await readSaeLens(file, opts.signal)
-    : await readNpyFolder(file, opts.signal);
-  const where = format === 'saelens' ? join(file, 'sae_weights.safetensors') : file;
-  const { dModel, dSae } = checkShapes(tensors, where);
+  const r = await layoutOf(format).read(file, opts.signal);
+  checkPresent(r);
+  const { dIn, dOut, dSae } = checkShapes(r);
+  const t = r.tensors;
+  const W_enc = r.transposed?.includes('W_enc') ? await transposed(t.W_enc!, dSae, dIn, `${r.file}: W_enc`, opts.signal) : t.W_enc!.data!;
+  const W_dec = r.transposed?.includes('W_dec') ? await transposed(t.W_dec!, dOut, dSae, `${r.file}: W_dec`, opts.signal) : t.W_dec!.data!;
+  const threshold = r.architecture !== 'jumprelu' ? null
+    : r.scalarThreshold !== undefined ? new Float32Array(dSae).fill(r.scalarThreshold) : t.threshold!.data!;
+  const c = { W_enc, W_dec, b_enc: t.b_enc?.data ?? new Float32Array(dSae), b_dec: t.b_dec!.data!, threshold, dIn, dOut, dSae };
+  const norms = await toModelUnits(r, c, { r_mag: t.r_mag?.data ?? undefined, b_mag: t.b_mag?.data ?? undefined }, opts.signal);
   const sae: Sae = {
-    source: where, format, dModel, dSae,
-    W_enc: tensors.W_enc!.data!, W_dec: tensors.W_dec!.data!, b_enc: tensors.b_enc!.data!,
-    b_dec: tensors.b_dec!.data!, threshold: tensors.threshold!.data!,
+    source: r.file, format, architecture: r.architecture, kind: r.kind, dModel: dIn, dOut, dSae,
+    W_enc: c.W_enc, W_dec: c.W_dec, b_enc: c.b_enc, b_dec: c.b_dec, threshold,
+    foldScale: null, foldRule: '', meta: r.meta,
   };
   if (!opts.skipValueChecks) await checkSaeValues(sae, opts.signal);
+  const f = foldScale(r.architecture, r, threshold, norms);
+  sae.foldScale = f.scale;
+  sae.foldRule = f.rule;
   return sae;
 }

@@ -497,7 +497,7 @@ async function writeActivations(dir: string, s: SynthSummary, truths: Array<{ pe
       g.fill(x, 0, D, ACT_NOISE);
       for (let c = 0; c < D; c++) x[c]! += sae.b_dec[c]!;
       for (let k = 0; k < I.length; k++) {
-        const j = I[k]!, f = V[k]! * sae.threshold[j]!, w = j * D;
+        const j = I[k]!, f = V[k]! * sae.threshold![j]!, w = j * D;
         for (let c = 0; c < D; c++) x[c]! += f * sae.W_dec[w + c]!;
       }
       nextIdx[r] = Int32Array.from(I);

@@ -48,16 +48,16 @@ ValueScan scanValues(const float* x, int64_t n, int threads) {
   return r;
 }
 
-int64_t featureDim(int64_t d_model, const FeatureParts& p) {
-  return (p.dec ? d_model : 0) + (p.enc ? d_model : 0) + (p.bias_weight > 0 ? 1 : 0);
+int64_t featureDim(int64_t d_in, int64_t d_out, const FeatureParts& p) {
+  return (p.dec ? d_out : 0) + (p.enc ? d_in : 0) + (p.bias_weight > 0 ? 1 : 0);
 }
 
 void buildFeatures(const float* W_enc, const float* W_dec, const float* b_enc, const float* threshold,
-                   int64_t d_model, int64_t d_sae, const FeatureParts& p, float* out, int threads) {
+                   int64_t d_in, int64_t d_out, int64_t d_sae, const FeatureParts& p, float* out, int threads) {
   if (threads <= 0) threads = hardwareThreads();
-  const int64_t dim = featureDim(d_model, p);
-  const int64_t encAt = p.dec ? d_model : 0, biasAt = encAt + (p.enc ? d_model : 0);
-  // W_enc is [d_model, d_sae]: its column i becomes part of row i, a transpose. Blocks of 64 latents
+  const int64_t dim = featureDim(d_in, d_out, p);
+  const int64_t encAt = p.dec ? d_out : 0, biasAt = encAt + (p.enc ? d_in : 0);
+  // W_enc is [d_in, d_sae]: its column i becomes part of row i, a transpose. Blocks of 64 latents
   // keep the 64 destination rows' cache lines live while the source rows stream by.
   constexpr int64_t B = 64;
   parallelFor(d_sae, threads, B, [&](int64_t b, int64_t e, int) {
@@ -71,13 +71,13 @@ void buildFeatures(const float* W_enc, const float* W_dec, const float* b_enc, c
       }
       if (p.dec)
         for (int64_t i = i0; i < i1; ++i) {
-          const float* src = W_dec + i * d_model;
+          const float* src = W_dec + i * d_out;
           float* dst = out + i * dim;
           const float s = scale[i - i0];
-          for (int64_t c = 0; c < d_model; ++c) dst[c] = src[c] * s;
+          for (int64_t c = 0; c < d_out; ++c) dst[c] = src[c] * s;
         }
       if (p.enc)
-        for (int64_t r = 0; r < d_model; ++r) {
+        for (int64_t r = 0; r < d_in; ++r) {
           const float* src = W_enc + r * d_sae;
           for (int64_t i = i0; i < i1; ++i) out[i * dim + encAt + r] = src[i] * inv[i - i0];
         }
@@ -88,20 +88,61 @@ void buildFeatures(const float* W_enc, const float* W_dec, const float* b_enc, c
 }
 
 void foldThreshold(const float* W_enc, const float* W_dec, const float* b_enc, const float* threshold,
-                   int64_t d_model, int64_t d_sae, float* W_enc_out, float* W_dec_out, float* b_enc_out,
-                   int threads) {
+                   int64_t d_in, int64_t d_out, int64_t d_sae, float* W_enc_out, float* W_dec_out,
+                   float* b_enc_out, int threads) {
   if (threads <= 0) threads = hardwareThreads();
   std::vector<float> inv(d_sae);
   for (int64_t i = 0; i < d_sae; ++i) inv[i] = 1.0f / threshold[i];
-  parallelFor(d_model, threads, 16, [&](int64_t b, int64_t e, int) {
+  parallelFor(d_in, threads, 16, [&](int64_t b, int64_t e, int) {
     for (int64_t r = b; r < e; ++r)
       for (int64_t i = 0; i < d_sae; ++i) W_enc_out[r * d_sae + i] = W_enc[r * d_sae + i] * inv[i];
   });
   parallelFor(d_sae, threads, 64, [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; ++i) {
-      for (int64_t c = 0; c < d_model; ++c) W_dec_out[i * d_model + c] = W_dec[i * d_model + c] * threshold[i];
+      for (int64_t c = 0; c < d_out; ++c) W_dec_out[i * d_out + c] = W_dec[i * d_out + c] * threshold[i];
       b_enc_out[i] = b_enc[i] * inv[i];
     }
+  });
+}
+
+void rowNorms(const float* x, int64_t rows, int64_t cols, double* out, int threads) {
+  if (threads <= 0) threads = hardwareThreads();
+  parallelFor(rows, threads, 64, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) {
+      const float* r = x + i * cols;
+      double s = 0;
+      for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(r[c]) * r[c];
+      out[i] = std::sqrt(s);
+    }
+  });
+}
+
+void scaleMatrix(float* x, int64_t rows, int64_t cols, const double* row_scale, const double* col_scale,
+                 double scalar, int threads) {
+  if (threads <= 0) threads = hardwareThreads();
+  parallelFor(rows, threads, 16, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) {
+      float* r = x + i * cols;
+      const double s = scalar * (row_scale ? row_scale[i] : 1.0);
+      if (col_scale)
+        for (int64_t c = 0; c < cols; ++c) r[c] = static_cast<float>(r[c] * s * col_scale[c]);
+      else
+        for (int64_t c = 0; c < cols; ++c) r[c] = static_cast<float>(r[c] * s);
+    }
+  });
+}
+
+void transpose(const float* src, int64_t rows, int64_t cols, float* dst, int threads) {
+  if (threads <= 0) threads = hardwareThreads();
+  // 32 x 32 blocks: both the 32 source rows and the 32 destination rows stay in L1.
+  constexpr int64_t B = 32;
+  parallelFor(rows, threads, B, [&](int64_t b, int64_t e, int) {
+    for (int64_t r0 = b; r0 < e; r0 += B)
+      for (int64_t c0 = 0; c0 < cols; c0 += B) {
+        const int64_t r1 = std::min(e, r0 + B), c1 = std::min(cols, c0 + B);
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
+      }
   });
 }
 
