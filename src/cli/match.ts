@@ -17,13 +17,27 @@ import type { DiscoverOptions } from '../sae/discover.js';
 // matcher, the evaluator and the report (startup time, BENCHMARKS.md).
 
 
-async function discoverOptions(o: { width?: string; l0?: string; layers?: string }): Promise<DiscoverOptions> {
+async function discoverOptions(o: { width?: string; l0?: string; layers?: string; site?: string; affine?: boolean; revision?: string }): Promise<DiscoverOptions> {
   const { parseL0, parseLayers } = await import('../sae/discover.js');
   return {
     width: o.width,
     l0: o.l0 === undefined ? 'canonical' : await parseL0(o.l0),
     layers: o.layers === undefined ? undefined : parseLayers(o.layers),
+    ...(o.site !== undefined ? { site: o.site } : {}),
+    ...(o.affine ? { affine: true } : {}),
+    ...(o.revision !== undefined ? { revision: o.revision } : {}),
   };
+}
+
+/** The options that choose a suite's SAEs, shared by ls and suite. */
+function suiteChoiceOptions(c: Command): Command {
+  return c
+    .option('--width <w>', 'width, when the suite has several (Gemma Scope 16k, 65k, …; Gemma Scope 2 16k, 262k; Llama Scope 8x, 32x)')
+    .option('--l0 <choice>', "'canonical' (L0 closest to 100), small|medium|big (Gemma Scope 2), a number, or a map file (JSON {layer: l0} or 'layer l0' lines)")
+    .option('--layers <a-b>', 'inclusive layer range')
+    .option('--site <s>', 'the site, when the suite has several (Gemma Scope 2 resid_post, mlp_out, transcoder_all, …; Llama Scope R, A, M, TC; a SAELens hook)')
+    .option('--affine', 'Gemma Scope 2: the _affine skip transcoders instead of the plain ones')
+    .option('--revision <rev>', 'a Hugging Face Hub cache folder: this branch, tag or snapshot hash instead of refs/main');
 }
 
 const fmt = (x: number, d = 4) => (Number.isFinite(x) ? (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toFixed(d)) : String(x));
@@ -43,15 +57,28 @@ function pairLine(p: ManifestPair, skipped: boolean): string {
     `${p.unassigned ? `  unassigned ${p.unassigned}` : ''}  optimal (max dual violation ${p.certificate.max_violation.toExponential(1)}${pricing(p)})  ${steps}`;
 }
 
-async function lsCommand(root: string, o: { width?: string; l0?: string; layers?: string; json?: boolean }) {
+async function lsCommand(root: string, o: { width?: string; l0?: string; layers?: string; site?: string; affine?: boolean; revision?: string; json?: boolean }) {
   const { discoverSuite } = await import('../sae/discover.js');
+  const { describeSae } = await import('../sae/load.js');
   const suite = await discoverSuite(root, await discoverOptions(o));
-  if (o.json) return console.log(JSON.stringify(suite));
-  console.log(`${suite.root}: ${suite.layout} layout, ${suite.layers.length} layers${suite.width ? `, width ${suite.width} (available: ${suite.widthsAvailable!.join(', ')})` : ''}`);
-  for (const l of suite.layers) {
-    const l0s = l.l0Available ? `  L0 ${l.l0Available.map((k) => (k === l.l0 ? `[${k}]` : String(k))).join(' ')} (${l.l0Rule})` : '';
-    console.log(`  layer ${String(l.layer).padStart(3)}  ${l.rel}${l0s}`);
-  }
+  // What each chosen SAE is, from its config and file header (no weights read).
+  const described = await Promise.all(suite.layers.map((l) => describeSae(l.path).then(
+    (d) => ({ architecture: d.architecture, kind: d.kind, dtype: d.meta.dtype, d_sae: d.dSae, hook: d.meta.hook }),
+    (e: Error) => ({ error: e.message }))));
+  if (o.json) return console.log(JSON.stringify({ ...suite, layers: suite.layers.map((l, i) => ({ ...l, ...described[i] })) }));
+  const avail = (x: string | undefined, all: string[] | undefined, what: string) => (x ? `, ${what} ${x}${all && all.length > 1 ? ` (available: ${all.join(', ')})` : ''}` : '');
+  if (suite.hub) console.log(`Hub cache ${suite.hub.repoId}, snapshot ${suite.hub.revision} (${suite.hub.rule})${suite.hub.incomplete.length ? ': PARTIAL' : ''}`);
+  for (const note of suite.hub?.incomplete ?? []) console.log(`  missing: ${note}`);
+  console.log(`${suite.root}: ${suite.layout} layout, ${suite.layers.length} layers${avail(suite.site, suite.sitesAvailable, 'site')}${avail(suite.width, suite.widthsAvailable, 'width')}`);
+  if (suite.missingLayers?.length) console.log(`  no SAE for layer${suite.missingLayers.length > 1 ? 's' : ''} ${suite.missingLayers.join(', ')}: those pairs join the layers on either side`);
+  suite.layers.forEach((l, i) => {
+    const d = described[i]!;
+    const l0s = l.l0Labels
+      ? `  L0 ${l.l0Labels.map((k, j) => { const t = `${k}${l.l0Available ? `=${l.l0Available[j]}` : ''}`; return k === l.l0Label ? `[${t}]` : t; }).join(' ')} (${l.l0Rule})`
+      : l.l0Available ? `  L0 ${l.l0Available.map((k) => (k === l.l0 ? `[${k}]` : String(k))).join(' ')} (${l.l0Rule})` : '';
+    const what = 'error' in d ? `  unreadable: ${d.error}` : `  ${d.architecture}${d.kind !== 'sae' ? ` ${d.kind}` : ''}${d.dtype ? ` ${d.dtype}` : ''}${d.d_sae ? ` d_sae ${d.d_sae}` : ''}`;
+    console.log(`  layer ${String(l.layer).padStart(3)}  ${l.rel}  ${l.format}${what}${l0s}`);
+  });
 }
 
 async function suiteCommand(root: string, o: Record<string, any>) {
@@ -78,14 +105,19 @@ async function suiteCommand(root: string, o: Record<string, any>) {
   console.log(`results: ${summary.out}/manifest.json, perm_{l}_{l+1}.npy, cost_{l}_{l+1}.npy`);
 }
 
-/** Layer numbers for the two SAEs of `pair`: from their paths (layer_{L}) when both have one, else 0 and 1. */
-function pairLayers(a: string, b: string): [number, number] {
-  const la = /layer_(\d+)/.exec(resolve(a))?.[1], lb = /layer_(\d+)/.exec(resolve(b))?.[1];
-  return la !== undefined && lb !== undefined && la !== lb ? [Number(la), Number(lb)] : [0, 1];
+/**
+ * Layer numbers for the two SAEs of `pair`: from their configs or folder names (hook blocks.{L}.…,
+ * layer_{L}, layers.{L}, Llama Scope's L{L}) when both have one and they differ, else 0 and 1.
+ */
+async function pairLayers(a: string, b: string): Promise<[number, number]> {
+  const { describeSae } = await import('../sae/load.js');
+  const layerOf = async (p: string) => (await describeSae(p).catch(() => undefined))?.meta.layer ?? /layer_(\d+)/.exec(resolve(p))?.[1];
+  const [la, lb] = await Promise.all([layerOf(a), layerOf(b)]);
+  return la !== undefined && lb !== undefined && Number(la) !== Number(lb) ? [Number(la), Number(lb)] : [0, 1];
 }
 
 async function pairCommand(a: string, b: string, o: Record<string, any>) {
-  const [from, to] = pairLayers(a, b);
+  const [from, to] = await pairLayers(a, b);
   const bar = o.json ? undefined : progressBar(process.stderr, 'pair ');
   const { matchPairToFolder } = await import('../match/pair.js');
   const { out, entry, skipped } = await matchPairToFolder(a, b, {
@@ -108,12 +140,9 @@ const dualsOption = () => new Option('--duals', 'also write the certificate\'s d
 const biasOption = () => new Option('--bias-weight <w>', 'add w·b_enc′ as one more coordinate (0 = off)').argParser(nonNegative).default(0);
 
 export function registerMatchCommands(program: Command): void {
-  program.command('ls')
-    .description('list the SAEs of a suite and which one each layer would use')
-    .argument('<root>', 'suite root (Gemma Scope layer_{L}/width_{W}/average_l0_{K}/params.npz, or SAELens layer_{L}/)')
-    .option('--width <w>', 'Gemma Scope width, e.g. 16k (needed when there are several)')
-    .option('--l0 <choice>', "'canonical' (closest to 100), a number, or a map file (JSON {layer: l0} or 'layer l0' lines)")
-    .option('--layers <a-b>', 'inclusive layer range')
+  suiteChoiceOptions(program.command('ls')
+    .description('list the SAEs of a suite, what each is (layout, site, width, L0, architecture, dtype) and which one each layer would use')
+    .argument('<root>', 'suite root: Gemma Scope, Gemma Scope 2 (repo or site folder), SAELens, sparsify run, Llama Scope, npy folders, or a Hub cache folder models--org--name'))
     .option('--json', 'print JSON')
     .action(lsCommand);
 
@@ -134,13 +163,10 @@ export function registerMatchCommands(program: Command): void {
     .option('--json', 'print one JSON summary on stdout')
     .action(pairCommand);
 
-  program.command('suite')
+  suiteChoiceOptions(program.command('suite')
     .description('match every adjacent pair of layers of a suite; reruns skip finished pairs')
-    .argument('<root>', 'suite root')
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--width <w>', 'Gemma Scope width, e.g. 16k')
-    .option('--l0 <choice>', "'canonical', a number, or a map file")
-    .option('--layers <a-b>', 'inclusive layer range')
+    .argument('<root>', 'suite root (as for ls)')
+    .requiredOption('--out <dir>', 'output folder'))
     .addOption(metricOption())
     .addOption(biasOption())
     .option('--no-fold', 'compare unfolded parameters')

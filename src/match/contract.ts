@@ -21,6 +21,10 @@ export interface ManifestLayer {
   format: string;
   l0?: number;
   l0_rule?: string;
+  /** Gemma Scope 2's L0 label (small, medium, big). */
+  l0_label?: string;
+  /** Gemma Scope 2 / Llama Scope site, SAELens hook suffix. */
+  site?: string;
   d_model?: number;
   d_sae?: number;
 }

@@ -62,8 +62,9 @@ export async function readRecords(out: string): Promise<PairRecord[]> {
 }
 
 /** The finished pairs of `out` whose SAEs came from `sourceRoot` (their records). */
-export async function finishedPairs(out: string, sourceRoot: string): Promise<ManifestPair[]> {
-  return (await readRecords(out)).filter((r) => r.source_root === sourceRoot).map((r) => r.pair);
+export async function finishedPairs(out: string, sourceRoot: string | ((root: string) => boolean)): Promise<ManifestPair[]> {
+  const same = typeof sourceRoot === 'string' ? (r: string) => r === sourceRoot : sourceRoot;
+  return (await readRecords(out)).filter((r) => same(r.source_root)).map((r) => r.pair);
 }
 
 /** Writes a finished pair: its arrays (top-k, perm, costs), then its record. */

@@ -209,11 +209,13 @@ export async function matchPair(a: string | Sae, b: string | Sae, opts: MatchOpt
     tLoad += s1 - s0;
     tFold += performance.now() - s1;
     if (typeof x === 'string') for (const t of [sae.W_enc, sae.W_dec, sae.b_enc, sae.b_dec, sae.threshold]) if (t) releaseBuffer(t.buffer as ArrayBuffer);
-    return { f, dModel: sae.dModel, source: sae.source };
+    return { f, dModel: sae.dModel, dOut: sae.dOut, kind: sae.kind, source: sae.source };
   };
   const A = await side(a);
   const B = await side(b);
   if (A.dModel !== B.dModel) throw new SaeMatchInputError(`d_model differs: ${A.source} has ${A.dModel}, ${B.source} has ${B.dModel}`);
+  if (A.dOut !== B.dOut)
+    throw new SaeMatchInputError(`the decoders write different widths: ${A.source} (${A.kind}) writes ${A.dOut}, ${B.source} (${B.kind}) writes ${B.dOut}; match SAEs with SAEs and transcoders of one output site with each other`);
   const [fa, fb] = [A.f, B.f];
   const t1 = t0 + tLoad;
   const t2 = t1 + tFold;

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listNpz } from '../io/npz.js';
 import { saeFiles, type SaeFormat } from '../sae/load.js';
+import { blobKey } from '../sae/hubcache.js';
 import type { ManifestPair } from './contract.js';
 
 /** Everything besides the SAEs that a pair's result depends on. */
@@ -24,11 +25,17 @@ export interface PairSettings {
 /**
  * The identity of the files an SAE is read from: path, size and modification time of each, and for
  * an .npz the CRC-32 of every entry from its central directory (free to read, and it changes when an
- * entry's bytes change even if size and mtime were kept).
+ * entry's bytes change even if size and mtime were kept). A file of a Hugging Face Hub cache is its
+ * blob's content hash (the symlink's target), so a new snapshot holding the same bytes is not redone.
  */
 export async function saeIdentity(format: SaeFormat, path: string): Promise<string> {
   const parts: string[] = [];
   for (const file of saeFiles(format, path)) {
+    const blob = await blobKey(file);
+    if (blob && (await stat(file).then(() => true, () => false))) {
+      parts.push(`blob:${blob}`);
+      continue;
+    }
     const s = await stat(file).catch(() => undefined);
     if (!s) {
       parts.push(`${file}:missing`);

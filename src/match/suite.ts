@@ -1,7 +1,7 @@
 // SAE Match for a whole suite: every adjacent pair, with layer l+1 loaded while pair (l-1, l) is
 // being solved, results written to the output folder (folder.ts) and finished pairs skipped on a
 // rerun (resume.ts).
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { selectBackend } from '../solve/backend.js';
 import type { CostResult, FeatureMatrix } from '../solve/cost.js';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
@@ -54,16 +54,21 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   const fo = { metric, biasWeight: parts.biasWeight, fold: parts.fold, signal: opts.signal };
   const out = opts.out ? resolve(opts.out) : undefined;
   if (out) await prepareOutDir(out);
-  const previous = out && !opts.force ? await finishedPairs(out, suite.root) : [];
+  // Pairs matched from another snapshot of the same Hub cache count too: their settings keys hold the
+  // blobs' content hashes, so a pair is redone only where a file's bytes changed.
+  const snapshots = suite.hub ? join(suite.hub.repo, 'snapshots') : undefined;
+  const sameSource = (r: string) => r === suite.root || (snapshots !== undefined && dirname(r) === snapshots);
+  const previous = out && !opts.force ? await finishedPairs(out, sameSource) : [];
 
   const layers: ManifestLayer[] = suite.layers.map((l) => ({
     layer: l.layer, sae: l.rel, format: l.format,
-    ...(l.l0 !== undefined ? { l0: l.l0, l0_rule: l.l0Rule } : {}),
+    ...(l.l0 !== undefined ? { l0: l.l0 } : {}), ...(l.l0Rule !== undefined ? { l0_rule: l.l0Rule } : {}),
+    ...(l.l0Label !== undefined ? { l0_label: l.l0Label } : {}), ...(l.site !== undefined ? { site: l.site } : {}),
   }));
   const header: ManifestHeader = {
     tool: 'sae-match', version: toolVersion, source_root: suite.root, metric, bias_weight: parts.biasWeight, fold: parts.fold,
     ...(suite.width ? { width: suite.width } : {}),
-    ...(suite.layout === 'gemmascope' ? { l0: typeof opts.l0 === 'object' ? 'map' : String(opts.l0 ?? 'canonical') } : {}),
+    ...(suite.layout === 'gemmascope' || suite.layout === 'gemmascope2' ? { l0: typeof opts.l0 === 'object' ? 'map' : String(opts.l0 ?? 'canonical') } : {}),
     layers,
   };
   const pairs = adjacentPairs(suite);
@@ -97,7 +102,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
 
   // Features per layer, loaded at most once and shared by the two pairs a layer belongs to.
   const cache = new Map<number, Promise<LoadedLayer>>();
-  let dModel: { value: number; layer: number } | undefined;
+  let dModel: { value: number; dOut: number; layer: number } | undefined;
   const load = (l: SuiteLayer): Promise<LoadedLayer> => {
     let p = cache.get(l.layer);
     if (!p) {
@@ -106,7 +111,9 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
         const sae = await loadSae(l.path, { signal: opts.signal });
         if (dModel && dModel.value !== sae.dModel)
           throw new SaeMatchInputError(`${sae.source}: d_model is ${sae.dModel} but layer ${dModel.layer} has ${dModel.value}; all layers of a suite must share d_model`);
-        dModel ??= { value: sae.dModel, layer: l.layer };
+        if (dModel && dModel.dOut !== sae.dOut)
+          throw new SaeMatchInputError(`${sae.source}: its decoder writes ${sae.dOut} but layer ${dModel.layer}'s writes ${dModel.dOut}; all layers of a suite must share d_out`);
+        dModel ??= { value: sae.dModel, dOut: sae.dOut, layer: l.layer };
         const features = await layerFeatures(sae, fo);
         // The raw tensors are not needed once the features exist; the next layer is read into them.
         for (const t of [sae.W_enc, sae.W_dec]) recycleBuffer(t.buffer as ArrayBuffer);

@@ -1,23 +1,43 @@
 // Finding the SAEs of a suite on disk and choosing one per layer, before any weights are read.
-//   Gemma Scope  <root>/layer_{L}/width_{W}/average_l0_{K}/params.npz  (several K per layer and width)
-//   SAELens      <root>/layer_{L}/cfg.json + sae_weights.safetensors
-//   npy folders  <root>/layer_{L}/W_enc.npy …
-// Gemma Scope's "canonical" SAE of a layer and width is the one whose average L0 is closest to 100.
+//   Gemma Scope    <root>/layer_{L}/width_{W}/average_l0_{K}/params.npz  (several K per layer and width)
+//   Gemma Scope 2  <repo>/{site}/layer_{L}_width_{W}_l0_{small|medium|big}[_affine]/ (root: the repo or a site)
+//   SAELens        <root>/layer_{L}/ or <root>/<any name>/ (the layer from cfg.json's hook), cfg.json + sae_weights.safetensors
+//   sparsify       <run>/layers.{L}/ (older: layer_{L}/), cfg.json + sae.safetensors
+//   Llama Scope    <root>/Llama3_1-8B-Base-L{L}{R|A|M|TC}-{8x|32x}/
+//   npy folders    <root>/layer_{L}/W_enc.npy …
+//   Hub cache      models--{org}--{name}/: the snapshot refs/main names, or --revision (sae/hubcache.ts)
+// The "canonical" SAE of a layer and width is the one whose L0 is closest to 100 (Gemma Scope's rule;
+// for Gemma Scope 2 the `l0` of each config.json).
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
 import { fsReason } from '../io/write.js';
-import type { SaeFormat } from './load.js';
+import { GS2_FOLDER } from './formats/gemmascope2.js';
+import { LLAMA_SCOPE_FOLDER } from './formats/llamascope.js';
+import { LAYOUTS } from './formats/index.js';
+import { readConfig, num } from './formats/common.js';
+import { danglingLinks, hubSnapshot, type HubSnapshot } from './hubcache.js';
+import type { SaeFormat } from './types.js';
 
-/** Per-layer L0 choice: 'canonical', one number for every layer, or a map layer → L0. */
-export type L0Choice = 'canonical' | number | Record<number, number>;
+/** Gemma Scope 2's L0 labels. */
+export const L0_LABELS = ['small', 'medium', 'big'] as const;
+export type L0Label = (typeof L0_LABELS)[number];
+
+/** Per-layer L0 choice: 'canonical', one number or Gemma Scope 2 label for every layer, or a map layer → L0. */
+export type L0Choice = 'canonical' | number | L0Label | Record<number, number | L0Label>;
 
 export interface DiscoverOptions {
-  /** Gemma Scope width folder without 'width_' (e.g. '16k'); needed when a suite has several. */
+  /** Width (Gemma Scope '16k', Gemma Scope 2 '262k', Llama Scope '32x'); needed when a suite has several. */
   width?: string;
   l0?: L0Choice;
   /** Inclusive layer range [first, last]. */
   layers?: [number, number];
+  /** The site (Gemma Scope 2 resid_post, mlp_out, …; Llama Scope R, A, M, TC; a SAELens hook suffix). */
+  site?: string;
+  /** Gemma Scope 2: the _affine (skip) transcoders instead of the plain SAEs and transcoders. */
+  affine?: boolean;
+  /** A Hub cache folder: the revision (branch, tag or hash) instead of refs/main. */
+  revision?: string;
 }
 
 export interface SuiteLayer {
@@ -27,11 +47,16 @@ export interface SuiteLayer {
   /** path relative to the suite root. */
   rel: string;
   format: SaeFormat;
-  /** Gemma Scope only: the chosen average L0 and all that exist for this layer and width. */
+  /** Gemma Scope 1 and 2: the chosen L0 and all that exist for this layer and width. */
   l0?: number;
   l0Available?: number[];
-  /** How the L0 was chosen: canonical, explicit or map. */
+  /** Gemma Scope 2: the chosen label and the label of each available L0. */
+  l0Label?: string;
+  l0Labels?: string[];
+  /** How the L0 was chosen: canonical, explicit, label or map. */
   l0Rule?: string;
+  site?: string;
+  width?: string;
 }
 
 export interface Suite {
@@ -39,6 +64,12 @@ export interface Suite {
   layout: SaeFormat;
   width?: string;
   widthsAvailable?: string[];
+  site?: string;
+  sitesAvailable?: string[];
+  /** Layers missing between the first and the last found (their pairs skip over them). */
+  missingLayers?: number[];
+  /** A Hub cache: the repository, the snapshot, and what the snapshot lacks. */
+  hub?: HubSnapshot & { incomplete: string[] };
   layers: SuiteLayer[];
 }
 
@@ -69,6 +100,7 @@ export function parseLayers(spec: string): [number, number] {
 /** "canonical", a number, or a JSON file {"0": 105, "1": 88, …} / text file of "layer l0" lines. */
 export async function parseL0(spec: string): Promise<L0Choice> {
   if (spec === 'canonical') return 'canonical';
+  if ((L0_LABELS as readonly string[]).includes(spec)) return spec as L0Label;
   if (/^\d+$/.test(spec)) return Number(spec);
   let text: string;
   try {
@@ -76,11 +108,12 @@ export async function parseL0(spec: string): Promise<L0Choice> {
   } catch {
     throw new SaeMatchInputError(`--l0: '${spec}' is neither 'canonical', a number, nor a readable map file`);
   }
-  const map: Record<number, number> = {};
+  const map: Record<number, number | L0Label> = {};
   const add = (l: string, k: unknown, line?: number) => {
-    if (!/^\d+$/.test(l) || typeof k !== 'number' || !Number.isInteger(k) || k < 0)
-      throw new SaeMatchInputError(`${spec}${line ? `:${line}` : ''}: expected layer → integer L0, got ${l} → ${String(k)}`);
-    map[Number(l)] = k;
+    const label = typeof k === 'string' && (L0_LABELS as readonly string[]).includes(k);
+    if (!/^\d+$/.test(l) || (!label && (typeof k !== 'number' || !Number.isInteger(k) || k < 0)))
+      throw new SaeMatchInputError(`${spec}${line ? `:${line}` : ''}: expected layer → integer L0 or ${L0_LABELS.join('|')}, got ${l} → ${String(k)}`);
+    map[Number(l)] = k as number | L0Label;
   };
   if (text.trimStart().startsWith('{')) {
     let obj: Record<string, unknown>;
@@ -96,15 +129,17 @@ export async function parseL0(spec: string): Promise<L0Choice> {
       if (!line) return;
       const [l, k, extra] = line.split(/[\s,:=]+/);
       if (extra !== undefined || k === undefined) throw new SaeMatchInputError(`${spec}:${i + 1}: expected 'layer l0', got '${raw}'`);
-      add(l!, /^\d+$/.test(k) ? Number(k) : NaN, i + 1);
+      add(l!, /^\d+$/.test(k) ? Number(k) : (L0_LABELS as readonly string[]).includes(k) ? k : NaN, i + 1);
     });
   }
   return map;
 }
 
 function pickL0(layer: number, available: number[], choice: L0Choice, where: string): { l0: number; rule: string } {
-  const explicit = typeof choice === 'number' ? choice : typeof choice === 'object' ? choice[layer] : undefined;
+  const explicit = choice === 'canonical' ? undefined : typeof choice === 'object' ? choice[layer] : choice;
   if (explicit === undefined) return { l0: canonicalL0(available), rule: 'canonical' };
+  if (typeof explicit === 'string')
+    throw new SaeMatchInputError(`${where}: --l0 ${explicit} is a Gemma Scope 2 label; this suite has average_l0 numbers (${available.join(', ')})`);
   if (!available.includes(explicit))
     throw new SaeMatchInputError(`${where}: no average_l0_${explicit} (available: ${available.join(', ')})`);
   return { l0: explicit, rule: typeof choice === 'number' ? 'explicit' : 'map' };
@@ -129,22 +164,76 @@ async function gemmaScopeLayer(root: string, dir: string, layer: number, opts: D
 async function widthsOf(root: string, layerDirs: string[]): Promise<string[]> {
   const seen = new Set<string>();
   for (const d of layerDirs) for (const w of await subdirs(join(root, d))) if (w.startsWith('width_')) seen.add(w.slice(6));
-  const size = (w: string) => {
-    const m = /^(\d+)([km]?)$/.exec(w);
-    return m ? Number(m[1]) * (m[2] === 'k' ? 1e3 : m[2] === 'm' ? 1e6 : 1) : Infinity;
-  };
-  return [...seen].sort((a, b) => size(a) - size(b) || a.localeCompare(b));
+  return [...seen].sort((a, b) => widthSize(a) - widthSize(b) || a.localeCompare(b));
 }
 
-/** Lists the suite under `root` and chooses one SAE per layer. Reads no weights. */
+/** Lists the suite under `root` (or the Hub cache snapshot it names) and chooses one SAE per layer. Reads no weights. */
 export async function discoverSuite(rootPath: string, opts: DiscoverOptions = {}): Promise<Suite> {
-  const root = resolve(rootPath);
-  const layerDirs = (await subdirs(root))
+  const given = resolve(rootPath);
+  const hub = await hubSnapshot(given, opts.revision);
+  if (opts.revision !== undefined && !hub)
+    throw new SaeMatchInputError(`--revision applies to a Hugging Face Hub cache folder (models--{org}--{name}/ with snapshots/); ${given} is not one`);
+  const root = hub?.root ?? given;
+  const suite = await discoverIn(root, opts);
+  const gaps = missingLayers(suite.layers);
+  if (gaps.length) suite.missingLayers = gaps;
+  if (hub) {
+    const incomplete = [
+      ...(await notDownloaded(root)),
+      ...(await danglingLinks(root)).map((p) => `${relative(root, p)}: its blob is missing (download not finished?)`),
+      ...(gaps.length ? [`layer${gaps.length > 1 ? 's' : ''} ${gaps.join(', ')} not in this snapshot`] : []),
+    ];
+    suite.hub = { ...hub, incomplete };
+  }
+  return suite;
+}
+
+function missingLayers(layers: SuiteLayer[]): number[] {
+  const have = new Set(layers.map((l) => l.layer));
+  const out: number[] = [];
+  if (layers.length) for (let l = layers[0]!.layer; l <= layers[layers.length - 1]!.layer; l++) if (!have.has(l)) out.push(l);
+  return out;
+}
+
+const CONFIGS = ['config.json', 'cfg.json', 'hyperparams.json'];
+
+/** SAE folders of a snapshot that hold a config but no weights: the Hub fetched only part of them. */
+async function notDownloaded(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    for (const d of (await subdirs(dir).catch(() => [])).sort()) {
+      const p = join(dir, d);
+      const hasConfig = (await Promise.all(CONFIGS.map((c) => isFile(join(p, c))))).some(Boolean);
+      const isSae = (await Promise.all(LAYOUTS.map((l) => l.detect(p)))).some(Boolean);
+      if (hasConfig && !isSae) out.push(`${relative(root, p)}: config only, weights not downloaded`);
+      else if (!isSae && depth > 0) await walk(p, depth - 1);
+    }
+  };
+  await walk(root, 2);
+  return out;
+}
+
+async function discoverIn(root: string, opts: DiscoverOptions): Promise<Suite> {
+  const dirs = await subdirs(root);
+  const layerDirs = dirs
     .map((d) => ({ d, m: /^layer_(\d+)$/.exec(d) }))
     .filter((x) => x.m)
     .map((x) => ({ dir: x.d, layer: Number(x.m![1]) }))
     .sort((a, b) => a.layer - b.layer);
-  if (!layerDirs.length) throw new SaeMatchInputError(`${root}: no layer_{L} folders (expected a Gemma Scope or SAELens suite)`);
+  if (layerDirs.length) return layerFolders(root, layerDirs, opts);
+  const gs2 = await gemmaScope2Entries(root, dirs);
+  if (gs2.length) return choose(root, 'gemmascope2', gs2, opts);
+  const llama = await llamaScopeEntries(root, dirs);
+  if (llama.length) return choose(root, 'llamascope', llama, opts);
+  const named = await namedEntries(root, dirs);
+  if (named.length) return choose(root, named[0]!.format, named, opts);
+  throw new SaeMatchInputError(
+    `${root}: no layer_{L} folders and no SAE folders (expected a Gemma Scope, Gemma Scope 2, SAELens, sparsify or Llama Scope suite, or a Hub cache folder)`,
+  );
+}
+
+/** Gemma Scope 1, and SAELens / sparsify / npy folders named layer_{L}. */
+async function layerFolders(root: string, layerDirs: Array<{ dir: string; layer: number }>, opts: DiscoverOptions): Promise<Suite> {
   const [lo, hi] = opts.layers ?? [-Infinity, Infinity];
   const chosen = layerDirs.filter((x) => x.layer >= lo && x.layer <= hi);
   if (!chosen.length)
@@ -172,13 +261,145 @@ export async function discoverSuite(rootPath: string, opts: DiscoverOptions = {}
   let layout: SaeFormat | undefined;
   for (const { dir, layer } of chosen) {
     const p = join(root, dir);
-    const format: SaeFormat | undefined = (await isFile(join(p, 'sae_weights.safetensors'))) ? 'saelens'
-      : (await isFile(join(p, 'W_enc.npy'))) ? 'npy' : undefined;
-    if (!format) throw new SaeMatchInputError(`${p}: neither a SAELens SAE (cfg.json + sae_weights.safetensors) nor a folder of .npy tensors`);
+    const format = await folderFormat(p);
+    if (!format)
+      throw new SaeMatchInputError(`${p}: neither a SAELens SAE (cfg.json + sae_weights.safetensors), a sparsify SAE (cfg.json + sae.safetensors) nor a folder of .npy tensors`);
     layout ??= format;
     layers.push({ layer, path: p, rel: dir, format });
   }
   return { root, layout: layout!, layers };
+}
+
+/** The layout of an SAE folder, by its weights file; undefined when it holds none. */
+async function folderFormat(p: string): Promise<SaeFormat | undefined> {
+  for (const l of LAYOUTS) if (l.format !== 'gemmascope' && (await l.detect(p))) return l.format;
+  return undefined;
+}
+
+/** One SAE found on disk, before the choice of site, width, L0 and layers. */
+interface Entry extends SuiteLayer {
+  affine?: boolean;
+}
+
+async function gemmaScope2Entries(root: string, dirs: string[]): Promise<Entry[]> {
+  // The root is a site folder (its folders are SAEs) or a repository (its folders are sites).
+  const direct = dirs.some((d) => GS2_FOLDER.test(d));
+  const sites = direct ? [{ site: basename(root), dir: root, names: dirs }] : await Promise.all(
+    dirs.map(async (d) => ({ site: d, dir: join(root, d), names: await subdirs(join(root, d)).catch(() => [] as string[]) })));
+  const out: Entry[] = [];
+  for (const { site, dir, names } of sites)
+    for (const name of names) {
+      const m = GS2_FOLDER.exec(name);
+      const p = join(dir, name);
+      if (!m || !(await isFile(join(p, 'params.safetensors')))) continue;
+      // The config's l0 decides the canonical SAE; a folder without a readable one is still listed (loading reports it).
+      const l0 = num(await readConfig(join(p, 'config.json'), true).catch(() => undefined), 'l0');
+      out.push({
+        layer: Number(m[1]), path: p, rel: relative(root, p), format: 'gemmascope2', site, width: m[2], l0Label: m[3],
+        ...(l0 !== undefined ? { l0 } : {}), ...(m[4] ? { affine: true } : {}),
+      });
+    }
+  return out;
+}
+
+async function llamaScopeEntries(root: string, dirs: string[]): Promise<Entry[]> {
+  const out: Entry[] = [];
+  for (const d of dirs) {
+    const m = LLAMA_SCOPE_FOLDER.exec(d);
+    const p = join(root, d);
+    if (m && (await LAYOUTS.find((l) => l.format === 'llamascope')!.detect(p)))
+      out.push({ layer: Number(m[1]), path: p, rel: d, format: 'llamascope', site: m[2], width: m[3] });
+  }
+  return out;
+}
+
+/** SAE folders with any name: the layer from the name (layers.12, layer_12) or from the config's hook. */
+async function namedEntries(root: string, dirs: string[]): Promise<Entry[]> {
+  const out: Entry[] = [];
+  for (const d of dirs) {
+    const p = join(root, d);
+    const format = await folderFormat(p);
+    if (!format) continue;
+    const { meta } = await LAYOUTS.find((l) => l.format === format)!.describe(p);
+    const byName = /^layers?[._](\d+)(?:$|\.)/.exec(d)?.[1];
+    const layer = byName !== undefined ? Number(byName) : meta.layer;
+    if (layer === undefined)
+      throw new SaeMatchInputError(`${p}: a ${format} SAE, but neither its folder name nor its config says which layer it belongs to (hook_name like blocks.{L}.hook_resid_post, or hook_layer)`);
+    out.push({ layer, path: p, rel: d, format, ...(meta.site ? { site: meta.site } : {}) });
+  }
+  return out;
+}
+
+const widthSize = (w: string) => {
+  const m = /^(\d+)([kmx]?)$/.exec(w);
+  return m ? Number(m[1]) * (m[2] === 'k' ? 1e3 : m[2] === 'm' ? 1e6 : 1) : Infinity;
+};
+
+/** Keeps the entries whose `key` is `wanted`; with several values and none wanted, asks for `flag`. */
+function pickOne(root: string, entries: Entry[], key: 'site' | 'width', wanted: string | undefined, flag: string): { kept: Entry[]; value?: string; available: string[] } {
+  const values = [...new Set(entries.map((e) => e[key]).filter((v): v is string => v !== undefined))]
+    .sort(key === 'width' ? (a, b) => widthSize(a) - widthSize(b) || a.localeCompare(b) : (a, b) => a.localeCompare(b));
+  if (wanted !== undefined) {
+    if (!values.includes(wanted)) throw new SaeMatchInputError(`${root}: no ${key} '${wanted}' (available: ${values.join(', ') || 'none'})`);
+    return { kept: entries.filter((e) => e[key] === wanted), value: wanted, available: values };
+  }
+  if (values.length > 1) throw new SaeMatchInputError(`${root}: several ${key}s (${values.join(', ')}); choose one with ${flag}`);
+  return { kept: entries, value: values[0], available: values };
+}
+
+/** Gemma Scope 2's L0 choice among one layer's SAEs: canonical (config l0 closest to 100), a label, a number, a map. */
+function pickLabelled(layer: number, group: Entry[], choice: L0Choice, root: string): Entry & { l0Rule: string } {
+  const want = typeof choice === 'object' ? choice[layer] : choice;
+  const list = [...group].sort((a, b) => (a.l0 ?? 0) - (b.l0 ?? 0)).map((e) => `${e.l0Label}${e.l0 !== undefined ? ` (l0 ${e.l0})` : ''}`).join(', ');
+  const rule = typeof choice === 'object' && want !== undefined ? 'map' : want === undefined || want === 'canonical' ? 'canonical' : typeof want === 'string' ? 'label' : 'explicit';
+  let hit: Entry | undefined;
+  if (want === undefined || want === 'canonical') {
+    const withL0 = group.filter((e) => e.l0 !== undefined);
+    hit = withL0.length ? withL0.find((e) => e.l0 === canonicalL0(withL0.map((x) => x.l0!))) : group.find((e) => e.l0Label === 'medium') ?? group[0];
+  } else if (typeof want === 'string') {
+    hit = group.find((e) => e.l0Label === want);
+    if (!hit) throw new SaeMatchInputError(`${root}: layer ${layer} has no l0_${want} (available: ${list})`);
+  } else {
+    hit = group.find((e) => e.l0 === want);
+    if (!hit) throw new SaeMatchInputError(`${root}: layer ${layer} has no SAE with l0 ${want} (available: ${list})`);
+  }
+  return { ...hit!, l0Rule: rule };
+}
+
+/** Site, width, transcoder kind, layers, then one SAE per layer. */
+function choose(root: string, layout: SaeFormat, found: Entry[], opts: DiscoverOptions): Suite {
+  const site = pickOne(root, found, 'site', opts.site, '--site');
+  let entries = site.kept.filter((e) => !!e.affine === !!opts.affine);
+  if (!entries.length)
+    throw new SaeMatchInputError(opts.affine
+      ? `${root}: no _affine (skip) transcoders here${site.value ? ` (site ${site.value})` : ''}; leave out --affine`
+      : `${root}: only _affine (skip) transcoders here; add --affine to match them`);
+  const width = pickOne(root, entries, 'width', opts.width, '--width');
+  entries = width.kept;
+  const all = [...new Set(entries.map((e) => e.layer))].sort((a, b) => a - b);
+  const [lo, hi] = opts.layers ?? [-Infinity, Infinity];
+  entries = entries.filter((e) => e.layer >= lo && e.layer <= hi);
+  if (!entries.length) throw new SaeMatchInputError(`${root}: no layers in ${lo}-${hi} (found ${all[0]}-${all[all.length - 1]})`);
+  const byLayer = new Map<number, Entry[]>();
+  for (const e of entries) byLayer.set(e.layer, [...(byLayer.get(e.layer) ?? []), e]);
+  const layers: SuiteLayer[] = [];
+  for (const [layer, group] of [...byLayer.entries()].sort((a, b) => a[0] - b[0])) {
+    if (group.every((e) => e.l0Label !== undefined)) {
+      const { affine: _a, ...hit } = pickLabelled(layer, group, opts.l0 ?? 'canonical', root);
+      const sorted = [...group].sort((a, b) => (a.l0 ?? 0) - (b.l0 ?? 0));
+      layers.push({ ...hit, l0Labels: sorted.map((e) => e.l0Label!), ...(sorted.every((e) => e.l0 !== undefined) ? { l0Available: sorted.map((e) => e.l0!) } : {}) });
+    } else if (group.length > 1) {
+      throw new SaeMatchInputError(`${root}: several SAEs for layer ${layer} (${group.map((e) => e.rel).join(', ')}); choose with --site or --width`);
+    } else {
+      const { affine: _a, ...one } = group[0]!;
+      layers.push(one);
+    }
+  }
+  return {
+    root, layout, layers,
+    ...(width.value !== undefined ? { width: width.value, widthsAvailable: width.available } : {}),
+    ...(site.value !== undefined ? { site: site.value, sitesAvailable: site.available } : {}),
+  };
 }
 
 /** Adjacent pairs of the chosen layers (layer l with the next layer present, normally l + 1). */
