@@ -16,7 +16,7 @@ export { readSafetensors, writeSafetensors } from './io/safetensors.js';
 
 // Validate and fold: one layer's SAE, a suite's layers.
 export { loadSae, checkSaeValues, detectSaeFormat, describeSae, saeFiles, SAE_TENSORS } from './sae/load.js';
-export type { Sae, SaeFormat, LoadSaeOptions } from './sae/load.js';
+export type { Sae, SaeFormat, SaeArchitecture, SaeKind, SaeMeta, LoadSaeOptions } from './sae/load.js';
 export { discoverSuite, canonicalL0, parseLayers, parseL0, adjacentPairs, L0_LABELS } from './sae/discover.js';
 export type { Suite, SuiteLayer, DiscoverOptions, L0Choice } from './sae/discover.js';
 export { foldThreshold, layerFeatures, metricParts, METRICS } from './sae/fold.js';

@@ -254,3 +254,40 @@ describe('planted truth', () => {
     for (const k of others) expect((await recovery(dir, 0, true, gsPath(dir, 1, k))).nn).toBeLessThan(0.1);
   });
 });
+
+describe('the other layouts and architectures (issue 13), matched against the planted truth', () => {
+  // Each layout is read back by its own loader and folded by its architecture's rule; the matcher
+  // must find the planted partners of persisting features (the oracle is the truth synth wrote).
+  const cases: Array<[string, { format: 'gemmascope2' | 'sparsify' | 'llamascope' | 'saelens'; architecture?: 'jumprelu' | 'standard' | 'topk' | 'gated'; dtype?: 'f32' | 'bf16' }, string, string]> = [
+    ['gemmascope2', { format: 'gemmascope2' }, join('resid_post', 'layer_1_width_256_l0_medium'), 'jumprelu'],
+    ['sparsify', { format: 'sparsify' }, 'layers.1', 'topk'],
+    ['llamascope', { format: 'llamascope' }, 'Llama3_1-8B-Base-L1R-4x', 'jumprelu'],
+    ['saelens standard', { format: 'saelens', architecture: 'standard' }, 'layer_1', 'standard'],
+    ['saelens topk', { format: 'saelens', architecture: 'topk', dtype: 'bf16' }, 'layer_1', 'topk'],
+    ['saelens gated', { format: 'saelens', architecture: 'gated' }, 'layer_1', 'gated'],
+  ];
+  for (const [name, o, layer1, architecture] of cases) {
+    it(name, async () => {
+      const dir = join(tmp, `arch-${name.replace(/\W/g, '_')}`);
+      await writeSynthSuite(dir, { layers: 2, width: W, dModel: D, seed: 11, ...o });
+      const { loadSae } = await import('../src/sae/load.js');
+      const sae = await loadSae(join(dir, layer1));
+      expect([sae.format, sae.architecture, sae.foldScale !== null]).toEqual([o.format, architecture, true]);
+      const { matchSuite } = await import('../src/match/suite.js');
+      const out = join(dir, 'out');
+      await matchSuite(dir, { out, device: 'cpu' });
+      const perm = (await readNpy(join(out, 'perm_0_1.npy'))).data as Int32Array;
+      const truth = (await readNpy(join(dir, 'truth', 'perm_0_1.npy'))).data as Int32Array;
+      let hit = 0, n = 0;
+      for (let i = 0; i < truth.length; i++) if (truth[i]! >= 0) { n++; if (perm[i] === truth[i]) hit++; }
+      expect(hit / n).toBeGreaterThanOrEqual(0.95);
+    });
+  }
+
+  it('refuses an architecture the format cannot hold, and --acts without per-latent thresholds', async () => {
+    await expect(writeSynthSuite(join(tmp, 'bad-arch'), { layers: 1, width: 8, dModel: 4, format: 'sparsify', architecture: 'gated' }))
+      .rejects.toThrow(/the sparsify format holds topk SAEs, not 'gated'/);
+    await expect(writeSynthSuite(join(tmp, 'bad-acts'), { layers: 2, width: 8, dModel: 4, format: 'saelens', architecture: 'standard', acts: 4 }))
+      .rejects.toThrow(/--acts writes activations for SAEs with per-latent JumpReLU thresholds/);
+  });
+});

@@ -6,6 +6,7 @@ import { metricOption } from './match.js';
 import { progressBar } from '../progress.js';
 import { DEMO_DEFAULTS } from '../tools/demo-defaults.js';
 import { FAMILIES, type Family } from '../tools/instances.js';
+import { SYNTH_ARCHITECTURES, SYNTH_FORMATS } from '../tools/synth-formats.js';
 // Command implementations are imported when the command runs, so a `solve` does not load the suite
 // matcher, the evaluator and the report (startup time, BENCHMARKS.md).
 
@@ -51,12 +52,12 @@ async function synthCommand(dir: string, o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'synth ');
   const { writeSynthSuite } = await import('../tools/synth.js');
   const s = await writeSynthSuite(dir, {
-    layers: o.layers, width: o.width, dModel: o.dModel, format: o.format, dtype: o.dtype, seed: o.seed,
+    layers: o.layers, width: o.width, dModel: o.dModel, format: o.format, architecture: o.architecture, dtype: o.dtype, seed: o.seed,
     l0Variants: o.l0Variants, acts: o.acts, onProgress: (done, total, what) => bar.update({ done, total, what }),
   });
   bar.end();
   if (o.json) return console.log(JSON.stringify(s));
-  console.log(`${s.root}: ${s.format} suite, ${s.layers} layers × ${s.width} features, d_model ${s.dModel}, seed ${s.seed}, in ${s.seconds.toFixed(1)} s`);
+  console.log(`${s.root}: ${s.format} suite of ${s.architecture} SAEs, ${s.layers} layers × ${s.width} features, d_model ${s.dModel}, seed ${s.seed}, in ${s.seconds.toFixed(1)} s`);
   for (const p of s.pairs) console.log(`  ${p.from} → ${p.to}: ${p.persisted} persist, ${p.split} split, ${p.died} die, ${p.born} born`);
   console.log(`planted truth: ${s.root}/truth/`);
 }
@@ -102,10 +103,11 @@ export function registerToolCommands(program: Command): void {
     .requiredOption('--layers <L>', 'number of layers', int(1))
     .requiredOption('--width <N>', 'features per layer', int(1))
     .requiredOption('--d-model <D>', 'model width', int(1))
-    .addOption(new Option('--format <f>', 'file layout').choices(['gemmascope', 'saelens', 'npy']).default('gemmascope'))
-    .addOption(new Option('--dtype <t>', 'SAELens tensor dtype').choices(['f32', 'f16', 'bf16']).default('f32'))
+    .addOption(new Option('--format <f>', 'file layout').choices([...SYNTH_FORMATS]).default('gemmascope'))
+    .addOption(new Option('--architecture <a>', 'SAELens architecture (sparsify is topk, the others jumprelu)').choices([...SYNTH_ARCHITECTURES]))
+    .addOption(new Option('--dtype <t>', 'tensor dtype of the safetensors formats (llamascope: bf16 unless f16)').choices(['f32', 'f16', 'bf16']).default('f32'))
     .addOption(new Option('--seed <s>', 'random seed').argParser(int(0)).default(0))
-    .addOption(new Option('--l0-variants <k>', 'average_l0 folders per layer (Gemma Scope)').argParser(int(1)).default(3))
+    .addOption(new Option('--l0-variants <k>', 'SAEs of other L0s per layer (Gemma Scope average_l0 folders, Gemma Scope 2 small/medium/big)').argParser(int(1)).default(3))
     .addOption(new Option('--acts <N>', 'also write acts/layer_{L}.npy: N rows of activations following the planted chains').argParser(int(2)))
     .option('--json', 'print the summary as JSON')
     .action(synthCommand);

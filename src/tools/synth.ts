@@ -19,9 +19,9 @@ import { allocFloat32 } from '../io/buffers.js';
 import { writeJson } from '../io/write.js';
 import { Rng } from './instances.js';
 import { readNpy, writeNpy, type NpyArray } from '../io/npy.js';
-import { writeNpz } from '../io/npz-write.js';
 import { loadSae } from '../sae/load.js';
-import { writeSafetensors, type SafetensorsDtype } from '../io/safetensors.js';
+import { layerPath, writeLayer, type LayerWrite } from './synth-layouts.js';
+import { checkFormat, FORMAT_ARCHITECTURES, type SynthArchitecture, type SynthFormat } from './synth-formats.js';
 
 /** Probability that a concept dies / splits between two layers. */
 const P_DIE = 0.04;
@@ -50,14 +50,16 @@ const THETA_GROWTH = 0.12;
 const THETA_SIGMA = 0.8;
 
 export const KIND = { persist: 0, split: 1, died: 2 } as const;
-export type SynthFormat = 'gemmascope' | 'saelens' | 'npy';
+export type { SynthFormat, SynthArchitecture } from './synth-formats.js';
 
 export interface SynthOptions {
   layers: number;
   width: number;
   dModel: number;
   format?: SynthFormat;
-  /** SAELens tensor dtype (Gemma Scope npz and npy folders are always float32). */
+  /** The SAELens architecture (the other formats hold one each: sparsify topk, the rest jumprelu). */
+  architecture?: SynthArchitecture;
+  /** Tensor dtype of the safetensors formats (Gemma Scope npz and npy folders are always float32). */
   dtype?: 'f32' | 'f16' | 'bf16';
   seed?: number;
   /** average_l0 folders per layer (Gemma Scope); only the canonical one carries the planted structure. */
@@ -78,6 +80,9 @@ export interface SynthSummary {
   seed: number;
   widthLabel: string;
   canonicalL0: number[];
+  /** Gemma Scope 2: the label of each layer's canonical SAE. */
+  canonicalLabel?: string[];
+  architecture: SynthArchitecture;
   pairs: Array<{ from: number; to: number; persisted: number; split: number; died: number; born: number }>;
   seconds: number;
 }
@@ -338,43 +343,26 @@ function l0Values(layer: number, variants: number, rng: Rng): number[] {
   return out;
 }
 
-async function writeLayer(dir: string, layer: number, t: Record<string, NpyArray>, o: Required<Pick<SynthOptions, 'format' | 'dtype' | 'width' | 'dModel'>> & { label: string; l0?: number }) {
-  if (o.format === 'gemmascope') {
-    const d = join(dir, `layer_${layer}`, `width_${o.label}`, `average_l0_${o.l0}`);
-    await mkdir(d, { recursive: true });
-    return writeNpz(join(d, 'params.npz'), t);
-  }
-  const d = join(dir, `layer_${layer}`);
-  await mkdir(d, { recursive: true });
-  if (o.format === 'npy') {
-    for (const [k, a] of Object.entries(t)) await writeNpy(join(d, `${k}.npy`), a);
-    return;
-  }
-  const dtype = ({ f32: 'F32', f16: 'F16', bf16: 'BF16' } as const)[o.dtype] as SafetensorsDtype;
-  const hook = `blocks.${layer}.hook_resid_post`;
-  await writeSafetensors(join(d, 'sae_weights.safetensors'),
-    Object.fromEntries(Object.entries(t).map(([k, a]) => [k, { shape: a.shape, data: a.data as Float32Array }])), { dtype });
-  await writeJson(join(d, 'cfg.json'), {
-    architecture: 'jumprelu', d_in: o.dModel, d_sae: o.width, dtype: { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[o.dtype],
-    model_name: 'synthetic', hook_name: hook, hook_layer: layer, metadata: { hook_name: hook, hook_layer: layer },
-    apply_b_dec_to_input: false, normalize_activations: 'none',
-  });
-}
-
-type LayerWriteOpts = Parameters<typeof writeLayer>[3];
+type LayerWriteOpts = Omit<LayerWrite, 'l0' | 'l0Label'>;
 
 function checkOptions(opts: SynthOptions) {
   const { layers, width, dModel } = opts;
   for (const [k, v] of [['layers', layers], ['width', width], ['dModel', dModel]] as const)
     if (!Number.isSafeInteger(v) || v < 1) throw new SaeMatchInputError(`synth: ${k} must be an integer >= 1, got ${v}`);
   const format = opts.format ?? 'gemmascope', dtype = opts.dtype ?? 'f32', seed = opts.seed ?? 0;
-  if (!['gemmascope', 'saelens', 'npy'].includes(format)) throw new SaeMatchInputError(`synth: unknown format '${String(format)}' (gemmascope, saelens or npy)`);
+  const architecture = opts.architecture ?? FORMAT_ARCHITECTURES[format]?.[0] ?? 'jumprelu';
+  checkFormat(format, architecture);
   if (!['f32', 'f16', 'bf16'].includes(dtype)) throw new SaeMatchInputError(`synth: unknown dtype '${String(dtype)}' (f32, f16 or bf16)`);
-  if (format !== 'saelens' && dtype !== 'f32') throw new SaeMatchInputError(`synth: --dtype ${dtype} applies to the saelens format only`);
+  if (!['saelens', 'gemmascope2', 'sparsify', 'llamascope'].includes(format) && dtype !== 'f32')
+    throw new SaeMatchInputError(`synth: --dtype ${dtype} applies to the safetensors formats (saelens, gemmascope2, sparsify, llamascope) only`);
+  if (opts.acts && (architecture !== 'jumprelu' || format === 'llamascope'))
+    throw new SaeMatchInputError(`synth: --acts writes activations for SAEs with per-latent JumpReLU thresholds (gemmascope, gemmascope2, saelens jumprelu, npy), not ${format} ${architecture}`);
   if (!Number.isSafeInteger(seed)) throw new SaeMatchInputError(`synth: seed must be an integer, got ${seed}`);
   const l0Variants = opts.l0Variants ?? 3;
   if (!Number.isInteger(l0Variants) || l0Variants < 1) throw new SaeMatchInputError(`synth: l0Variants must be an integer >= 1, got ${l0Variants}`);
-  return { format, dtype, seed, variants: format === 'gemmascope' ? l0Variants : 1 };
+  if (format === 'gemmascope2' && l0Variants > 3)
+    throw new SaeMatchInputError(`synth: Gemma Scope 2 has three L0 labels (small, medium, big); l0Variants ${l0Variants} > 3`);
+  return { format, architecture, dtype, seed, variants: format === 'gemmascope' || format === 'gemmascope2' ? l0Variants : 1 };
 }
 
 /**
@@ -385,13 +373,14 @@ function checkOptions(opts: SynthOptions) {
 export async function writeSynthSuite(dir: string, opts: SynthOptions): Promise<SynthSummary> {
   const t0 = performance.now();
   const { layers, width, dModel: D } = opts;
-  const { format, dtype, seed, variants } = checkOptions(opts);
-  const label = opts.widthLabel ?? widthLabelOf(width);
+  const { format, architecture, dtype, seed, variants } = checkOptions(opts);
+  const label = opts.widthLabel ?? (format === 'llamascope' ? `${Math.max(1, Math.round(width / D))}x` : widthLabelOf(width));
   if (!/^[A-Za-z0-9_.-]+$/.test(label) || label === '.' || label === '..') throw new SaeMatchInputError(`synth: widthLabel must be a plain folder name, got '${label}'`);
   const rng = new Rng(seed), g = new Gauss(rng), y = new Yielder(opts.signal);
-  const summary: SynthSummary = { root: dir, format, layers, width, dModel: D, seed, widthLabel: label, canonicalL0: [], pairs: [], seconds: 0 };
+  const summary: SynthSummary = { root: dir, format, architecture, layers, width, dModel: D, seed, widthLabel: label, canonicalL0: [], pairs: [], seconds: 0 };
   const truths: Array<{ perm: Int32Array; kind: Int8Array }> = [];
-  const wo: LayerWriteOpts = { format, dtype, width, dModel: D, label };
+  const wo: LayerWriteOpts = { format, architecture, dtype, width, dModel: D, label };
+  const labels = new Map<number, string>(); // Gemma Scope 2: this layer's l0 → small | medium | big
   await mkdir(dir, { recursive: true });
   await removeStaleTruth(dir);
   let cur = await randomConcepts(allocConcepts(width, D), width, D, g, y);
@@ -402,7 +391,7 @@ export async function writeSynthSuite(dir: string, opts: SynthOptions): Promise<
   const write = async (l: number, c: Concepts, l0: number) => {
     await pending; // the tensors are free again once the previous file is written
     throwIfAborted(opts.signal);
-    pending = writeLayer(dir, l, unfold(c, out, width, D, l, g), { ...wo, l0 });
+    pending = writeLayer(dir, l, unfold(c, out, width, D, l, g), { ...wo, l0, l0Label: labels.get(l0) });
     pending.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
   };
   try {
@@ -417,7 +406,10 @@ export async function writeSynthSuite(dir: string, opts: SynthOptions): Promise<
         summary.pairs.push({ from: l - 1, to: l, ...t.counts });
       }
       const l0s = l0Values(l, variants, rng);
+      labels.clear();
+      [...l0s].sort((a, b) => a - b).forEach((k, i, all) => labels.set(k, all.length === 1 ? 'medium' : (['small', 'medium', 'big'] as const)[all.length === 2 ? i * 2 : i]!));
       summary.canonicalL0.push(l0s[0]!);
+      if (format === 'gemmascope2') (summary.canonicalLabel ??= []).push(labels.get(l0s[0]!)!);
       await write(l, cur, l0s[0]!);
       // Other L0 variants: SAEs of the same shape from unrelated concepts (a wrong choice shows up).
       for (const k of l0s.slice(1)) await write(l, await randomConcepts((other ??= allocConcepts(width, D)), width, D, g, y), k);
@@ -463,7 +455,7 @@ async function writeActivations(dir: string, s: SynthSummary, truths: Array<{ pe
   let idx: Int32Array[] = [], val: Float32Array[] = [];
   const tmp = new Float64Array(2);
   for (let l = 0; l < s.layers; l++) {
-    const path = s.format === 'gemmascope' ? join(dir, `layer_${l}`, `width_${s.widthLabel}`, `average_l0_${s.canonicalL0[l]}`, 'params.npz') : join(dir, `layer_${l}`);
+    const path = join(dir, layerPath({ format: s.format, label: s.widthLabel, l0: s.canonicalL0[l], l0Label: s.canonicalLabel?.[l] }, l));
     const sae = await loadSae(path, { skipValueChecks: true });
     // Features of this layer with no planted parent draw fresh codes.
     let fresh: Int32Array;
