@@ -79,7 +79,7 @@ export async function foldThreshold(sae: Sae, signal?: AbortSignal): Promise<Sae
   if (!theta) throw new SaeMatchInputError(`${sae.source}: a ${sae.architecture} SAE cannot be folded (${sae.foldRule})`);
   for (let i = 0; i < sae.dSae; i++)
     if (!(theta[i]! > 0))
-      throw new SaeMatchInputError(`${sae.source}: fold scale θ[${i}] = ${theta[i]} is not > 0; folding needs θ > 0`);
+      throw new SaeMatchInputError(`${sae.source}: ${sae.architecture === 'jumprelu' ? 'threshold' : 'fold scale θ'}[${i}] = ${theta[i]} is not > 0; folding needs θ > 0`);
   const W_enc = allocFloat32(sae.W_enc.length);
   const W_dec = allocFloat32(sae.W_dec.length);
   const b_enc = new Float32Array(sae.dSae);
