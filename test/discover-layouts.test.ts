@@ -163,6 +163,13 @@ describe('ls, pair and suite from the command line on every layout', () => {
         expect(Array.from((await readNpy(join(out, 'perm_0_1.npy'))).data as Int32Array)).toEqual(p.perm);
         expect(Math.abs(summary.pairs[0]!.total_cost - p.total) / p.total).toBeLessThan(1e-6);
       }
+      // `pair` on the first two SAEs ls listed: the same answer as the suite's first pair.
+      const [l0, l1] = (listed.layers as unknown as Array<{ layer: number; path: string }>);
+      const pout = `${out}-pair`;
+      const pr = await runCli(['pair', l0!.path, l1!.path, '--out', pout, '--device', 'cpu', ...args.filter((a, i) => a === '--metric' || args[i - 1] === '--metric'), '--json']);
+      expect(pr.code, pr.stderr).toBe(0);
+      const file = `perm_${l0!.layer}_${l1!.layer}.npy`;
+      expect(Array.from((await readNpy(join(pout, file))).data as Int32Array)).toEqual(Array.from((await readNpy(join(out, file))).data as Int32Array));
     });
   }
 

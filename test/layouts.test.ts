@@ -3,15 +3,18 @@
 // scripts/fixtures/make-format-fixtures.py with its own safetensors writer. Each SAE is checked value
 // by value in SAE Match's orientation and model units, its fold scale θ and folded feature vectors
 // against numpy's, and the optimal assignment of seven pairs against scipy's linear_sum_assignment.
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../src/io/npy.js';
 import { loadSae } from '../src/sae/load.js';
 import { layerFeatures, type MatchMetric } from '../src/sae/fold.js';
 import { matchPair } from '../src/match/pair.js';
 
 const fx = resolve(import.meta.dirname, 'fixtures', 'formats');
+const tmp = mkdtempSync(join(tmpdir(), 'sae-match-layouts-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 interface Expected {
   expected: string; format: string; architecture: string; kind: string;
   d_in: number; d_out: number; d_sae: number; layer: number; foldable: boolean; fold_rule: string;
@@ -69,12 +72,49 @@ describe('pairs of every layout reach scipy\'s optimum', () => {
 
 describe('folding rules beyond the fixtures', () => {
   it('a scalar threshold changes nothing for dec alone but reweights enc-dec by θ_A·θ_B', async () => {
-    // Llama Scope has one θ per SAE (and θ/‖W_dec‖ with sparsity_include_decoder_norm); the pair test
-    // above checks enc-dec against scipy, this checks the dec ranking is the unfolded one.
-    const [a, b] = ['llamascope/Llama3_1-8B-Base-L0R-8x', 'llamascope/Llama3_1-8B-Base-L1R-8x'].map((x) => join(fx, x));
-    const folded = await matchPair(a!, b!, { metric: 'enc-dec', device: 'cpu' });
-    const unfolded = await matchPair(a!, b!, { metric: 'enc-dec', fold: false, device: 'cpu' });
-    expect(folded.totalCost).not.toBeCloseTo(unfolded.totalCost, 3);
+    // Llama Scope without sparsity_include_decoder_norm: one θ per SAE (0.3 and 0.35 here).
+    const dirs = [0, 1].map((l) => {
+      const dir = join(tmp, `scalar-${l}`);
+      cpSync(join(fx, 'llamascope', `Llama3_1-8B-Base-L${l}R-8x`), dir, { recursive: true });
+      const cfg = JSON.parse(readFileSync(join(dir, 'hyperparams.json'), 'utf8'));
+      writeFileSync(join(dir, 'hyperparams.json'), JSON.stringify({ ...cfg, sparsity_include_decoder_norm: false }));
+      return { dir, theta: cfg.jump_relu_threshold as number, e: index[`llamascope/Llama3_1-8B-Base-L${l}R-8x`]! };
+    });
+    const [A, B] = await Promise.all(dirs.map((d) => loadSae(d.dir)));
+    expect(Array.from(new Set(A!.foldScale))).toEqual([Math.fround(dirs[0]!.theta)]);
+    // The folded features are numpy's model-unit arrays scaled by the one θ.
+    for (const [sae, d] of [[A!, dirs[0]!], [B!, dirs[1]!]] as const) {
+      const f = await layerFeatures(sae, { metric: 'enc-dec' });
+      const [Wd, We] = [await npy(d.e, 'W_dec'), await npy(d.e, 'W_enc')];
+      const th = Math.fround(d.theta), inv = Math.fround(1 / th);
+      const want = new Float32Array(f.data.length);
+      for (let i = 0; i < 24; i++) {
+        for (let c = 0; c < 16; c++) want[i * 32 + c] = Math.fround(Wd[i * 16 + c]! * th);
+        for (let r = 0; r < 16; r++) want[i * 32 + 16 + r] = Math.fround(We[r * 24 + i]! * inv);
+      }
+      expect(maxRelDiff(f.data, want)).toBeLessThan(1e-6);
+    }
+    // dec alone: folding scales both sides' rows by their θ; the optimum is the unfolded one.
+    const decFolded = await matchPair(A!, B!, { metric: 'dec', device: 'cpu' });
+    const decRaw = await matchPair(A!, B!, { metric: 'dec', fold: false, device: 'cpu' });
+    expect(Array.from(decFolded.perm)).toEqual(Array.from(decRaw.perm));
+    // enc-dec: the decoder half is weighted by θ_A·θ_B against the encoder half's 1/(θ_A·θ_B), so the
+    // folded costs are not one multiple of the unfolded ones (they would be if folding were a no-op).
+    const encdecFolded = await matchPair(A!, B!, { metric: 'enc-dec', device: 'cpu' });
+    const [tA, tB] = [Math.fround(dirs[0]!.theta), Math.fround(dirs[1]!.theta)];
+    const [WdA, WeA, WdB, WeB] = await Promise.all([npy(dirs[0]!.e, 'W_dec'), npy(dirs[0]!.e, 'W_enc'), npy(dirs[1]!.e, 'W_dec'), npy(dirs[1]!.e, 'W_enc')]);
+    const ratios: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      const j = encdecFolded.perm[i]!;
+      let folded = 0, raw = 0;
+      for (let c = 0; c < 16; c++) {
+        folded += (tA * WdA[i * 16 + c]! - tB * WdB[j * 16 + c]!) ** 2 + (WeA[c * 24 + i]! / tA - WeB[c * 24 + j]! / tB) ** 2;
+        raw += (WdA[i * 16 + c]! - WdB[j * 16 + c]!) ** 2 + (WeA[c * 24 + i]! - WeB[c * 24 + j]!) ** 2;
+      }
+      expect(Math.abs(encdecFolded.costs[i]! - folded) / folded).toBeLessThan(1e-4);
+      ratios.push(folded / raw);
+    }
+    expect(Math.max(...ratios) / Math.min(...ratios)).toBeGreaterThan(1.5);
   });
 
   it('a TopK SAE without decoder-norm rescaling matches on its decoder', async () => {
