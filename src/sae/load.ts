@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
 import { fsReason } from '../io/write.js';
-import { allocFloat32 } from '../io/buffers.js';
+import { allocFloat32, recycleBuffer } from '../io/buffers.js';
 import { callNative, type ValueScan } from '../binding/addon.js';
 import { foldScale, toModelUnits } from './architecture.js';
 import { LAYOUTS, layoutOf } from './formats/index.js';
@@ -104,10 +104,12 @@ function checkShapes(r: SaeRead): { dIn: number; dOut: number; dSae: number } {
   return { dIn, dOut, dSae };
 }
 
+/** The tensor transposed into a new buffer; the file's buffer goes back to the pool (the next read reuses it). */
 async function transposed(t: RawTensor, rows: number, cols: number, what: string, signal?: AbortSignal): Promise<Float32Array> {
   const out = allocFloat32(rows * cols, what);
   const src = t.data!;
   await callNative((a, token) => a.transpose({ src, rows, cols, out, threads: 0 }, token), signal);
+  recycleBuffer(src.buffer as ArrayBuffer);
   return out;
 }
 
