@@ -34,7 +34,7 @@ describe('sae-match synth / ls / suite / pair', () => {
     const found = JSON.parse(ls.stdout);
     expect(found.layers.map((l: any) => l.l0)).toEqual(summary.canonicalL0);
     const text = run('ls', suite);
-    expect(text.stdout).toMatch(/layer +0 +layer_0\/width_256\/average_l0_\d+\/params.npz +gemmascope +jumprelu float32 +L0 .*\[\d+\].*\(canonical\)/);
+    expect(text.stdout).toMatch(/layer +0 +layer_0\/width_256\/average_l0_\d+\/params.npz +gemmascope +width 256 +jumprelu float32 +L0 .*\[\d+\].*\(canonical\)/);
   });
 
   it('suite --json matches every pair, writes numpy-readable outputs, and a rerun skips them', async () => {

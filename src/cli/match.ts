@@ -77,7 +77,8 @@ async function lsCommand(root: string, o: { width?: string; l0?: string; layers?
       ? `  L0 ${l.l0Labels.map((k, j) => { const t = `${k}${l.l0Available ? `=${l.l0Available[j]}` : ''}`; return k === l.l0Label ? `[${t}]` : t; }).join(' ')} (${l.l0Rule})`
       : l.l0Available ? `  L0 ${l.l0Available.map((k) => (k === l.l0 ? `[${k}]` : String(k))).join(' ')} (${l.l0Rule})` : '';
     const what = 'error' in d ? `  unreadable: ${d.error}` : `  ${d.architecture}${d.kind !== 'sae' ? ` ${d.kind}` : ''}${d.dtype ? ` ${d.dtype}` : ''}${d.d_sae ? ` d_sae ${d.d_sae}` : ''}`;
-    console.log(`  layer ${String(l.layer).padStart(3)}  ${l.rel}  ${l.format}${what}${l0s}`);
+    const where = [l.site && `site ${l.site}`, l.width && `width ${l.width}`].filter(Boolean).join(' ');
+    console.log(`  layer ${String(l.layer).padStart(3)}  ${l.rel}  ${l.format}${where ? `  ${where}` : ''}${what}${l0s}`);
   });
 }
 

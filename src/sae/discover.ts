@@ -254,7 +254,7 @@ async function layerFolders(root: string, layerDirs: Array<{ dir: string; layer:
       const l = await gemmaScopeLayer(root, dir, layer, opts, width);
       if (l) layers.push(l);
     }
-    return { root, layout: 'gemmascope', width, widthsAvailable: widths, layers };
+    return { root, layout: 'gemmascope', width, widthsAvailable: widths, layers: layers.map((l) => ({ ...l, width })) };
   }
 
   const layers: SuiteLayer[] = [];
