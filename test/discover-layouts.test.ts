@@ -126,6 +126,7 @@ describe('the Hugging Face Hub cache', () => {
     writeFileSync(join(repo, 'refs', 'main'), revC);
     const again = await matchSuite(repo, { out, device: 'cpu' });
     expect([again.computed, again.skipped]).toEqual([0, 2]);
+    expect(again.manifest.pairs.map((p) => `${p.from}_${p.to}`)).toEqual(['0_1', '1_2']);
     // Layer 2's weights become another blob (layer 0's bytes): pair 1 → 2 is redone, 0 → 1 is not.
     const l2 = join(repo, 'snapshots', revC, 'resid_post', 'layer_2_width_16k_l0_medium', 'params.safetensors');
     const l0 = join(repo, 'snapshots', revC, 'resid_post', 'layer_0_width_16k_l0_medium', 'params.safetensors');

@@ -91,14 +91,28 @@ export async function writePairFiles(out: string, from: number, to: number, perm
 }
 
 /**
- * Writes manifest.json: `header` and the finished pairs the folder holds for header.source_root (its
- * records), less those `keep` rejects.
+ * Writes manifest.json: `header` and the finished pairs the folder holds for header.source_root (or
+ * the roots `sources` accepts: other snapshots of one Hub cache), less those `keep` rejects.
+ *
+ * Many writers (shards of one suite on a shared filesystem, which has no locks to rely on) may do
+ * this at once: each write is atomic, but a writer that listed the records just before another
+ * shard's last record appeared would leave a manifest without it. So after writing, the records are
+ * listed again, and the manifest is rewritten until the list it was made from is still the list on
+ * disk: the last writer always leaves a manifest of every record there is.
  */
 export async function assembleManifest(out: string, header: ManifestHeader,
-  opts: { keep?: (p: ManifestPair) => boolean } = {}): Promise<Manifest> {
-  const pairs = (await finishedPairs(out, header.source_root)).filter((p) => opts.keep?.(p) ?? true);
-  const manifest: Manifest = { ...header, pairs, updated: '' };
-  await writeManifest(out, manifest);
+  opts: { keep?: (p: ManifestPair) => boolean; sources?: (root: string) => boolean } = {}): Promise<Manifest> {
+  const list = async () => (await finishedPairs(out, opts.sources ?? header.source_root)).filter((p) => opts.keep?.(p) ?? true);
+  const fingerprint = (ps: ManifestPair[]) => ps.map((p) => `${p.from}_${p.to}:${p.settings}`).sort().join(',');
+  let pairs = await list();
+  let manifest: Manifest = { ...header, pairs, updated: '' };
+  for (let round = 0; round < 50; round++) {
+    manifest = { ...header, pairs, updated: '' };
+    await writeManifest(out, manifest);
+    const now = await list();
+    if (fingerprint(now) === fingerprint(pairs)) break;
+    pairs = now;
+  }
   return manifest;
 }
 

@@ -183,7 +183,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
       const entry = manifestPair(result, A.layer, B.layer, key, A.rel, B.rel);
       if (out) {
         await writePairResult(out, suite.root, entry, r);
-        manifest = await assembleManifest(out, header, { keep: listed });
+        manifest = await assembleManifest(out, header, { keep: listed, sources: sameSource });
       } else {
         manifest.pairs.push(entry);
       }
@@ -195,7 +195,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   } finally {
     await ahead?.cost.catch(() => undefined); // never return (or throw) with device work in flight
   }
-  if (out && pending.length === 0) manifest = await assembleManifest(out, header, { keep: listed });
+  if (out && pending.length === 0) manifest = await assembleManifest(out, header, { keep: listed, sources: sameSource });
   opts.onProgress?.({ done: total, total, what: 'done' });
   return {
     manifest, computed: pending.length, skipped, backend: backend.description, backendReason: reason,
