@@ -6,6 +6,7 @@ import { setThreads } from '../binding/addon.js';
 import { SaeMatchInputError } from '../errors.js';
 import { toolVersion } from '../match/contract.js';
 import { registerAnalysisCommands } from './analysis.js';
+import { registerClusterCommands } from './cluster.js';
 import { registerEvalCommands } from './eval.js';
 import { registerInfoCommands } from './info.js';
 import { registerMatchCommands } from './match.js';
@@ -28,6 +29,7 @@ const program = new Command()
 
 registerSolveCommands(program);
 registerMatchCommands(program);
+registerClusterCommands(program);
 registerAnalysisCommands(program);
 registerEvalCommands(program);
 registerReportCommands(program);

@@ -85,8 +85,10 @@ async function lsCommand(root: string, o: { width?: string; l0?: string; layers?
 async function suiteCommand(root: string, o: Record<string, any>) {
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'suite ');
   const { matchSuite } = await import('../match/suite.js');
+  const shard = o.shard === undefined ? undefined : (await import('../match/shard.js')).parseShard(o.shard);
+  if (shard) process.stderr.write(`sae-match: ${shard.source}\n`);
   const r = await matchSuite(root, {
-    ...(await discoverOptions(o)), out: o.out, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold,
+    ...(await discoverOptions(o)), out: o.out, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, shard,
     device: o.device, engine: o.engine, force: o.force, topk: o.topk, onProgress: bar.update, signal: interrupt,
     method: o.method, candidates: o.candidates, duals: o.duals,
     onPair: (p, skipped) => {
@@ -99,10 +101,11 @@ async function suiteCommand(root: string, o: Record<string, any>) {
   const summary = {
     out: resolve(o.out), source_root: r.manifest.source_root, metric: r.manifest.metric, backend: r.backend,
     backend_reason: r.backendReason, computed: r.computed, skipped: r.skipped, seconds: r.seconds,
+    ...(shard ? { shard: { index: shard.index, count: shard.count, source: shard.source, assigned: r.assigned } } : {}),
     peak_rss_bytes: peakRssBytes(), layers: r.manifest.layers, pairs: r.manifest.pairs,
   };
   if (o.json) return console.log(JSON.stringify(summary));
-  console.log(`${r.computed} pairs matched, ${r.skipped} already done, in ${r.seconds.toFixed(1)} s on ${r.backend} (${r.backendReason})`);
+  console.log(`${r.computed} pairs matched, ${r.skipped} already done${shard ? ` (shard ${shard.index}/${shard.count}: ${r.assigned.length} of the suite's pairs)` : ''}, in ${r.seconds.toFixed(1)} s on ${r.backend} (${r.backendReason})`);
   console.log(`results: ${summary.out}/manifest.json, perm_{l}_{l+1}.npy, cost_{l}_{l+1}.npy`);
 }
 
@@ -133,10 +136,11 @@ async function pairCommand(a: string, b: string, o: Record<string, any>) {
   console.log(`results: ${out}/manifest.json, ${entry.perm}, ${entry.costs}`);
 }
 
+export const shardOption = () => new Option('--shard <K/N|auto|auto/N>', 'only shard K (0 <= K < N) of the pairs, balanced by cost; auto: from the Slurm array (SLURM_ARRAY_TASK_ID …), auto/N: from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)');
 export const metricOption = () => new Option('--metric <m>', 'feature comparison').choices([...METRICS]).default('enc-dec');
-const deviceOption = () => new Option('--device <d>', 'where to compute').choices([...DEVICES]).default('auto' as DeviceChoice);
-const methodOption = () => new Option('--method <m>', 'dense: the whole cost matrix; sparse: streamed candidates, priced over all pairs; auto: dense while it fits and is the faster').choices([...METHODS]).default('auto' as MethodChoice);
-const candidatesOption = () => new Option('--candidates <k>', 'the sparse method\'s candidates per row and per column').argParser(int(1)).default(DEFAULT_CANDIDATES);
+export const deviceOption = () => new Option('--device <d>', 'where to compute').choices([...DEVICES]).default('auto' as DeviceChoice);
+export const methodOption = () => new Option('--method <m>', 'dense: the whole cost matrix; sparse: streamed candidates, priced over all pairs; auto: dense while it fits and is the faster').choices([...METHODS]).default('auto' as MethodChoice);
+export const candidatesOption = () => new Option('--candidates <k>', 'the sparse method\'s candidates per row and per column').argParser(int(1)).default(DEFAULT_CANDIDATES);
 const dualsOption = () => new Option('--duals', 'also write the certificate\'s duals u_{l}_{l+1}.npy, v_{l}_{l+1}.npy (float64): re-verify optimality yourself');
 const biasOption = () => new Option('--bias-weight <w>', 'add w·b_enc′ as one more coordinate (0 = off)').argParser(nonNegative).default(0);
 
@@ -178,6 +182,7 @@ export function registerMatchCommands(program: Command): void {
     .addOption(engineOption())
     .addOption(new Option('--topk <k>', 'also write each feature\'s k lowest-cost candidates (topk_idx/topk_cost_{l}_{l+1}.npy)').argParser(int(1)))
     .option('--force', 'recompute every pair')
+    .addOption(shardOption())
     .option('--json', 'print one JSON summary on stdout')
     .action(suiteCommand);
 

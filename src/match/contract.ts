@@ -8,6 +8,7 @@
 //   topk_{idx,cost}_{l}_{m}.npy   with --topk k: [n_from, k] candidates
 //   pairs/{l}_{m}.json     one record per finished pair: its manifest entry and the source root;
 //                          manifest.json's pairs are assembled from these records
+//   running/{l}_{m}.json   a pair being computed: host, pid, shard, last heartbeat (removed when done)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../binding/addon.js';
@@ -96,6 +97,8 @@ export const dualFile = (side: 'u' | 'v', from: number | string, to: number | st
 export const topkFile = (what: 'idx' | 'cost', from: number | string, to: number | string) => `topk_${what}_${from}_${to}.npy`;
 /** The folder of per-pair records, and one pair's record in it. */
 export const RECORDS_DIR = 'pairs';
+/** Pairs being computed now: running/{l}_{m}.json, a heartbeat (match/heartbeat.ts). */
+export const RUNNING_DIR = 'running';
 export const recordFile = (from: number | string, to: number | string) => join(RECORDS_DIR, `${from}_${to}.json`);
 
 /** One finished pair as its record file holds it: the manifest entry and the suite it came from. */

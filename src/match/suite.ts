@@ -12,8 +12,10 @@ import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from 
 import { costBuffer, matchFeatures, manifestPair, type MatchOptions, type PairResult } from './pair.js';
 import { pairIsDone, pairSettingsKey, resumeSettings, saeIdentity } from './resume.js';
 import type { ProgressListener } from '../progress.js';
-import { loadSae } from '../sae/load.js';
-import { adjacentPairs, discoverSuite, type DiscoverOptions, type SuiteLayer } from '../sae/discover.js';
+import { describeSae, loadSae } from '../sae/load.js';
+import { startHeartbeat } from './heartbeat.js';
+import { pairCost, shardItems, type Shard, type ShardItem } from './shard.js';
+import { adjacentPairs, discoverSuite, type DiscoverOptions, type Suite, type SuiteLayer } from '../sae/discover.js';
 
 export interface SuiteOptions extends MatchOptions, DiscoverOptions {
   /** Output folder (the contract in contract.ts). Without it results are only returned. */
@@ -23,10 +25,16 @@ export interface SuiteOptions extends MatchOptions, DiscoverOptions {
   onProgress?: ProgressListener;
   /** Called after each pair is finished (computed or skipped). */
   onPair?: (p: ManifestPair, skipped: boolean) => void;
+  /** Only this shard's pairs (match/shard.ts): N processes with the same options do every pair once. */
+  shard?: Shard;
+  /** Only the pairs this accepts (a plan's shard hands each suite its pairs). */
+  select?: (from: number, to: number) => boolean;
 }
 
 export interface SuiteResult {
   manifest: Manifest;
+  /** The pairs this run was given (a shard's share), as from_to. */
+  assigned: string[];
   computed: number;
   skipped: number;
   backend: string;
@@ -71,14 +79,18 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
     ...(suite.layout === 'gemmascope' || suite.layout === 'gemmascope2' ? { l0: typeof opts.l0 === 'object' ? 'map' : String(opts.l0 ?? 'canonical') } : {}),
     layers,
   };
-  const pairs = adjacentPairs(suite);
+  const all = adjacentPairs(suite);
+  const mine = opts.shard ? new Set(shardItems(await suitePairCosts(suite, ''), opts.shard).map((x) => x.id)) : undefined;
+  const pairs = all.filter(([A, B]) => (!mine || mine.has(pairId('', A.layer, B.layer))) && (opts.select?.(A.layer, B.layer) ?? true));
   const settings = resumeSettings(metric, parts, opts);
   // Each layer's files are identified once, though most layers belong to two pairs.
   const identity = new Map(await Promise.all(suite.layers.map(async (l) => [l.layer, await saeIdentity(l.format, l.path)] as const)));
-  const keys = pairs.map(([A, B]) => pairSettingsKey(settings, identity.get(A.layer)!, identity.get(B.layer)!));
-  // The manifest lists this run's pairs once they are done with this run's settings; pairs of an
-  // earlier run that are not part of this one stay listed (their files are still there), unless --force.
-  const keyOf = new Map(pairs.map(([A, B], k) => [`${A.layer}_${B.layer}`, keys[k]!]));
+  const keyOfPair = ([A, B]: [SuiteLayer, SuiteLayer]) => pairSettingsKey(settings, identity.get(A.layer)!, identity.get(B.layer)!);
+  const keys = pairs.map(keyOfPair);
+  // The manifest lists the suite's pairs once they are done with this run's settings (whichever shard
+  // did them); pairs of an earlier run that are not part of this suite stay listed (their files are
+  // still there), unless --force.
+  const keyOf = new Map(all.map((p) => [`${p[0].layer}_${p[1].layer}`, keyOfPair(p)]));
   const listed = (p: ManifestPair) => {
     const key = keyOf.get(`${p.from}_${p.to}`);
     return key === undefined ? !opts.force : p.settings === key;
@@ -170,11 +182,17 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
       }
       opts.onProgress?.({ done: done(), total, what: `match ${A.layer}→${B.layer} (${fa.dSae}×${fb.dSae})` });
       const precomputed = ahead?.k === k ? ahead.cost : undefined;
-      const r = await matchFeatures(fa.features, fb.features, backend, {
-        metric, costBuffer: buffers[slot(k)], topk: opts.topk, signal: opts.signal, precomputed,
-        onCostReady: () => startAhead(k + 1), method: opts.method, candidates: opts.candidates, engine: opts.engine,
-        onStep: (what) => opts.onProgress?.({ done: done(), total, what: `match ${A.layer}→${B.layer}: ${what}` }),
-      });
+      const stopBeat = out ? await startHeartbeat(out, A.layer, B.layer, opts.shard ? `${opts.shard.index}/${opts.shard.count}` : undefined) : undefined;
+      let r;
+      try {
+        r = await matchFeatures(fa.features, fb.features, backend, {
+          metric, costBuffer: buffers[slot(k)], topk: opts.topk, signal: opts.signal, precomputed,
+          onCostReady: () => startAhead(k + 1), method: opts.method, candidates: opts.candidates, engine: opts.engine,
+          onStep: (what) => opts.onProgress?.({ done: done(), total, what: `match ${A.layer}→${B.layer}: ${what}` }),
+        });
+      } finally {
+        await stopBeat?.();
+      }
       buffers[slot(k)] = r.cost;
       const { cost: _c, ...result } = r;
       if (!opts.duals) delete result.duals;
@@ -198,7 +216,31 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   if (out && pending.length === 0) manifest = await assembleManifest(out, header, { keep: listed, sources: sameSource });
   opts.onProgress?.({ done: total, total, what: 'done' });
   return {
-    manifest, computed: pending.length, skipped, backend: backend.description, backendReason: reason,
+    manifest, assigned: pairs.map(([A, B]) => `${A.layer}_${B.layer}`), computed: pending.length, skipped, backend: backend.description, backendReason: reason,
     seconds: (performance.now() - t0) / 1000, results,
   };
+}
+
+/** A pair's id across a plan: the suite's name (empty for a lone suite) and its layers. */
+export const pairId = (suite: string, from: number, to: number) => `${suite}:${from}_${to}`;
+
+/** 16k → 16384, 1m → 2^20, 8x → undefined (a multiple of d_model, unknown here). */
+function widthOf(label: string | undefined): number | undefined {
+  const m = label === undefined ? null : /^(\d+)([km]?)$/.exec(label);
+  return m ? Number(m[1]) * (m[2] === 'k' ? 1024 : m[2] === 'm' ? 1 << 20 : 1) : undefined;
+}
+
+/**
+ * The suite's adjacent pairs with their estimated costs, from each SAE's config and header (no
+ * weights read): what shards balance. A size no header says falls back to the width label, then 1.
+ */
+export async function suitePairCosts(suite: Suite, name: string): Promise<Array<ShardItem & { from: number; to: number }>> {
+  const sizes = new Map(await Promise.all(suite.layers.map(async (l) => {
+    const d = await describeSae(l.path).catch(() => undefined);
+    return [l.layer, { n: d?.dSae ?? widthOf(l.width ?? suite.width) ?? 1, d: d?.dIn ?? 1 }] as const;
+  })));
+  return adjacentPairs(suite).map(([A, B]) => {
+    const a = sizes.get(A.layer)!, b = sizes.get(B.layer)!;
+    return { id: pairId(name, A.layer, B.layer), from: A.layer, to: B.layer, cost: pairCost(a.n, b.n, 2 * Math.max(a.d, b.d)) };
+  });
 }
