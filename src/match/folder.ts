@@ -101,13 +101,18 @@ export async function writePairFiles(out: string, from: number, to: number, perm
  * disk: the last writer always leaves a manifest of every record there is.
  */
 export async function assembleManifest(out: string, header: ManifestHeader,
-  opts: { keep?: (p: ManifestPair) => boolean; sources?: (root: string) => boolean } = {}): Promise<Manifest> {
+  opts: {
+    keep?: (p: ManifestPair) => boolean; sources?: (root: string) => boolean;
+    /** Test seam: runs between listing the records and writing the manifest (widens the race). */
+    afterListing?: () => Promise<void>;
+  } = {}): Promise<Manifest> {
   const list = async () => (await finishedPairs(out, opts.sources ?? header.source_root)).filter((p) => opts.keep?.(p) ?? true);
   const fingerprint = (ps: ManifestPair[]) => ps.map((p) => `${p.from}_${p.to}:${p.settings}`).sort().join(',');
   let pairs = await list();
   let manifest: Manifest = { ...header, pairs, updated: '' };
   for (let round = 0; round < 50; round++) {
     manifest = { ...header, pairs, updated: '' };
+    await opts.afterListing?.();
     await writeManifest(out, manifest);
     const now = await list();
     if (fingerprint(now) === fingerprint(pairs)) break;
