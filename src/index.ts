@@ -59,3 +59,10 @@ export { decideMethod, METHODS, SPARSE_FROM } from './solve/method.js';
 export type { MethodChoice, MethodDecision } from './solve/method.js';
 export type { SparsePricing } from './binding/addon.js';
 export type { TopK } from './solve/topk.js';
+// Clusters: shards of a suite or a plan, and what an output folder holds while they run (README "On a cluster").
+export { parseShard, shardItems } from './match/shard.js';
+export type { Shard, ShardItem } from './match/shard.js';
+export { makePlan, readPlan, writePlan, runPlan } from './match/plan.js';
+export type { Plan, PlanSuite } from './match/plan.js';
+export { folderStatus, mergeFolder, suiteFolders } from './match/status.js';
+export type { FolderStatus, PairStatus } from './match/status.js';
