@@ -46,6 +46,7 @@ async function composeCommand(out: string, o: Record<string, any>) {
   const perm = composeMatches(await readSuiteOutput(out), o.from, o.to, rule(o));
   await writeNpy(resolve(o.out), { dtype: 'int32', shape: [perm.length], data: perm });
   const kept = perm.reduce((a, j) => a + (j >= 0 ? 1 : 0), 0);
+  if (o.json) return console.log(JSON.stringify({ out: resolve(o.out), from: o.from, to: o.to, n: perm.length, reached: kept, unmatched: perm.length - kept }));
   console.log(`${o.out}: int32 [${perm.length}], feature i of layer ${o.from} -> perm[i] of layer ${o.to}; ${kept} reach layer ${o.to}, ${perm.length - kept} are -1 (unmatched on the way)`);
 }
 
@@ -69,5 +70,6 @@ export function registerAnalysisCommands(program: Command): void {
     .requiredOption('--from <A>', 'first layer', int)
     .requiredOption('--to <C>', 'last layer', int)
     .requiredOption('--out <file.npy>', 'int32 [n] result'))
+    .option('--json', 'print {out, from, to, n, reached, unmatched} as JSON')
     .action(composeCommand);
 }

@@ -67,7 +67,7 @@ export function registerClusterCommands(program: Command): void {
     .addOption(new Option('--width <list>', 'widths, comma-separated: one suite per width').argParser(list))
     .addOption(new Option('--site <list>', 'sites, comma-separated: one suite per site').argParser(list))
     .option('--l0 <choice>', "as for suite: 'canonical', small|medium|big, a number, or a map file")
-    .option('--layers <a-b>', 'inclusive layer range')
+    .option('--layers <a-b|list>', 'an inclusive layer range (3-7) or a list (0,2,4)')
     .option('--affine', 'Gemma Scope 2 _affine skip transcoders')
     .option('--revision <rev>', 'Hub cache revision')
     .addOption(new Option('--metric <m>', 'feature comparison').choices([...METRICS]))

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `sae-match` command line: this file only wires the command groups (one file each in cli/).
 // Exit codes: 0 ok, 2 bad input, 1 internal failure.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { setThreads } from '../binding/addon.js';
 import { SaeMatchInputError } from '../errors.js';
 import { toolVersion } from '../match/contract.js';
@@ -16,6 +16,9 @@ import { registerToolCommands } from './tools.js';
 import { interruptExitCode } from './signals.js';
 
 const program = new Command()
+  // Commander's own usage errors (a missing required option, a bad value, an unknown option) throw
+  // instead of exiting 1, so that they exit 2 like every other input error; commands inherit this.
+  .exitOverride()
   .name('sae-match')
   .description('Exact SAE Match: align sparse-autoencoder features across layers')
   .version(toolVersion)
@@ -36,7 +39,19 @@ registerReportCommands(program);
 registerToolCommands(program);
 registerInfoCommands(program);
 
+/** --help says which options a command needs: commander lists required options like the others. */
+function markRequired(cmd: Command): void {
+  for (const o of cmd.options) if (o.mandatory && !o.description.endsWith('(required)')) o.description = `${o.description} (required)`;
+  for (const c of cmd.commands) markRequired(c);
+}
+markRequired(program);
+
 program.parseAsync().catch((e: Error & { exitCode?: number }) => {
+  if (e instanceof CommanderError) {
+    // Already printed by commander; --help and --version end here too, with exit code 0.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+    return;
+  }
   const aborted = e.name === 'AbortError';
   process.stderr.write(`sae-match: ${aborted ? 'stopped by a signal; rerun the same command to resume' : e.message}\n`);
   process.exitCode = e instanceof SaeMatchInputError ? 2 : aborted ? interruptExitCode() : 1;

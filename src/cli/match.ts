@@ -2,6 +2,7 @@
 // (sae/discover.ts, match/pair.ts, match/suite.ts): parse, call, print — a table for people, one JSON object
 // on stdout with --json, a progress bar on stderr when it is a terminal.
 import { Command, Option } from 'commander';
+import { SaeMatchInputError } from '../errors.js';
 import { engineOption, intAtLeast as int, nonNegative } from './args.js';
 import { resolve } from 'node:path';
 import { DEVICES, type DeviceChoice } from '../solve/backend.js';
@@ -18,11 +19,11 @@ import type { DiscoverOptions } from '../sae/discover.js';
 
 
 async function discoverOptions(o: { width?: string; l0?: string; layers?: string; site?: string; affine?: boolean; revision?: string }): Promise<DiscoverOptions> {
-  const { parseL0, parseLayers } = await import('../sae/discover.js');
+  const { parseL0, parseLayerSelection } = await import('../sae/discover.js');
   return {
     width: o.width,
     l0: o.l0 === undefined ? 'canonical' : await parseL0(o.l0),
-    layers: o.layers === undefined ? undefined : parseLayers(o.layers),
+    ...(o.layers === undefined ? {} : parseLayerSelection(o.layers)),
     ...(o.site !== undefined ? { site: o.site } : {}),
     ...(o.affine ? { affine: true } : {}),
     ...(o.revision !== undefined ? { revision: o.revision } : {}),
@@ -34,7 +35,7 @@ function suiteChoiceOptions(c: Command): Command {
   return c
     .option('--width <w>', 'width, when the suite has several (Gemma Scope 16k, 65k, …; Gemma Scope 2 16k, 262k; Llama Scope 8x, 32x)')
     .option('--l0 <choice>', "'canonical' (L0 closest to 100), small|medium|big (Gemma Scope 2), a number, or a map file (JSON {layer: l0} or 'layer l0' lines)")
-    .option('--layers <a-b>', 'inclusive layer range')
+    .option('--layers <a-b|list>', 'an inclusive layer range (3-7) or a list (0,2,4 or 0-3,8)')
     .option('--site <s>', 'the site, when the suite has several (Gemma Scope 2 resid_post, mlp_out, transcoder_all, …; Llama Scope R, A, M, TC; a SAELens hook)')
     .option('--affine', 'Gemma Scope 2: the _affine skip transcoders instead of the plain ones')
     .option('--revision <rev>', 'a Hugging Face Hub cache folder: this branch, tag or snapshot hash instead of refs/main');
@@ -121,7 +122,10 @@ async function pairLayers(a: string, b: string): Promise<[number, number]> {
 }
 
 async function pairCommand(a: string, b: string, o: Record<string, any>) {
-  const [from, to] = await pairLayers(a, b);
+  const [from, to] = o.from !== undefined || o.to !== undefined
+    ? [o.from ?? 0, o.to ?? (o.from ?? 0) + 1]
+    : await pairLayers(a, b);
+  if (from === to) throw new SaeMatchInputError(`--from and --to are both ${from}; the pair is recorded as from_to and needs two layer numbers`);
   const bar = o.json ? undefined : progressBar(process.stderr, 'pair ');
   const { matchPairToFolder } = await import('../match/pair.js');
   const { out, entry, skipped } = await matchPairToFolder(a, b, {
@@ -156,6 +160,8 @@ export function registerMatchCommands(program: Command): void {
     .argument('<saeA>', 'SAE of layer l')
     .argument('<saeB>', 'SAE of layer l+1')
     .requiredOption('--out <dir>', 'output folder (manifest.json, perm_{l}_{l+1}.npy, cost_{l}_{l+1}.npy)')
+    .addOption(new Option('--from <L>', "layer number of saeA (default: from its config or path, else 0)").argParser(int(0)))
+    .addOption(new Option('--to <L>', "layer number of saeB (default: from its config or path, else from + 1)").argParser(int(0)))
     .addOption(metricOption())
     .addOption(biasOption())
     .option('--no-fold', 'compare unfolded parameters (the paper always folds)')

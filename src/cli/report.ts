@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { engineOption, intAtLeast, ruleOptions, unmatchedRule } from './args.js';
 import { progressBar } from '../progress.js';
+import { SaeMatchInputError } from '../errors.js';
 // Command implementations are imported when the command runs, so a `solve` does not load the suite
 // matcher, the evaluator and the report (startup time, BENCHMARKS.md).
 
@@ -12,7 +13,10 @@ async function reportCommand(out: string, o: Record<string, any>) {
   const t0 = performance.now();
   const { evaluateSuite, evaluationIsCurrent } = await import('../analysis/eval.js');
   const { writeReport } = await import('../analysis/report.js');
-  const file = resolve(o.output ?? join(out, 'report.html'));
+  const file = resolve(o.out ?? o.output ?? join(out, 'report.html'));
+  const { stat } = await import('node:fs/promises');
+  if (await stat(file).then((st) => st.isDirectory(), () => false))
+    throw new SaeMatchInputError(`${file}: is a folder; --out takes the HTML file to write (e.g. ${join(file, 'report.html')})`);
   // --acts: score the matches first, unless eval.json already covers them on these activations.
   let evaluated = false;
   if (o.acts && !(await evaluationIsCurrent(out, o.acts))) {
@@ -31,7 +35,8 @@ export function registerReportCommands(program: Command): void {
   ruleOptions(program.command('report')
     .description('one self-contained HTML page of plots for a suite output folder (costs, matched fractions, lifetimes, EV, feature flow)')
     .argument('<out>', 'output folder of `sae-match suite` (eval.json from `sae-match eval` is plotted when present)')
-    .option('-o, --output <file>', 'HTML file to write (default OUT/report.html)')
+    .option('-o, --out <file>', 'HTML file to write (default OUT/report.html)')
+    .addOption(new Option('--output <file>', 'the old name of --out').hideHelp())
     .option('--acts <dir>', 'activations (as for `sae-match eval`): run the evaluation first unless eval.json already covers the current matches on them'))
     .addOption(new Option('--features <n>', 'features of the first layer traced in the flow view').argParser(positiveInt).default(20))
     .addOption(engineOption())

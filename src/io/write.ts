@@ -3,7 +3,8 @@
 // temporary file in the same folder, filled, closed and renamed over the real name, so a run killed
 // at any point leaves either the old file or the new one, never a torn one.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
 
 /** Errors that come from the paths the caller gave us (bad input) rather than from the system. */
@@ -94,10 +95,30 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
 }
 
-/** `mkdir -p` of a folder sae-match writes into, with a clear input error when it cannot be made. */
+/**
+ * `mkdir -p` of a folder sae-match writes into, with a clear input error when it cannot be made.
+ * One component at a time from the nearest existing ancestor: Node's recursive mkdir never returns
+ * under /proc (`--out /proc/x` spun at 100 % CPU), a plain mkdir there fails at once.
+ */
 export async function ensureDir(dir: string, what = 'output folder'): Promise<void> {
+  const missing: string[] = [];
   try {
-    await mkdir(dir, { recursive: true });
+    for (let d = resolve(dir); ; d = dirname(d)) {
+      const st = await stat(d).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (st) {
+        if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a folder`), { code: 'ENOTDIR' });
+        break;
+      }
+      missing.push(d);
+      if (dirname(d) === d) break;
+    }
+    for (const d of missing.reverse())
+      await mkdir(d).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
   } catch (e) {
     throw fsError(e, dir, `create ${what}`);
   }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
 import { writeJson } from '../io/write.js';
-import { discoverSuite, parseL0, parseLayers, type DiscoverOptions } from '../sae/discover.js';
+import { discoverSuite, parseL0, parseLayerSelection, type DiscoverOptions } from '../sae/discover.js';
 import { METRICS, type MatchMetric } from '../sae/fold.js';
 import { matchSuite, pairId, suitePairCosts, type SuiteOptions, type SuiteResult } from './suite.js';
 import { shardItems, type Shard } from './shard.js';
@@ -96,7 +96,7 @@ export async function readPlan(path: string): Promise<Plan> {
 async function suiteDiscovery(s: PlanSuite): Promise<DiscoverOptions> {
   return {
     ...(s.width ? { width: s.width } : {}), ...(s.site ? { site: s.site } : {}), l0: s.l0 ? await parseL0(s.l0) : 'canonical',
-    ...(s.layers ? { layers: parseLayers(s.layers) } : {}), ...(s.affine ? { affine: true } : {}), ...(s.revision ? { revision: s.revision } : {}),
+    ...(s.layers ? parseLayerSelection(s.layers) : {}), ...(s.affine ? { affine: true } : {}), ...(s.revision ? { revision: s.revision } : {}),
   };
 }
 

@@ -32,6 +32,8 @@ export interface DiscoverOptions {
   l0?: L0Choice;
   /** Inclusive layer range [first, last]. */
   layers?: [number, number];
+  /** Exactly these layers (--layers 0,2,4); wins over `layers`. */
+  layerList?: number[];
   /** The site (Gemma Scope 2 resid_post, mlp_out, …; Llama Scope R, A, M, TC; a SAELens hook suffix). */
   site?: string;
   /** Gemma Scope 2: the _affine (skip) transcoders instead of the plain SAEs and transcoders. */
@@ -88,7 +90,54 @@ export function canonicalL0(available: number[]): number {
   return [...available].sort((a, b) => Math.abs(a - 100) - Math.abs(b - 100) || a - b)[0]!;
 }
 
-/** "3-7", "5", "0,2,4" → the layers to keep; a range is inclusive. */
+/** Gemma Scope's width label of n features: 16384 → 16k, 65536 → 65k, 2^20 → 1m, else the number. */
+export function widthLabelOf(w: number): string {
+  if (w % (1 << 20) === 0) return `${w / (1 << 20)}m`;
+  if (w % 1024 === 0) return `${Math.floor(w / 1000)}k`;
+  return String(w);
+}
+
+/** A width asked for as a label (16k) or as a number of features (16384) is the folder label's. */
+export function sameWidth(label: string, wanted: string): boolean {
+  return label === wanted || (/^\d+$/.test(wanted) && label === widthLabelOf(Number(wanted)));
+}
+
+/**
+ * --layers: "3-7" (inclusive), "5", or a list "0,2,4" / "0-3,8": a range stays a range (layers
+ * missing inside it are skipped), a list names exactly the layers wanted.
+ */
+export function parseLayerSelection(spec: string): Pick<DiscoverOptions, 'layers' | 'layerList'> {
+  const items = spec.split(',').map((x) => x.trim());
+  if (items.length === 1) return { layers: parseLayers(spec) };
+  const list = new Set<number>();
+  for (const it of items) {
+    const [a, b] = parseLayers(it);
+    for (let l = a; l <= b; l++) list.add(l);
+  }
+  return { layerList: [...list].sort((x, y) => x - y) };
+}
+
+/**
+ * The layers of `available` the options keep. A request that reaches beyond the suite is refused
+ * with what exists (asking 1-9 of layers 0-3 used to run 1-3 without a word).
+ */
+function keepLayers(root: string, available: number[], opts: DiscoverOptions): Set<number> {
+  const have = [...new Set(available)].sort((a, b) => a - b);
+  const span = `${have[0]}-${have[have.length - 1]}`;
+  if (opts.layerList) {
+    const absent = opts.layerList.filter((l) => !have.includes(l));
+    if (absent.length) throw new SaeMatchInputError(`${root}: no layer${absent.length > 1 ? 's' : ''} ${absent.join(', ')} (this suite has ${have.join(', ')})`);
+    return new Set(opts.layerList);
+  }
+  const [lo, hi] = opts.layers ?? [-Infinity, Infinity];
+  const kept = have.filter((l) => l >= lo && l <= hi);
+  if (!kept.length) throw new SaeMatchInputError(`${root}: no layers in ${lo}-${hi} (found ${span})`);
+  if (opts.layers && (lo < have[0]! || hi > have[have.length - 1]!))
+    throw new SaeMatchInputError(`${root}: --layers ${lo}-${hi} reaches beyond this suite's layers ${span}; ask for ${Math.max(lo, have[0]!)}-${Math.min(hi, have[have.length - 1]!)}`);
+  return new Set(kept);
+}
+
+/** "3-7", "5" → the inclusive range [first, last]. */
 export function parseLayers(spec: string): [number, number] {
   const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(spec);
   if (!m) throw new SaeMatchInputError(`--layers: expected a layer or an inclusive range like 3-7, got '${spec}'`);
@@ -175,7 +224,8 @@ export async function discoverSuite(rootPath: string, opts: DiscoverOptions = {}
     throw new SaeMatchInputError(`--revision applies to a Hugging Face Hub cache folder (models--{org}--{name}/ with snapshots/); ${given} is not one`);
   const root = hub?.root ?? given;
   const suite = await discoverIn(root, opts);
-  const gaps = missingLayers(suite.layers);
+  // Layers missing inside the span (not those a --layers list left out on purpose).
+  const gaps = opts.layerList ? [] : missingLayers(suite.layers);
   if (gaps.length) suite.missingLayers = gaps;
   if (hub) {
     const incomplete = [
@@ -234,10 +284,8 @@ async function discoverIn(root: string, opts: DiscoverOptions): Promise<Suite> {
 
 /** Gemma Scope 1, and SAELens / sparsify / npy folders named layer_{L}. */
 async function layerFolders(root: string, layerDirs: Array<{ dir: string; layer: number }>, opts: DiscoverOptions): Promise<Suite> {
-  const [lo, hi] = opts.layers ?? [-Infinity, Infinity];
-  const chosen = layerDirs.filter((x) => x.layer >= lo && x.layer <= hi);
-  if (!chosen.length)
-    throw new SaeMatchInputError(`${root}: no layers in ${lo}-${hi} (found ${layerDirs[0]!.layer}-${layerDirs[layerDirs.length - 1]!.layer})`);
+  const keep = keepLayers(root, layerDirs.map((x) => x.layer), opts);
+  const chosen = layerDirs.filter((x) => keep.has(x.layer));
 
   const widths = await widthsOf(root, chosen.map((x) => x.dir));
   if (widths.length) {
@@ -246,8 +294,10 @@ async function layerFolders(root: string, layerDirs: Array<{ dir: string; layer:
       if (widths.length > 1)
         throw new SaeMatchInputError(`${root}: several widths (${widths.join(', ')}); choose one with --width`);
       width = widths[0]!;
-    } else if (!widths.includes(width)) {
+    } else if (!widths.some((w) => sameWidth(w, width!))) {
       throw new SaeMatchInputError(`${root}: no width_${width} (available: ${widths.join(', ')})`);
+    } else {
+      width = widths.find((w) => sameWidth(w, width!))!;
     }
     const layers: SuiteLayer[] = [];
     for (const { dir, layer } of chosen) {
@@ -340,8 +390,9 @@ function pickOne(root: string, entries: Entry[], key: 'site' | 'width', wanted: 
   const values = [...new Set(entries.map((e) => e[key]).filter((v): v is string => v !== undefined))]
     .sort(key === 'width' ? (a, b) => widthSize(a) - widthSize(b) || a.localeCompare(b) : (a, b) => a.localeCompare(b));
   if (wanted !== undefined) {
-    if (!values.includes(wanted)) throw new SaeMatchInputError(`${root}: no ${key} '${wanted}' (available: ${values.join(', ') || 'none'})`);
-    return { kept: entries.filter((e) => e[key] === wanted), value: wanted, available: values };
+    const hit = values.find((v) => (key === 'width' ? sameWidth(v, wanted) : v === wanted));
+    if (hit === undefined) throw new SaeMatchInputError(`${root}: no ${key} '${wanted}' (available: ${values.join(', ') || 'none'})`);
+    return { kept: entries.filter((e) => e[key] === hit), value: hit, available: values };
   }
   if (values.length > 1) throw new SaeMatchInputError(`${root}: several ${key}s (${values.join(', ')}); choose one with ${flag}`);
   return { kept: entries, value: values[0], available: values };
@@ -376,10 +427,8 @@ function choose(root: string, layout: SaeFormat, found: Entry[], opts: DiscoverO
       : `${root}: only _affine (skip) transcoders here; add --affine to match them`);
   const width = pickOne(root, entries, 'width', opts.width, '--width');
   entries = width.kept;
-  const all = [...new Set(entries.map((e) => e.layer))].sort((a, b) => a - b);
-  const [lo, hi] = opts.layers ?? [-Infinity, Infinity];
-  entries = entries.filter((e) => e.layer >= lo && e.layer <= hi);
-  if (!entries.length) throw new SaeMatchInputError(`${root}: no layers in ${lo}-${hi} (found ${all[0]}-${all[all.length - 1]})`);
+  const keep = keepLayers(root, entries.map((e) => e.layer), opts);
+  entries = entries.filter((e) => keep.has(e.layer));
   const byLayer = new Map<number, Entry[]>();
   for (const e of entries) byLayer.set(e.layer, [...(byLayer.get(e.layer) ?? []), e]);
   const layers: SuiteLayer[] = [];

@@ -157,11 +157,8 @@ class Gauss {
  * Gemma Scope's width folder label: thousands, rounded down, for multiples of 1024 (16384 → '16k',
  * 65536 → '65k', 131072 → '131k'), millions for multiples of 2^20 ('1m'), else the plain number.
  */
-export function widthLabelOf(w: number): string {
-  if (w % (1 << 20) === 0) return `${w / (1 << 20)}m`;
-  if (w % 1024 === 0) return `${Math.floor(w / 1000)}k`;
-  return String(w);
-}
+export { widthLabelOf } from '../sae/discover.js';
+import { widthLabelOf } from '../sae/discover.js';
 
 /** dst row = normalize(src row + noise·g/sqrt(D)); src null: a fresh random direction. */
 function driftRow(dst: Float32Array, at: number, src: Float32Array | null, from: number, noise: number, D: number, g: Gauss) {
