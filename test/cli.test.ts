@@ -1,7 +1,7 @@
 // The CLI end to end, as a user runs it: real files, real exit codes, outputs checked against brute
 // force on small matrices.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -190,5 +190,87 @@ describe('--engine', () => {
     const unknown = run('suite', dir, '--out', join(dir, 'o'), '--engine', 'threads=4');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown engine option 'threads'/);
+  });
+});
+
+describe('one CLI convention (issue 16): exit codes, flags, owned output folders', () => {
+  // Table-driven: every usage and input error exits 2 with a message on stderr, never 1.
+  const F = resolve(import.meta.dirname, 'fixtures', 'formats');
+  const tmpOut = mkdtempSync(join(tmpdir(), 'sae-match-cli16-'));
+  afterAll(() => rmSync(tmpOut, { recursive: true, force: true }));
+  const run = (args: string[]) => spawnSync(process.execPath, [resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a missing required option', ['suite', join(F, 'llamascope')], /required option '--out <dir>' not specified/],
+    ['a negative feature', ['trace', tmpOut, '--layer', '0', '--feature', '-1'], /'--feature <F>' argument '-1' is invalid/],
+    ['an unknown option', ['ls', join(F, 'llamascope'), '--bogus'], /unknown option '--bogus'/],
+    ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['layers beyond the suite', ['ls', join(F, 'llamascope'), '--layers', '1-9'], /--layers 1-9 reaches beyond this suite's layers 0-2; ask for 1-2/],
+    ['a listed layer that is not there', ['ls', join(F, 'llamascope'), '--layers', '0,5'], /no layer 5 \(this suite has 0, 1, 2\)/],
+    ['an output folder under /proc', ['suite', join(F, 'llamascope'), '--out', '/proc/sae-match-x'], /cannot create output folder/],
+    ['--from equal to --to', ['pair', join(F, 'llamascope', 'Llama3_1-8B-Base-L0R-8x'), join(F, 'llamascope', 'Llama3_1-8B-Base-L1R-8x'), '--out', join(tmpOut, 'p'), '--from', '3', '--to', '3'], /--from and --to are both 3/],
+  ];
+  for (const [what, args, message] of cases)
+    it(`${what}: exit 2`, () => {
+      const r = run(args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    });
+
+  it('--help marks required options and exits 0', () => {
+    const r = run(['suite', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/--out <dir> +output folder \(required\)/);
+  });
+
+  it('--layers takes a list, widths take 16k or 16384, pair takes --from/--to', () => {
+    const ls = JSON.parse(run(['ls', join(F, 'llamascope'), '--layers', '0,2', '--json']).stdout);
+    expect(ls.layers.map((l: { layer: number }) => l.layer)).toEqual([0, 2]);
+    expect(ls.missingLayers).toBeUndefined();
+    const gs = JSON.parse(run(['ls', join(F, 'gemmascope2'), '--site', 'resid_post', '--width', '16384', '--json']).stdout);
+    expect(gs.width).toBe('16k');
+    const out = join(tmpOut, 'fromto');
+    const r = run(['pair', join(F, 'llamascope', 'Llama3_1-8B-Base-L0R-8x'), join(F, 'llamascope', 'Llama3_1-8B-Base-L1R-8x'), '--out', out, '--from', '7', '--to', '9', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).perm).toBe('perm_7_9.npy');
+  });
+
+  it('output folders are owned: a foreign manifest or foreign files are refused, even with --force; other settings need --force', () => {
+    const suite = join(F, 'llamascope');
+    const foreign = join(tmpOut, 'web-app');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'manifest.json'), JSON.stringify({ name: 'my-web-app' }));
+    for (const force of [[], ['--force']]) {
+      const r = run(['suite', suite, '--out', foreign, ...force]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/manifest.json is not a sae-match manifest/);
+    }
+    expect(JSON.parse(readFileSync(join(foreign, 'manifest.json'), 'utf8'))).toEqual({ name: 'my-web-app' });
+    const docs = join(tmpOut, 'docs');
+    mkdirSync(docs);
+    writeFileSync(join(docs, 'thesis.tex'), '');
+    expect(run(['suite', suite, '--out', docs]).stderr).toMatch(/not empty and not a sae-match output folder \(it holds thesis.tex\)/);
+    const out = join(tmpOut, 'ours');
+    expect(run(['suite', suite, '--out', out]).status).toBe(0);
+    const dec = run(['suite', suite, '--out', out, '--metric', 'dec']);
+    expect(dec.status).toBe(2);
+    expect(dec.stderr).toMatch(/holds results of other settings \(metric "enc-dec" → "dec"\)/);
+    expect(run(['suite', suite, '--out', out, '--metric', 'dec', '--force']).status).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).metric).toBe('dec');
+    // extending --layers is a resume, not a conflict
+    const part = join(tmpOut, 'grow');
+    expect(run(['suite', suite, '--out', part, '--layers', '0-1']).status).toBe(0);
+    const grown = JSON.parse(run(['suite', suite, '--out', part, '--json']).stdout);
+    expect([grown.computed, grown.skipped]).toEqual([1, 1]);
+  });
+
+  it('report --out is the HTML file; a folder there is refused', () => {
+    const out = join(tmpOut, 'ours');
+    const r = run(['report', out, '--out', tmpOut]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/is a folder; --out takes the HTML file to write/);
+    const ok = run(['report', out, '--out', join(tmpOut, 'r.html'), '--json']);
+    expect(ok.status, ok.stderr).toBe(0);
+    const compose = run(['compose', out, '--from', '0', '--to', '2', '--out', join(tmpOut, 'c.npy'), '--json']);
+    expect(JSON.parse(compose.stdout)).toMatchObject({ from: 0, to: 2, n: 24 });
   });
 });

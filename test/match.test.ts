@@ -205,7 +205,7 @@ describe('pipelined backends', () => {
 });
 
 describe('resume', () => {
-  it('skips pairs done with the same settings, redoes those whose settings or inputs changed', async () => {
+  it('skips pairs done with the same settings, redoes those whose inputs changed, refuses other settings without --force', async () => {
     const suite = join(tmp, 'resume-suite');
     cpSync(join(fixtures, 'gemmascope'), suite, { recursive: true });
     const out = join(tmp, 'resume-out');
@@ -221,8 +221,10 @@ describe('resume', () => {
     const changed = await matchSuite(suite, { out });
     expect([changed.computed, changed.skipped]).toEqual([2, 1]);
     expect([...changed.results.keys()].sort()).toEqual(['1_2', '2_3']);
-    // another metric: everything is redone, and the files now hold the dec results
-    const dec = await matchSuite(suite, { out, metric: 'dec' });
+    // another metric into the same folder is refused, naming what differs (the folder would mix two)
+    await expect(matchSuite(suite, { out, metric: 'dec' })).rejects.toThrow(/holds results of other settings \(metric "enc-dec" → "dec"\); use another --out, or --force/);
+    // with --force everything is redone, and the files now hold the dec results
+    const dec = await matchSuite(suite, { out, metric: 'dec', force: true });
     expect(dec.computed).toBe(3);
     const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(m.metric).toBe('dec');

@@ -13,15 +13,43 @@ import {
   type Manifest, type ManifestHeader, type ManifestPair, type PairRecord,
 } from './contract.js';
 
+/** What an output folder may hold besides manifest.json: the files sae-match writes (contract.ts). */
+const OURS = /^(perm|cost|u|v)_-?\d+_-?\d+\.npy$|^topk_(idx|cost)_-?\d+_-?\d+\.npy$|^(pairs|running)$|^(eval\.json|report\.html)$|\.tmp-\d+-[0-9a-f]+$/;
+
+/** The folder-wide settings two runs into one folder must share (extending --layers is still a resume). */
+const FOLDER_SETTINGS = ['metric', 'bias_weight', 'fold', 'width', 'l0'] as const;
+
 /**
- * Creates the output folder if needed. A folder written before per-pair records existed gets a
- * record for every pair its manifest lists, so those pairs stay finished.
+ * The one policy of output folders: a folder is empty (or new), or ours with the same folder-wide
+ * settings and source (a resume), or refused before anything is written, naming what differs.
+ * `force` recomputes a folder of ours whatever its settings; a folder whose manifest is not ours, or
+ * that holds files sae-match does not write, is refused even then. A folder written before per-pair
+ * records existed gets a record for every pair its manifest lists, so those pairs stay finished.
  */
-export async function prepareOutDir(out: string): Promise<void> {
+export async function claimOutDir(out: string, header: ManifestHeader, opts: { force?: boolean; sameSource?: (root: string) => boolean } = {}): Promise<void> {
   await ensureDir(out);
-  if ((await readRecords(out)).length) return;
-  const m = await readManifest(out);
-  if (!m?.pairs.length) return;
+  const entries = await readdir(out);
+  if (!entries.length) return;
+  const text = await readFile(join(out, 'manifest.json'), 'utf8').catch(() => undefined);
+  const m = text === undefined ? undefined : await readManifest(out);
+  if (text !== undefined && !m)
+    throw new SaeMatchInputError(`${out}/manifest.json is not a sae-match manifest: this folder belongs to something else; choose another --out (nothing was changed, --force or not)`);
+  if (!m) {
+    const foreign = entries.filter((e) => e !== 'manifest.json' && !OURS.test(e));
+    if (foreign.length)
+      throw new SaeMatchInputError(`${out}: not empty and not a sae-match output folder (it holds ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); choose an empty or new folder`);
+    return;
+  }
+  if (!opts.force) {
+    const differs: string[] = [];
+    const same = opts.sameSource ?? ((r: string) => r === header.source_root);
+    if (!same(m.source_root)) differs.push(`source ${m.source_root || '(pair)'} → ${header.source_root || '(pair)'}`);
+    for (const k of FOLDER_SETTINGS)
+      if (JSON.stringify(m[k]) !== JSON.stringify(header[k])) differs.push(`${k} ${JSON.stringify(m[k]) ?? 'unset'} → ${JSON.stringify(header[k]) ?? 'unset'}`);
+    if (differs.length)
+      throw new SaeMatchInputError(`${out}: holds results of other settings (${differs.join('; ')}); use another --out, or --force to recompute this folder with the new ones`);
+  }
+  if ((await readRecords(out)).length || !m.pairs.length) return;
   await ensureDir(join(out, RECORDS_DIR), 'record folder');
   for (const pair of m.pairs)
     await writeJson(join(out, recordFile(pair.from, pair.to)), { tool: 'sae-match', version: m.version, source_root: m.source_root, pair } satisfies PairRecord);

@@ -12,7 +12,7 @@ import { allocFloat32, releaseBuffer } from '../io/buffers.js';
 import { ensureMemory } from '../io/memory.js';
 import { layerFeatures, metricParts, type MatchMetric } from '../sae/fold.js';
 import { costFile, dualFile, permFile, toolVersion, topkFile, type ManifestPair } from './contract.js';
-import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from './folder.js';
+import { assembleManifest, claimOutDir, finishedPairs, writePairResult } from './folder.js';
 import { pairIsDone, pairKey, resumeSettings } from './resume.js';
 import type { ProgressListener } from '../progress.js';
 import { detectSaeFormat, loadSae, type Sae } from '../sae/load.js';
@@ -243,11 +243,15 @@ export interface PairToFolderOptions extends MatchOptions {
  */
 export async function matchPairToFolder(a: string, b: string, opts: PairToFolderOptions): Promise<{ out: string; entry: ManifestPair; skipped: boolean }> {
   const out = resolve(opts.out);
-  await prepareOutDir(out);
   const { from = 0, to = 1 } = opts;
   const [fa, fb] = await Promise.all([detectSaeFormat(resolve(a)), detectSaeFormat(resolve(b))]);
   const parts = metricParts(opts);
   const metric = opts.metric ?? 'enc-dec';
+  const header = {
+    tool: 'sae-match' as const, version: toolVersion, source_root: '', metric, bias_weight: parts.biasWeight, fold: parts.fold,
+    layers: [{ layer: from, sae: fa.file, format: fa.format }, { layer: to, sae: fb.file, format: fb.format }],
+  };
+  await claimOutDir(out, header, { force: opts.force });
   const key = await pairKey(resumeSettings(metric, parts, opts),
     { format: fa.format, path: fa.file }, { format: fb.format, path: fb.file });
   const old = opts.force ? undefined : (await finishedPairs(out, '')).find((p) => p.from === from && p.to === to);
@@ -264,9 +268,6 @@ export async function matchPairToFolder(a: string, b: string, opts: PairToFolder
     opts.onProgress?.({ done: 1, total: 1, what: 'done' });
   }
   // A pair folder's manifest lists this pair alone, as `pair` has always written it.
-  await assembleManifest(out, {
-    tool: 'sae-match', version: toolVersion, source_root: '', metric, bias_weight: parts.biasWeight, fold: parts.fold,
-    layers: [{ layer: from, sae: fa.file, format: fa.format }, { layer: to, sae: fb.file, format: fb.format }],
-  }, { keep: (p) => p.from === from && p.to === to });
+  await assembleManifest(out, header, { keep: (p) => p.from === from && p.to === to });
   return { out, entry, skipped };
 }

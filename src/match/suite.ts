@@ -8,7 +8,7 @@ import { SaeMatchInputError, throwIfAborted } from '../errors.js';
 import { recycleBuffer } from '../io/buffers.js';
 import { layerFeatures, metricParts } from '../sae/fold.js';
 import { toolVersion, type Manifest, type ManifestHeader, type ManifestLayer, type ManifestPair } from './contract.js';
-import { assembleManifest, finishedPairs, prepareOutDir, writePairResult } from './folder.js';
+import { assembleManifest, claimOutDir, finishedPairs, writePairResult } from './folder.js';
 import { costBuffer, matchFeatures, manifestPair, type MatchOptions, type PairResult } from './pair.js';
 import { pairIsDone, pairSettingsKey, resumeSettings, saeIdentity } from './resume.js';
 import type { ProgressListener } from '../progress.js';
@@ -61,12 +61,10 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
   const parts = metricParts(opts);
   const fo = { metric, biasWeight: parts.biasWeight, fold: parts.fold, signal: opts.signal };
   const out = opts.out ? resolve(opts.out) : undefined;
-  if (out) await prepareOutDir(out);
   // Pairs matched from another snapshot of the same Hub cache count too: their settings keys hold the
   // blobs' content hashes, so a pair is redone only where a file's bytes changed.
   const snapshots = suite.hub ? join(suite.hub.repo, 'snapshots') : undefined;
   const sameSource = (r: string) => r === suite.root || (snapshots !== undefined && dirname(r) === snapshots);
-  const previous = out && !opts.force ? await finishedPairs(out, sameSource) : [];
 
   const layers: ManifestLayer[] = suite.layers.map((l) => ({
     layer: l.layer, sae: l.rel, format: l.format,
@@ -79,6 +77,8 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
     ...(suite.layout === 'gemmascope' || suite.layout === 'gemmascope2' ? { l0: typeof opts.l0 === 'object' ? 'map' : String(opts.l0 ?? 'canonical') } : {}),
     layers,
   };
+  if (out) await claimOutDir(out, header, { force: opts.force, sameSource });
+  const previous = out && !opts.force ? await finishedPairs(out, sameSource) : [];
   const all = adjacentPairs(suite);
   const mine = opts.shard ? new Set(shardItems(await suitePairCosts(suite, ''), opts.shard).map((x) => x.id)) : undefined;
   const pairs = all.filter(([A, B]) => (!mine || mine.has(pairId('', A.layer, B.layer))) && (opts.select?.(A.layer, B.layer) ?? true));
