@@ -9,7 +9,7 @@ CLI="node $ROOT/dist/cli/main.js"
 L=${1:-8} N=${2:-16384} D=${3:-2304}
 W=$(mktemp -d /tmp/sae-match-shards-XXXXXX)
 trap 'rm -rf "$W"' EXIT
-$CLI synth "$W/suite" --layers "$L" --width "$N" --d-model "$D" --l0-variants 1 >/dev/null
+$CLI synth "$W/suite" --num-layers "$L" --width "$N" --d-model "$D" --l0-variants 1 >/dev/null
 pairs=$((L - 1))
 echo "suite: $L layers x $N features, d_model $D ($pairs pairs); $(nproc) CPUs; $(date -u +%F)"
 for shards in 1 2 4; do

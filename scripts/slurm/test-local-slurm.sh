@@ -86,7 +86,7 @@ sinfo -h -o %t | grep -qE '^(idle|mix)' || { echo "cannot run here: slurmd did n
 echo "slurm up: $(sinfo -h -o '%N %t %c CPUs')"
 
 SUITE=$W/suite
-$CLI synth "$SUITE" --layers 8 --width 4096 --d-model 512 --l0-variants 1 --seed 14 >/dev/null
+$CLI synth "$SUITE" --num-layers 8 --width 4096 --d-model 512 --l0-variants 1 --seed 14 >/dev/null
 t0=$(date +%s.%N)
 $CLI suite "$SUITE" --out "$W/single" --json >/dev/null
 t1=$(date +%s.%N)

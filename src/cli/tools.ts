@@ -1,6 +1,7 @@
 // The CLI's tooling commands: bench (our solver and cost kernel against scipy, munkres and numpy in
 // the same run), synth (a synthetic suite with planted matches) and demo (synth, match, score).
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { SaeMatchInputError } from '../errors.js';
 import { intAtLeast as int } from './args.js';
 import { metricOption } from './match.js';
 import { progressBar } from '../progress.js';
@@ -48,7 +49,15 @@ async function benchCommand(o: Record<string, any>) {
   if (result.disagreements.length || result.certFailures.length) process.exitCode = 1;
 }
 
+/** --num-layers, or its old name --layers (a count here; a range in ls, suite and plan). */
+function layerCount(o: Record<string, any>, fallback?: number): number {
+  const n = o.numLayers ?? o.layers ?? fallback;
+  if (n === undefined) throw new SaeMatchInputError("required option '--num-layers <L>' not specified");
+  return n as number;
+}
+
 async function synthCommand(dir: string, o: Record<string, any>) {
+  o.layers = layerCount(o);
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'synth ');
   const { writeSynthSuite } = await import('../tools/synth.js');
   const s = await writeSynthSuite(dir, {
@@ -63,6 +72,7 @@ async function synthCommand(dir: string, o: Record<string, any>) {
 }
 
 async function demoCommand(o: Record<string, any>) {
+  o.layers = layerCount(o, DEMO_DEFAULTS.layers);
   const bar = o.json ? { update: () => undefined, end: () => undefined } : progressBar(process.stderr, 'demo ');
   if (!o.json) console.log(`sae-match demo: a synthetic ${o.layers}-layer suite, ${o.width} features per layer, d_model ${o.dModel}, planted matches`);
   const { runDemo } = await import('../tools/demo.js');
@@ -100,7 +110,8 @@ export function registerToolCommands(program: Command): void {
   program.command('synth')
     .description('write a synthetic SAE suite with planted matches (and the truth in truth/)')
     .argument('<dir>', 'output folder')
-    .requiredOption('--layers <L>', 'number of layers', int(1))
+    .addOption(new Option('--num-layers <L>', 'number of layers (required)').argParser(int(1)))
+    .addOption(new Option('--layers <L>', 'the old name of --num-layers (elsewhere --layers is a range)').argParser(int(1)).hideHelp())
     .requiredOption('--width <N>', 'features per layer', int(1))
     .requiredOption('--d-model <D>', 'model width', int(1))
     .addOption(new Option('--format <f>', 'file layout').choices([...SYNTH_FORMATS]).default('gemmascope'))
@@ -115,7 +126,8 @@ export function registerToolCommands(program: Command): void {
   program.command('demo')
     .description('write a synthetic suite, match it, and score the matches against the planted truth')
     .option('--dir <dir>', 'where to leave the suite and the results (default: a new temp folder)')
-    .addOption(new Option('--layers <L>', 'layers').argParser(int(2)).default(DEMO_DEFAULTS.layers))
+    .addOption(new Option('--num-layers <L>', 'number of layers').argParser(int(2)))
+    .addOption(new Option('--layers <L>', 'the old name of --num-layers').argParser(int(2)).hideHelp())
     .addOption(new Option('--width <N>', 'features per layer').argParser(int(1)).default(DEMO_DEFAULTS.width))
     .addOption(new Option('--d-model <D>', 'model width').argParser(int(1)).default(DEMO_DEFAULTS.dModel))
     .addOption(new Option('--seed <s>', 'random seed').argParser(int(0)).default(DEMO_DEFAULTS.seed))
