@@ -11,7 +11,14 @@ export interface ProgressEvent {
 
 export type ProgressListener = (e: ProgressEvent) => void;
 
-export function progressBar(stream: NodeJS.WriteStream = process.stderr, label = ''): { update: ProgressListener; end: () => void } {
+/** Where a progress bar draws: a terminal stream (process.stderr), or anything shaped like one. */
+export interface TextStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(text: string): unknown;
+}
+
+export function progressBar(stream: TextStream = process.stderr, label = ''): { update: ProgressListener; end: () => void } {
   if (!stream.isTTY) return { update: () => undefined, end: () => undefined };
   const t0 = performance.now();
   let last = '';

@@ -24,7 +24,7 @@ const int = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v.trim()
  * `K/N` (K from 0 to N−1), `auto` (Slurm: SLURM_ARRAY_TASK_ID with the array's _MIN, _MAX, _STEP and
  * _COUNT, whatever its range and step) or `auto/N` (Kubernetes: JOB_COMPLETION_INDEX, or Slurm).
  */
-export function parseShard(spec: string, env: NodeJS.ProcessEnv = process.env): Shard {
+export function parseShard(spec: string, env: Record<string, string | undefined> = process.env): Shard {
   const fixed = /^(\d+)\/(\d+)$/.exec(spec);
   if (fixed) {
     const [index, count] = [Number(fixed[1]), Number(fixed[2])];

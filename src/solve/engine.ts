@@ -130,7 +130,7 @@ function atoi(s: string): number {
  *   SAE_MATCH_CUDA_PHASE4   "0"                   -> cudaPhase4 false
  *   SAE_MATCH_CUDA_KERNEL   "simple"              -> cudaKernel 'simple'
  */
-export function engineFromEnv(env: NodeJS.ProcessEnv = process.env): EngineOptions {
+export function engineFromEnv(env: Record<string, string | undefined> = process.env): EngineOptions {
   const e: EngineOptions = {};
   const lap = env.SAE_MATCH_LAP_THREADS;
   if (lap !== undefined && atoi(lap) === 1) e.lapThreads = 1;
