@@ -81,11 +81,12 @@ async function demoCommand(o: Record<string, any>) {
   if (o.json) return console.log(JSON.stringify({ root: r.root, suite: r.suite, out: r.out, seconds: r.seconds, backend: r.match.backend, pairs: r.pairs }));
   console.log(`suite written in ${r.synth.seconds.toFixed(1)} s: ${r.suite}`);
   console.log(`matched on ${r.match.backend} (${r.match.backendReason})`);
-  console.log('pair      recovered planted matches   split parents → primary child   median cost: persisting / died   time');
+  console.log('pair      recovered planted matches   split parents → primary child   median cost: persisting / died   EV: SAE Match / own / no perm   time');
   for (const p of r.pairs) {
     const pct = (100 * p.recovered) / Math.max(1, p.persisting);
+    const ev = p.ev ? `${p.ev.saeMatch.toFixed(3)} / ${p.ev.own.toFixed(3)} / ${p.ev.noPermutation === null ? '-' : p.ev.noPermutation.toFixed(3)}` : '-';
     console.log(`${`${p.from} → ${p.to}`.padEnd(9)} ${`${p.recovered}/${p.persisting} (${pct.toFixed(1)}%)`.padEnd(27)} ` +
-      `${`${p.splitRecovered}/${p.split}`.padEnd(31)} ${`${fmt(p.medianCostPersisting)} / ${fmt(p.medianCostDied)}`.padEnd(32)} ${p.seconds.toFixed(2)} s`);
+      `${`${p.splitRecovered}/${p.split}`.padEnd(31)} ${`${fmt(p.medianCostPersisting)} / ${fmt(p.medianCostDied)}`.padEnd(32)} ${ev.padEnd(29)} ${p.seconds.toFixed(2)} s`);
   }
   console.log(`total ${r.seconds.toFixed(1)} s. Outputs left in ${r.root} (suite/, matches/manifest.json, matches/perm_*.npy, matches/cost_*.npy)`);
 }

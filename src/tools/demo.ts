@@ -10,6 +10,10 @@ import type { MatchMetric } from '../sae/fold.js';
 import { readNpy } from '../io/npy.js';
 import type { ProgressListener } from '../progress.js';
 import { KIND, readSynthTruth, writeSynthSuite, type SynthSummary } from './synth.js';
+import { evaluateSuite } from '../analysis/eval.js';
+
+/** Rows of synthetic activations per layer the demo scores explained variance on. */
+const DEMO_ACTS = 4000;
 
 export interface DemoOptions {
   /** Where to write the suite and the results (default: a new folder under the OS temp dir). */
@@ -40,6 +44,8 @@ export interface PairRecovery {
   medianCostPersisting: number;
   medianCostDied: number;
   seconds: number;
+  /** Explained variance of the next layer's activations (paper §4.2): through the matches, by its own SAE, unpermuted. */
+  ev?: { saeMatch: number; own: number; noPermutation: number | null };
 }
 
 export interface DemoResult {
@@ -92,11 +98,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const layers = opts.layers ?? DEMO_DEFAULTS.layers;
   const synth = await writeSynthSuite(suiteDir, {
     layers, width: opts.width ?? DEMO_DEFAULTS.width, dModel: opts.dModel ?? DEMO_DEFAULTS.dModel,
-    seed: opts.seed ?? DEMO_DEFAULTS.seed, format: 'gemmascope', l0Variants: 2, signal: opts.signal,
+    seed: opts.seed ?? DEMO_DEFAULTS.seed, format: 'gemmascope', l0Variants: 2, acts: DEMO_ACTS, signal: opts.signal,
     onProgress: (done, total, what) => opts.onProgress?.({ done, total, what: `synth ${what}` }),
   });
   const match = await matchSuite(suiteDir, { out, metric: opts.metric, onProgress: opts.onProgress, signal: opts.signal });
   const pairs: PairRecovery[] = [];
   for (const p of match.manifest.pairs) pairs.push(await scoreAgainstTruth(suiteDir, out, p.from, p.to, p.seconds));
+  // The activations follow the planted chains, so the matches can be scored by what they explain too.
+  const evaluation = await evaluateSuite(out, join(suiteDir, 'acts'), { signal: opts.signal, onProgress: (done, total, what) => opts.onProgress?.({ done, total, what: `eval ${what}` }) });
+  for (const e of evaluation.pairs) {
+    const r = pairs.find((p) => p.from === e.from && p.to === e.to);
+    if (r) r.ev = { saeMatch: e.ev.sae_match, own: e.ev.own, noPermutation: e.ev.no_permutation };
+  }
   return { root, suite: suiteDir, out, synth, match, pairs, seconds: (performance.now() - t0) / 1000 };
 }

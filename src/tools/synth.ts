@@ -29,12 +29,12 @@ const P_SPLIT = 0.03;
 /** Drift of a persisting concept's directions: cosine with its parent ≈ 1/sqrt(1 + DRIFT²) ≈ 0.94. */
 const DRIFT = 0.35;
 /** Split children drift this much more than persisting concepts. */
-const SPLIT_DRIFT = 1.5;
+const SPLIT_DRIFT = 2.5;
 /** Spread (log-space standard deviation) of feature scales, and their per-layer jitter. */
-const SCALE_SIGMA = 0.5;
+const SCALE_SIGMA = 0.2;
 const SCALE_JITTER = 0.05;
 /** How far the encoder direction is from the decoder direction of the same concept. */
-const ENC_NOISE = 0.5;
+const ENC_NOISE = 0.2;
 /** Folded encoder bias of a new concept: -BIAS_SCALE·|N| (negative, as trained JumpReLU biases mostly are); per-layer jitter. */
 const BIAS_SCALE = 0.2;
 const BIAS_JITTER = 0.02;
@@ -248,7 +248,9 @@ interface Transition {
 function child(t: Transition, i: number, drift: number, keepScale: boolean, D: number, g: Gauss): number {
   const { prev, next } = t, j = t.pos[t.used++]!;
   driftRow(next.d, j * D, prev.d, i * D, drift, D, g);
-  driftRow(next.e, j * D, prev.e, i * D, drift, D, g);
+  // The encoder follows its own decoder direction, not its parent's encoder: drifting both on their
+  // own lets e·d decay layer after layer, and deep layers' SAEs stop encoding their activations.
+  driftRow(next.e, j * D, next.d, j * D, ENC_NOISE, D, g);
   next.scale[j] = keepScale ? prev.scale[i]! * Math.exp(SCALE_JITTER * g.one()) : Math.exp(SCALE_SIGMA * g.one());
   next.bias[j] = prev.bias[i]! + BIAS_JITTER * g.one();
   return j;
@@ -426,7 +428,7 @@ export async function writeSynthSuite(dir: string, opts: SynthOptions): Promise<
  * d_model/32: the synthetic SAEs are not trained, so every active concept leaks into the other
  * features' pre-activations (≈ 1/sqrt(d_model) each) and too many at once fire features at random.
  */
-const ACTS_L0 = (width: number, D: number) => Math.max(1, Math.min(100, D / 32, width / 16));
+const ACTS_L0 = (width: number, D: number) => Math.max(1, Math.min(100, D / 64, width / 16));
 /** Folded code of a fresh activation: ACT_BASE + ACT_SPREAD·|N|. The JumpReLU fires at folded code 1
  * (less the folded bias, over e·d ≈ 0.9), so 1.6 clears it with room while adding little leakage. */
 const ACT_BASE = 1.6;
@@ -476,8 +478,11 @@ async function writeActivations(dir: string, s: SynthSummary, truths: Array<{ pe
           V.push(Math.max(ACT_BASE - 0.2, pv[k]! * Math.exp(tmp[0]!))); // a carried code still fires
         }
       }
+      // Fresh codes top the row up to the target L0: drawing them at the first layer's rate on top of
+      // the carried ones let the active count grow toward 1.75 × L0 over the layers (and EV fall).
+      const pf = l === 0 ? p : Math.max(0, p * width - I.length) / Math.max(1, fresh.length);
       for (let k = 0; k < fresh.length; k++)
-        if (rng.next() < p) {
+        if (rng.next() < pf) {
           g.fill(tmp, 0, 1, 1);
           I.push(fresh[k]!);
           V.push(ACT_BASE + ACT_SPREAD * Math.abs(tmp[0]!));
