@@ -128,7 +128,10 @@ async function runMunkres(data: Float32Array | Float64Array, n: number, timeoutS
     w.on('message', (m) => {
       clearTimeout(timer);
       void w.terminate();
-      resolve(m.error ? { peer: 'munkres', note: `failed: ${m.error}` } : { peer: 'munkres', seconds: m.seconds, total: m.total });
+      // munkres is a dev dependency: a consumer's install has none, which is a skipped peer, not a failure.
+      const absent = m.error && /Cannot find (package|module) 'munkres'|ERR_MODULE_NOT_FOUND/.test(m.error);
+      resolve(absent ? { peer: 'munkres', note: 'skipped: the munkres package is not installed (a dev dependency of sae-match; npm install munkres to compare with it)' }
+        : m.error ? { peer: 'munkres', note: `failed: ${m.error}` } : { peer: 'munkres', seconds: m.seconds, total: m.total });
     });
     w.on('error', (e) => {
       clearTimeout(timer);
