@@ -11,7 +11,7 @@ import { SaeMatchInputError } from '../src/errors.js';
 import { evaluateSuite, evaluationIsCurrent, HYBRID_QUANTILES, type PairEvaluation } from '../src/analysis/eval.js';
 import { buildReport } from '../src/analysis/report.js';
 import { matchSuite } from '../src/match/suite.js';
-import { writeNpy } from '../src/io/npy.js';
+import { readNpy, writeNpy } from '../src/io/npy.js';
 import { writeSynthSuite } from '../src/tools/synth.js';
 
 const FIX = resolve('test/fixtures/eval');
@@ -113,6 +113,36 @@ describe('planted truth', () => {
       expect(p.ev.own).toBeGreaterThan(0.8);
       // Chance would be ~L0/width (4/256); misses are mostly the untrained SAEs' spurious firings.
       expect(p.matching_score).toBeGreaterThan(0.6);
+    }
+    // Raw units beside folded ones: layer t's raw JumpReLU codes decoded by layer t+1's raw decoder,
+    // recomputed here in plain loops (float64) from the SAEs and activations on disk.
+    const { loadSae } = await import('../src/sae/load.js');
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    for (const p of r.pairs) {
+      expect(p.ev.sae_match_folded).toBe(p.ev.sae_match);
+      const sae = async (l: number) => loadSae(join(m.source_root, m.layers.find((x: { layer: number }) => x.layer === l).sae));
+      const [A, B] = [await sae(p.from), await sae(p.to)];
+      const Xa = (await readNpy(join(root, 'acts', `layer_${p.from}.npy`))).data as Float32Array;
+      const Xb = (await readNpy(join(root, 'acts', `layer_${p.to}.npy`))).data as Float32Array;
+      const perm = (await readNpy(join(out, `perm_${p.from}_${p.to}.npy`))).data as Int32Array;
+      const D = A.dModel, S = A.dSae, n = Xa.length / D;
+      let sse = 0, sst = 0;
+      const mean = new Float64Array(D);
+      for (let r2 = 0; r2 < n; r2++) for (let c = 0; c < D; c++) mean[c]! += Xb[r2 * D + c]! / n;
+      for (let r2 = 0; r2 < n; r2++) {
+        const xh = Float64Array.from(B.b_dec);
+        for (let i = 0; i < S; i++) {
+          let pre = A.b_enc[i]!;
+          for (let c = 0; c < D; c++) pre += Xa[r2 * D + c]! * A.W_enc[c * S + i]!;
+          if (!(pre > A.threshold![i]!) || perm[i]! < 0) continue;
+          for (let c = 0; c < D; c++) xh[c]! += pre * B.W_dec[perm[i]! * D + c]!;
+        }
+        for (let c = 0; c < D; c++) {
+          sse += (Xb[r2 * D + c]! - xh[c]!) ** 2;
+          sst += (Xb[r2 * D + c]! - mean[c]!) ** 2;
+        }
+      }
+      expect(Math.abs(p.ev.sae_match_raw! - (1 - sse / sst))).toBeLessThan(1e-4 * Math.max(1, Math.abs(1 - sse / sst)));
     }
     // eval.json now covers these matches on these activations, and no others.
     expect(await evaluationIsCurrent(out, join(root, 'acts'))).toBe(true);

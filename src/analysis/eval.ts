@@ -22,7 +22,11 @@ export const HYBRID_QUANTILES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0] as const;
 export interface PairEvaluation {
   from: number;
   to: number;
-  ev: { sae_match: number; own: number; no_permutation: number | null; reuse_previous: number };
+  ev: {
+    sae_match: number; own: number; no_permutation: number | null; reuse_previous: number;
+    /** SAE Match with codes crossing layers in folded units (f/θ_t, then θ_{t+1}·W_dec) and in raw units (f, W_dec): both, whichever `sae_match` is. */
+    sae_match_folded?: number; sae_match_raw?: number;
+  };
   hybrid: Array<{ q: number; ev: number }>;
   matching_score: number;
   seconds: number;
@@ -149,16 +153,23 @@ export async function evaluateSuite(out: string, actsDir: string, opts: Evaluate
     // numpy-style linear-interpolation quantiles of the pair's finite costs; q = 1 is +inf so that
     // the hybrid at 1 is exactly SAE Match (no feature is above it).
     const thresholds = Float64Array.from(HYBRID_QUANTILES, (q) => (q >= 1 ? Infinity : costQuantile(costs, q)));
-    const r = await callNative((x, token) => x.evaluateSae({
+    const evalPair = (inFolded: boolean) => callNative((x, token) => x.evaluateSae({
       op: 'pair', X: b.X, n: rows, dModel: b.sae.dModel, ft: a.codes, fn: b.codes,
       W_dec_t: a.sae.W_dec, b_dec_t: a.sae.b_dec, W_dec_next: b.sae.W_dec, b_dec_next: b.sae.b_dec,
       perm, costs, thresholds, threads,
-      theta_t: folded ? a.sae.foldScale : null, theta_next: folded ? b.sae.foldScale : null,
+      theta_t: inFolded ? a.sae.foldScale : null, theta_next: inFolded ? b.sae.foldScale : null,
       evalKernel,
     }, token), signal);
+    const r = await evalPair(folded);
+    // The other units too: on SAEs trained on a real LM the two differ widely, and a researcher
+    // needs to see both (folding is what makes codes comparable across layers).
+    const other = (await evalPair(!folded)).saeMatch;
     pairs.push({
       from: p.from, to: p.to,
-      ev: { sae_match: r.saeMatch, own: r.own, no_permutation: Number.isNaN(r.noPermutation) ? null : r.noPermutation, reuse_previous: r.reusePrevious },
+      ev: {
+        sae_match: r.saeMatch, own: r.own, no_permutation: Number.isNaN(r.noPermutation) ? null : r.noPermutation, reuse_previous: r.reusePrevious,
+        sae_match_folded: folded ? r.saeMatch : other, sae_match_raw: folded ? other : r.saeMatch,
+      },
       hybrid: HYBRID_QUANTILES.map((q, i) => ({ q, ev: r.hybrid[i]! })),
       matching_score: r.matchingScore,
       seconds: (performance.now() - t0) / 1000,

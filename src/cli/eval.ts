@@ -17,10 +17,11 @@ async function evalCommand(out: string, o: { acts: string; json?: boolean; engin
   bar.end();
   if (o.json) return console.log(JSON.stringify(r));
   console.log(`${out}: ${r.pairs.length} pairs on ${r.rows} rows of ${r.acts}`);
-  console.log('explained variance of layer t+1   sae_match     own  no_perm   reuse  hyb0.9  match_score  seconds');
+  console.log('explained variance of layer t+1   sae_match  (folded / raw units)     own  no_perm   reuse  hyb0.9  match_score  seconds');
   for (const p of r.pairs) {
     const h = p.hybrid.find((x) => x.q === 0.9)?.ev ?? null;
-    console.log(`  ${`${p.from} → ${p.to}`.padEnd(31)}${f(p.ev.sae_match).padStart(10)}${f(p.ev.own).padStart(8)}${f(p.ev.no_permutation).padStart(9)}` +
+    const units = `(${f(p.ev.sae_match_folded ?? null)} / ${f(p.ev.sae_match_raw ?? null)})`;
+    console.log(`  ${`${p.from} → ${p.to}`.padEnd(31)}${f(p.ev.sae_match).padStart(10)}  ${units.padEnd(21)}${f(p.ev.own).padStart(8)}${f(p.ev.no_permutation).padStart(9)}` +
       `${f(p.ev.reuse_previous).padStart(8)}${f(h).padStart(8)}${f(p.matching_score).padStart(13)}${p.seconds.toFixed(2).padStart(9)}`);
   }
   console.log(`results: ${out}/eval.json`);
