@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
@@ -32,4 +33,21 @@ describe('prebuild', () => {
     expect(res.total).toBe(5);
     expect(res.perm).toEqual([1, 0, 2]);
   });
+});
+
+describe('npm install: the prebuild where a build would add nothing, a build where it would', () => {
+  const cases: Array<[string, Record<string, unknown>, 'prebuild' | 'build', RegExp]> = [
+    ['no CUDA toolkit, no OpenBLAS', { prebuilt: true }, 'prebuild', /using the prebuilt addon .* a local build would add nothing/],
+    ['nvcc found', { prebuilt: true, nvccDir: '/usr/local/cuda/bin' }, 'build', /adds CUDA \(nvcc in \/usr\/local\/cuda\/bin\)/],
+    ['OpenBLAS found', { prebuilt: true, openblas: '/usr/lib/x86_64-linux-gnu/libopenblas.so' }, 'build', /adds OpenBLAS GEMM/],
+    ['no prebuild for this platform', { prebuilt: false }, 'build', /no prebuild for this platform/],
+    ['SAE_MATCH_BUILD=1', { prebuilt: true, env: { SAE_MATCH_BUILD: '1' } }, 'build', /SAE_MATCH_BUILD=1/],
+  ];
+  for (const [what, given, action, message] of cases)
+    it(what, async () => {
+      const { planInstall } = await import(pathToFileURL(join(root, 'scripts', 'build', 'install-plan.mjs')).href);
+      const plan = planInstall({ prebuildDir: 'prebuilds/linux-x64', env: {}, ...given });
+      expect(plan.action).toBe(action);
+      expect(plan.message).toMatch(message);
+    });
 });

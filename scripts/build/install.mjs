@@ -3,11 +3,15 @@
 //   cmake present        -> cmake-js CPU-only
 //   otherwise            -> node-gyp with binding.gyp (CPU-only)
 // No network is needed: package.json's binary.napi_versions makes cmake-js use node-api-headers.
-// SAE_MATCH_SKIP_BUILD=1 skips the build (a prebuild in prebuilds/ is then used if present).
+// The package ships a portable prebuild (CPU, built-in GEMM). When this machine has nothing a local
+// build would add (no CUDA toolkit, no OpenBLAS), the prebuild is used and nothing is compiled; a
+// failed build falls back to it with a warning. SAE_MATCH_BUILD=1 builds anyway;
+// SAE_MATCH_SKIP_BUILD=1 never builds.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
+import { planInstall } from './install-plan.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -27,8 +31,17 @@ if (process.env.SAE_MATCH_SKIP_BUILD === '1') {
   process.exit(0);
 }
 
+const root = resolve(import.meta.dirname, '..', '..');
+const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+const prebuilt = existsSync(prebuildDir) && readdirSync(prebuildDir).some((f) => f.endsWith('.node'));
 const nvccDir = onPath('nvcc');
 const cmake = onPath('cmake');
+// The same search binding.gyp and CMakeLists.txt make (scripts/build/blas-gyp.mjs).
+const openblas = ['/usr/lib/x86_64-linux-gnu/libopenblas.so', '/usr/lib/aarch64-linux-gnu/libopenblas.so', '/usr/lib/libopenblas.so', '/usr/local/lib/libopenblas.so'].find((l) => existsSync(l));
+const plan = planInstall({ prebuilt, prebuildDir, nvccDir, openblas, env: process.env });
+console.error(plan.message);
+if (plan.action === 'prebuild') process.exit(0);
+const gains = plan.gains;
 let ok = false;
 if (cmake) {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
@@ -40,6 +53,11 @@ if (cmake) {
 if (!ok) {
   const gyp = onPath('node-gyp') ? ['node-gyp', ['rebuild']] : ['npm', ['exec', '--yes', '--', 'node-gyp', 'rebuild']];
   ok = run(...gyp);
+}
+if (!ok && prebuilt) {
+  console.error(`sae-match: the build failed; the prebuilt addon (${prebuildDir}: CPU, built-in GEMM, no ${gains.join(', no ')}) will be used. ` +
+    '`sae-match info` says what runs; fix the build above and run `npm rebuild sae-match` for the rest.');
+  process.exit(0);
 }
 if (!ok) {
   console.error('sae-match: could not build the native addon. Needs a C++17 compiler and cmake (or node-gyp).');

@@ -16,6 +16,9 @@ function infoCommand(opts: { json?: boolean }) {
   else
     for (const d of i.cuda.devices)
       console.log(`CUDA         device ${d.index}: ${d.name}, compute ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB, ${d.multiprocessors} SMs (runtime ${i.cuda.runtimeVersion}, driver ${i.cuda.driverVersion})`);
+  const lacks = [!i.haveBlas && 'BLAS (the built-in GEMM takes ~1.5× numpy\'s time; install libopenblas-dev)', !i.cuda.compiled && 'CUDA (install the CUDA toolkit)'].filter(Boolean);
+  const prebuilt = i.addonPath.includes('/prebuilds/');
+  console.log(`runs         ${prebuilt ? 'the prebuilt addon shipped in the package' : 'the addon built on this machine'}${lacks.length ? `; lacks ${lacks.join(' and ')}, then \`npm rebuild sae-match\`` : ''}`);
 }
 
 export function registerInfoCommands(program: Command): void {
