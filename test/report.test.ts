@@ -44,11 +44,12 @@ function quantile(xs: Float32Array, q: number): number {
 describe('sae-match report', () => {
   it('is one self-contained file with a data block per plot', async () => {
     const html = await buildReport(out, { rule: { quantile: 0.9 } });
-    expect(html).not.toMatch(/(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
-    expect(html).not.toMatch(/<link\b|<script[^>]*\bsrc=/i);
+    // Nothing is loaded from the network: no remote src, no <link>, no fetch (Neuronpedia links are plain anchors).
+    expect(html).not.toMatch(/src\s*=\s*["']?\s*(https?:)?\/\//i);
+    expect(html).not.toMatch(/<link\b|<script[^>]*\bsrc=|\bfetch\(|XMLHttpRequest|@import/i);
     expect(html).toContain('echarts'); // the library itself is inlined
     expect(html.length).toBeGreaterThan(900_000);
-    expect(Object.keys(blocks(html)).sort()).toEqual(['costs', 'flow', 'lifetimes', 'matched']);
+    expect(Object.keys(blocks(html)).sort()).toEqual(['costs', 'explorer', 'flow', 'lifetimes', 'matched']);
     for (const id of ['costs', 'flow', 'lifetimes', 'matched']) expect(html).toContain(`id="chart-${id}"`);
     expect(html).not.toContain('chart-eval');
     expect(html).toContain('enc-dec');
@@ -57,13 +58,20 @@ describe('sae-match report', () => {
 
   it('matched counts and cost histograms equal a recount from the npy files', async () => {
     const b = blocks(await buildReport(out, { rule: { quantile: 0.9 } }));
-    expect(b.matched).toHaveLength(LAYERS - 1);
+    expect(b.matched.pairs).toHaveLength(LAYERS - 1);
     for (let l = 0; l + 1 < LAYERS; l++) {
       const { perm, cost } = await pairArrays(l);
       const t = quantile(cost, 0.9);
       let matched = 0;
       for (let i = 0; i < perm.length; i++) if (perm[i]! >= 0 && cost[i]! <= t) matched++;
-      expect(b.matched[l]).toMatchObject({ from: l, to: l + 1, n_from: WIDTH, matched, unmatched: WIDTH - matched, unassigned: 0 });
+      expect(b.matched.pairs[l]).toMatchObject({ from: l, to: l + 1, n_from: WIDTH, matched, unmatched: WIDTH - matched, unassigned: 0 });
+      // deaths: the unmatched features of l; births: the features of l + 1 no matched feature maps to
+      const parent = new Uint8Array(WIDTH);
+      for (let i = 0; i < perm.length; i++) if (perm[i]! >= 0 && cost[i]! <= t) parent[perm[i]!] = 1;
+      expect(b.matched.turnover[l]).toMatchObject({ from: l, to: l + 1, died: WIDTH - matched, born: WIDTH - parent.reduce((a, x) => a + x, 0) });
+      // the explorer carries the perm and costs themselves
+      expect(b.explorer.pairs[l].perm).toEqual(Array.from(perm));
+      expect(b.explorer.pairs[l].threshold).toBeCloseTo(t, 5);
       const { edges, pairs } = b.costs;
       const counts = new Array(edges.length - 1).fill(0);
       for (const c of cost) {

@@ -4,8 +4,10 @@
 // (histograms, counts) so a 26-layer 16k suite stays a few MB; the page inlines Apache ECharts and
 // one JSON data block per plot, so it opens offline and a test can read every plot's numbers back.
 import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { readNpy } from '../io/npy.js';
 import { createRequire } from 'node:module';
-import { lifetimes, pairSummaries, traceFeature, unmatchedMask, type Lifetimes, type UnmatchedRule } from './analyze.js';
+import { lifetimes, pairSummaries, traceFeature, unmatchedMask, unmatchedThreshold, type Lifetimes, type UnmatchedRule } from './analyze.js';
 import { readSuiteOutput, type SuiteOutput } from '../match/folder.js';
 import { SaeMatchInputError } from '../errors.js';
 import { readEvaluation, type EvalFile } from './eval.js';
@@ -56,7 +58,7 @@ export interface FlowData {
   layer: number;
   features: number[];
   nodes: Array<{ name: string; layer: number; feature: number }>;
-  links: Array<{ source: string; target: string; value: number; cost: number }>;
+  links: Array<{ source: string; target: string; value: number; cost: number; split?: boolean }>;
 }
 
 /**
@@ -93,6 +95,84 @@ export function flowData(s: SuiteOutput, life: Lifetimes, rule: UnmatchedRule, c
   return { layer, features, nodes, links };
 }
 
+/**
+ * Splits and merges in the flow view: a traced feature's second-best candidate (from --topk) whose
+ * cost is under the pair's threshold, or within 1.5× of the match's own cost, is drawn as a dashed link.
+ */
+export async function addFlowSplits(s: SuiteOutput, flow: FlowData, rule: UnmatchedRule): Promise<void> {
+  const have = new Set(flow.nodes.map((n) => n.name));
+  for (const p of s.pairs) {
+    const t = await readTopk(s, p);
+    if (!t || t.k < 2) continue;
+    const th = unmatchedThreshold(p, rule);
+    for (const n of flow.nodes.filter((x) => x.layer === p.from)) {
+      const j = t.idx[n.feature * t.k + 1]!, c = t.cost[n.feature * t.k + 1]!;
+      if (j < 0 || !(c <= th || c <= 1.5 * p.costs[n.feature]!)) continue;
+      const target = `L${p.to}:f${j}`;
+      if (!have.has(target)) {
+        flow.nodes.push({ name: target, layer: p.to, feature: j });
+        have.add(target);
+      }
+      flow.links.push({ source: n.name, target, value: 1 / (1 + c), cost: c, split: true });
+    }
+  }
+}
+
+/** Per pair: the features of `from` that die (unmatched under the rule) and those of `to` born (no matched parent). */
+export function turnover(s: SuiteOutput, rule: UnmatchedRule): Array<{ from: number; to: number; died: number; born: number; n_from: number; n_to: number }> {
+  return s.pairs.map((p) => {
+    const mask = unmatchedMask(p, rule);
+    const parent = new Uint8Array(p.entry.n_to);
+    let died = 0;
+    for (let i = 0; i < mask.length; i++) if (mask[i]) died++; else parent[p.perm[i]!] = 1;
+    return { from: p.from, to: p.to, died, born: parent.length - parent.reduce((a, b) => a + b, 0), n_from: p.entry.n_from, n_to: p.entry.n_to };
+  });
+}
+
+/** Top-k candidates a page carries at most per pair (the rest stay in the .npy files). */
+const EXPLORER_TOPK = 4;
+
+/** The explorer's data: every pair's perm and costs (4 significant digits), its threshold, and the first top-k candidates. */
+export interface ExplorerData {
+  pairs: Array<{ from: number; to: number; perm: number[]; costs: Array<number | null>; threshold: number | null; topk?: { k: number; idx: number[]; cost: number[] } }>;
+  /** Neuronpedia's source id per layer (a canonical Gemma Scope release), e.g. gemma-2-2b / 12-gemmascope-res-16k. */
+  neuronpedia?: { model: string; sources: Record<number, string> };
+}
+
+const sig = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)) : null);
+
+async function readTopk(s: SuiteOutput, p: SuiteOutput['pairs'][number]): Promise<{ k: number; idx: Int32Array; cost: Float32Array } | undefined> {
+  const t = p.entry.topk;
+  if (!t) return undefined;
+  const idx = await readNpy(join(s.out, t.indices)).catch(() => undefined);
+  const cost = await readNpy(join(s.out, t.costs)).catch(() => undefined);
+  return idx && cost ? { k: t.k, idx: idx.data as Int32Array, cost: cost.data as Float32Array } : undefined;
+}
+
+/** Neuronpedia hosts the canonical Gemma Scope releases: gemma-scope-2b-pt-res → gemma-2-2b, {L}-gemmascope-res-{W}. */
+function neuronpedia(s: SuiteOutput): ExplorerData['neuronpedia'] {
+  const m = /gemma-scope-(2b|9b)-pt-(res|mlp|att)/.exec(basename(s.manifest.source_root));
+  const width = s.manifest.width;
+  if (!m || !width || s.manifest.layers.some((l) => l.format !== 'gemmascope' || (l.l0_rule !== undefined && l.l0_rule !== 'canonical'))) return undefined;
+  return { model: `gemma-2-${m[1]}`, sources: Object.fromEntries(s.manifest.layers.map((l) => [l.layer, `${l.layer}-gemmascope-${m[2]}-${width}`])) };
+}
+
+export async function explorerData(s: SuiteOutput, rule: UnmatchedRule): Promise<ExplorerData> {
+  const pairs: ExplorerData['pairs'] = [];
+  for (const p of s.pairs) {
+    const t = await readTopk(s, p);
+    const k = t ? Math.min(t.k, EXPLORER_TOPK) : 0;
+    const topk = t && k ? {
+      k, idx: Array.from({ length: p.perm.length * k }, (_, x) => t.idx[Math.floor(x / k) * t.k + (x % k)]!),
+      cost: Array.from({ length: p.perm.length * k }, (_, x) => sig(t.cost[Math.floor(x / k) * t.k + (x % k)]!) ?? -1),
+    } : undefined;
+    const th = unmatchedThreshold(p, rule);
+    pairs.push({ from: p.from, to: p.to, perm: Array.from(p.perm), costs: Array.from(p.costs, sig), threshold: Number.isFinite(th) ? th : null, ...(topk ? { topk } : {}) });
+  }
+  const np = neuronpedia(s);
+  return { pairs, ...(np ? { neuronpedia: np } : {}) };
+}
+
 /** eval.json without the pairs whose matches were redone since (their settings hash differs). */
 function currentPairs(ev: EvalFile | null, m: { pairs: Array<{ from: number; to: number; settings: string }> }): EvalFile | null {
   if (!ev) return null;
@@ -111,6 +191,9 @@ export interface ReportData {
   lifetimes: { histograms: Lifetimes['histograms']; middle: Lifetimes['middle'] };
   eval: EvalFile | null;
   flow: FlowData | null;
+  /** Deaths and births per pair under the rule. */
+  turnover: ReturnType<typeof turnover>;
+  explorer: ExplorerData;
 }
 
 export async function reportData(out: string, opts: ReportOptions = {}): Promise<ReportData> {
@@ -128,7 +211,9 @@ export async function reportData(out: string, opts: ReportOptions = {}): Promise
     matched: { pairs: summaries },
     lifetimes: { histograms: life.histograms, middle: life.middle },
     eval: currentPairs(await readEvaluation(s.out), m),
-    flow: flowData(s, life, rule, features),
+    flow: await (async () => { const f = flowData(s, life, rule, features); if (f) await addFlowSplits(s, f, rule); return f; })(),
+    turnover: turnover(s, rule),
+    explorer: await explorerData(s, rule),
   };
 }
 
@@ -155,6 +240,15 @@ function section(id: string, title: string, data: unknown, note = ''): string {
     `<script type="application/json" id="data-${id}" data-plot="${id}">${scriptJson(data)}</script></section>\n`;
 }
 
+function explorerHtml(e: ExplorerData): string {
+  return `<section><h2>Feature explorer</h2><p>A layer and a feature: its chain backward to where it is born and forward to where it dies, each step's cost` +
+    `${e.pairs.some((p) => p.topk) ? ' and top-k alternatives' : ''}${e.neuronpedia ? ', and its Neuronpedia page' : ''}. ` +
+    `The page's address takes <code>#layer=L&amp;feature=F</code> too.</p>` +
+    `<form id="explorer-form"><label>layer <input id="explorer-layer" type="number" min="0" value="${e.pairs[0]?.from ?? 0}"></label> ` +
+    `<label>feature <input id="explorer-feature" type="number" min="0" value="0"></label> <button type="submit">show</button></form>` +
+    `<div id="explorer-out"></div>\n<script type="application/json" id="data-explorer" data-plot="explorer">${scriptJson(e)}</script></section>\n`;
+}
+
 function headerHtml(d: ReportData): string {
   const h = d.header;
   const rows: Array<[string, string]> = [['source root', h.source_root], ['output folder', h.out], ['metric', h.metric], ['pairs', String(h.pairs)],
@@ -172,7 +266,8 @@ export async function buildReport(out: string, opts: ReportOptions = {}): Promis
   const body = [
     headerHtml(d),
     section('costs', 'Match cost distribution per pair', d.costs, 'Features per log-spaced cost bin (shared bins); the red mark is the rule\'s cost threshold.'),
-    section('matched', 'Matched fraction per pair', d.matched.pairs, esc(ruleText(d.header.rule)) + '.'),
+    section('matched', 'Births and deaths per layer', { pairs: d.matched.pairs, turnover: d.turnover }, `Features of layer l that die (no match under the rule: ${esc(ruleText(d.header.rule))}) and features of layer l+1 born (no matched parent).`),
+    explorerHtml(d.explorer),
     section('lifetimes', 'Feature lifetimes', d.lifetimes, `Features by the number of consecutive layers they persist, per starting layer. ${midText}`),
     d.eval ? section('eval', 'Explained variance per layer', d.eval, `From eval.json (${d.eval.rows} rows of ${esc(String(d.eval.acts))}).` +
       (d.eval.stale ? ` ${d.eval.stale} pair(s) of eval.json scored earlier matches and are left out: rerun \`sae-match eval\`.` : '')) : '',
@@ -185,7 +280,9 @@ export async function buildReport(out: string, opts: ReportOptions = {}): Promis
 
 const CSS = 'body{font-family:system-ui,sans-serif;margin:24px;max-width:1300px;color:#222}' +
   'table.meta th{text-align:left;padding-right:16px;font-weight:600}.chart{width:100%;height:460px}' +
-  'section{margin-top:28px}#chart-flow{height:720px}#chart-hybrid{height:420px}';
+  'section{margin-top:28px}#chart-flow{height:720px}#chart-hybrid{height:420px}' +
+  '#explorer-out table{border-collapse:collapse;margin-top:12px}#explorer-out td,#explorer-out th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}' +
+  '#explorer-out .event{color:#a33;font-weight:600}';
 
 /** Writes the report atomically; returns its size in bytes. */
 export async function writeReport(out: string, file: string, opts: ReportOptions = {}): Promise<number> {
@@ -228,14 +325,13 @@ const REPORT_CLIENT_JS = String.raw`
 
   var matched = data('matched');
   if (matched) {
-    var frac = function (f) { return matched.map(function (p) { return p.n_from ? f(p) / p.n_from : 0; }); };
-    var bar = function (name, f, color) { return { name: name, type: 'bar', stack: 'all', data: frac(f), itemStyle: { color: color } }; };
+    var turn = matched.turnover;
     chart('matched', {
-      title: { text: 'Matched fraction per pair under the rule' }, tooltip: { trigger: 'axis', valueFormatter: function (v) { return (100 * v).toFixed(1) + '%'; } },
-      legend: { top: 28 }, grid: grid, xAxis: Object.assign({ type: 'category', data: matched.map(pairName) }, axisName('pair of layers')),
-      yAxis: Object.assign({ type: 'value', max: 1 }, axisName('fraction of features of the first layer')),
-      series: [bar('matched', function (p) { return p.matched; }, '#3a7'), bar('unmatched (cost)', function (p) { return p.unmatched - p.unassigned; }, '#e93'),
-        bar('unassigned', function (p) { return p.unassigned; }, '#888')]
+      title: { text: 'Features that die and features born, per pair of layers' }, tooltip: { trigger: 'axis' },
+      legend: { top: 28 }, grid: grid, xAxis: Object.assign({ type: 'category', data: turn.map(pairName) }, axisName('pair of layers')),
+      yAxis: Object.assign({ type: 'value' }, axisName('features')),
+      series: [{ name: 'die at layer l (no match)', type: 'bar', data: turn.map(function (p) { return p.died; }), itemStyle: { color: '#e93' } },
+        { name: 'born at layer l+1 (no parent)', type: 'bar', data: turn.map(function (p) { return p.born; }), itemStyle: { color: '#39c' } }]
     });
   }
 
@@ -283,8 +379,59 @@ const REPORT_CLIENT_JS = String.raw`
     chart('flow', {
       title: { text: 'Feature flow from layer ' + flow.layer }, tooltip: { formatter: function (q) { return q.dataType === 'edge' ? q.data.source + ' \u2192 ' + q.data.target + '<br>cost ' + fmt(q.data.cost) : q.name; } },
       series: [{ type: 'sankey', top: 50, bottom: 20, left: 20, right: 120, nodeGap: 6, emphasis: { focus: 'adjacency' }, lineStyle: { color: 'source', opacity: 0.4 },
-        label: { show: layers <= 12, fontSize: 9 }, data: flow.nodes.map(function (n) { return { name: n.name }; }), links: flow.links }]
+        label: { show: layers <= 12, fontSize: 11 }, data: flow.nodes.map(function (n) { return { name: n.name }; }),
+        // Splits and merges (second-best candidates from --topk) are dashed.
+        links: flow.links.map(function (k) { return k.split ? Object.assign({}, k, { lineStyle: { type: 'dashed', color: '#c33', opacity: 0.6 } }) : k; }) }]
     });
   }
+  // The explorer: a feature's chain backward (inverse perms) and forward, with costs and events.
+  var ex = data('explorer');
+  if (ex) try {
+    var byFrom = {}, byTo = {};
+    ex.pairs.forEach(function (p) {
+      var inv = new Int32Array(p.costs.length ? Math.max.apply(null, p.perm.concat([0])) + 1 : 0).fill(-1);
+      p.perm.forEach(function (j, i) { if (j >= 0 && matchedStep(p, i)) inv[j] = i; });
+      p.inverse = inv; byFrom[p.from] = p; byTo[p.to] = p;
+    });
+    function matchedStep(p, i) { var c = p.costs[i]; return p.perm[i] >= 0 && c !== null && (p.threshold === null || c <= p.threshold); }
+    function link(layer, f) {
+      var np = ex.neuronpedia;
+      return np && np.sources[layer] ? ' <a href="https://www.neuronpedia.org/' + np.model + '/' + np.sources[layer] + '/' + f + '" target="_blank" rel="noopener">Neuronpedia</a>' : '';
+    }
+    function show(layer, f) {
+      var out = document.getElementById('explorer-out');
+      var known = byFrom[layer] || byTo[layer];
+      if (!known) { out.innerHTML = '<p class="event">no layer ' + layer + ' in this suite</p>'; return; }
+      var n = byFrom[layer] ? byFrom[layer].perm.length : byTo[layer].inverse.length;
+      if (!(f >= 0 && f < (byFrom[layer] ? byFrom[layer].perm.length : Infinity))) { out.innerHTML = '<p class="event">layer ' + layer + ' has features 0-' + (n - 1) + '</p>'; return; }
+      var rows = [], l = layer, x = f, back = [];
+      while (byTo[l] && byTo[l].inverse[x] >= 0) { var q = byTo[l]; x = q.inverse[x]; l = q.from; back.unshift([l, x]); }
+      var start = back.length ? back[0] : [layer, f];
+      l = start[0]; x = start[1];
+      var events = byTo[l] ? 'born here' : 'first layer of the suite';
+      for (;;) {
+        var p = byFrom[l], row = { layer: l, feature: x, cost: null, alts: '', event: events };
+        if (p) {
+          var ok = matchedStep(p, x);
+          row.cost = p.costs[x];
+          if (p.topk) { var alts = []; for (var k = 0; k < p.topk.k; k++) { var j = p.topk.idx[x * p.topk.k + k]; if (j >= 0) alts.push(j + ' (' + fmt(p.topk.cost[x * p.topk.k + k]) + ')'); } row.alts = alts.join(', '); }
+          if (!ok) row.event = (row.event ? row.event + '; ' : '') + 'dies here (' + (p.perm[x] < 0 ? 'unassigned' : 'cost above the threshold') + ')';
+          rows.push(row);
+          if (!ok) break;
+          x = p.perm[x]; l = p.to; events = '';
+        } else { row.event = (row.event ? row.event + '; ' : '') + 'last layer of the suite'; rows.push(row); break; }
+      }
+      var head = '<tr><th>layer</th><th>feature</th><th>cost to the next layer</th>' + (ex.pairs.some(function (p) { return p.topk; }) ? '<th>top-k candidates (cost)</th>' : '') + '<th></th></tr>';
+      out.innerHTML = '<table id="explorer-chain">' + head + rows.map(function (r) {
+        var here = r.layer === layer && r.feature === f ? ' style="background:#ffd"' : '';
+        return '<tr' + here + ' data-layer="' + r.layer + '" data-feature="' + r.feature + '"><td>' + r.layer + '</td><td>' + r.feature + link(r.layer, r.feature) + '</td><td>' + (r.cost === null ? '-' : fmt(r.cost)) + '</td>' +
+          (head.indexOf('top-k') >= 0 ? '<td>' + r.alts + '</td>' : '') + '<td class="event">' + r.event + '</td></tr>';
+      }).join('') + '</table>';
+    }
+    var form = document.getElementById('explorer-form');
+    form.addEventListener('submit', function (e) { e.preventDefault(); show(Number(document.getElementById('explorer-layer').value), Number(document.getElementById('explorer-feature').value)); });
+    var h = /layer=(\d+).*feature=(\d+)/.exec(location.hash);
+    if (h) { document.getElementById('explorer-layer').value = h[1]; document.getElementById('explorer-feature').value = h[2]; show(Number(h[1]), Number(h[2])); }
+  } catch (e) { document.getElementById('explorer-out').textContent = 'explorer: ' + e; }
 })();
 `;
