@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readNpy, writeNpy } from '../src/io/npy.js';
 
@@ -273,4 +274,11 @@ describe('one CLI convention (issue 16): exit codes, flags, owned output folders
     const compose = run(['compose', out, '--from', '0', '--to', '2', '--out', join(tmpOut, 'c.npy'), '--json']);
     expect(JSON.parse(compose.stdout)).toMatchObject({ from: 0, to: 2, n: 24 });
   });
+});
+
+describe("the README's command table", () => {
+  it('is what --help says (scripts/check/command-table.mjs)', async () => {
+    const { commandTable, readmeTable } = await import(pathToFileURL(resolve(import.meta.dirname, '..', 'scripts', 'check', 'command-table.mjs')).href);
+    expect(readmeTable()).toBe(commandTable());
+  }, 60_000);
 });
