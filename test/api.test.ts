@@ -52,4 +52,32 @@ describe('public API', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('the types compile in a consumer with no settings of its own, under TypeScript 5 and 7', () => {
+    // strict, nodenext, and no @types of the consumer's own (types: []): what a fresh project has.
+    const dir = mkdtempSync(join(tmpdir(), 'sae-match-types-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(root, join(dir, 'node_modules', 'sae-match'));
+      writeFileSync(join(dir, 'package.json'), '{"name": "consumer", "type": "module", "private": true}');
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, types: [] }, files: ['index.ts'] }));
+      const good = "import { matchSuite, loadSae, discoverSuite, parseShard, type Sae } from 'sae-match';\n" +
+        "import { writeSynthSuite } from 'sae-match/tools';\n" +
+        "export const total = async (root: string): Promise<number> => (await matchSuite(root, { out: 'o', shard: parseShard('0/2') })).computed;\n" +
+        "export type S = Sae; void loadSae; void discoverSuite; void writeSynthSuite;\n";
+      for (const tsc of ['typescript', 'typescript-7']) {
+        const bin = join(root, 'node_modules', tsc, 'bin', 'tsc');
+        writeFileSync(join(dir, 'index.ts'), good);
+        const ok = spawnSync(process.execPath, [bin, '-p', dir], { encoding: 'utf8' });
+        expect(ok.status, `${tsc}: ${ok.stdout}${ok.stderr}`).toBe(0);
+        // ... and a wrong use is caught: the check is real.
+        writeFileSync(join(dir, 'index.ts'), good + "export const wrong: number = matchSuite;\n");
+        const bad = spawnSync(process.execPath, [bin, '-p', dir], { encoding: 'utf8' });
+        expect(bad.status, tsc).not.toBe(0);
+        expect(bad.stdout).toMatch(/index.ts\(5,14\): error TS2322/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
