@@ -147,14 +147,16 @@ export async function readSafetensorsHeader(path: string): Promise<Array<{ name:
 /**
  * Reads float tensors (F32, F16, BF16; returned as float32) and the string metadata of a
  * safetensors file. `names`: only these tensors are read; a missing one is an error listing what
- * the file has. Every header entry is validated against the file before anything is read.
+ * the file has, unless `optional` (then it is left out). Every header entry is validated against
+ * the file before anything is read.
  */
 export async function readSafetensors(
   path: string,
-  opts: { names?: string[]; signal?: AbortSignal } = {},
+  opts: { names?: string[]; signal?: AbortSignal; optional?: boolean } = {},
 ): Promise<{ tensors: Record<string, SafetensorsTensor>; metadata: Record<string, string> }> {
   const { infos, metadata } = await readHeader(path, opts.signal);
-  const wanted = (opts.names ?? [...infos.keys()]).map((name) => {
+  const asked = opts.names ?? [...infos.keys()];
+  const wanted = (opts.optional ? asked.filter((n) => infos.has(n)) : asked).map((name) => {
     const t = infos.get(name);
     if (!t) fail(path, `no tensor '${name}' (the file has: ${[...infos.keys()].join(', ') || 'no tensors'})`);
     if (!SUPPORTED.includes(t.dtype as SafetensorsDtype)) {

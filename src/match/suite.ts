@@ -15,7 +15,7 @@ import type { ProgressListener } from '../progress.js';
 import { describeSae, loadSae } from '../sae/load.js';
 import { startHeartbeat } from './heartbeat.js';
 import { pairCost, shardItems, type Shard, type ShardItem } from './shard.js';
-import { adjacentPairs, discoverSuite, type DiscoverOptions, type Suite, type SuiteLayer } from '../sae/discover.js';
+import { adjacentPairs, discoverSuite, widthFeatures, type DiscoverOptions, type Suite, type SuiteLayer } from '../sae/discover.js';
 
 export interface SuiteOptions extends MatchOptions, DiscoverOptions {
   /** Output folder (the contract in contract.ts). Without it results are only returned. */
@@ -224,11 +224,6 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
 /** A pair's id across a plan: the suite's name (empty for a lone suite) and its layers. */
 export const pairId = (suite: string, from: number, to: number) => `${suite}:${from}_${to}`;
 
-/** 16k → 16384, 1m → 2^20, 8x → undefined (a multiple of d_model, unknown here). */
-function widthOf(label: string | undefined): number | undefined {
-  const m = label === undefined ? null : /^(\d+)([km]?)$/.exec(label);
-  return m ? Number(m[1]) * (m[2] === 'k' ? 1024 : m[2] === 'm' ? 1 << 20 : 1) : undefined;
-}
 
 /**
  * The suite's adjacent pairs with their estimated costs, from each SAE's config and header (no
@@ -237,7 +232,7 @@ function widthOf(label: string | undefined): number | undefined {
 export async function suitePairCosts(suite: Suite, name: string): Promise<Array<ShardItem & { from: number; to: number }>> {
   const sizes = new Map(await Promise.all(suite.layers.map(async (l) => {
     const d = await describeSae(l.path).catch(() => undefined);
-    return [l.layer, { n: d?.dSae ?? widthOf(l.width ?? suite.width) ?? 1, d: d?.dIn ?? 1 }] as const;
+    return [l.layer, { n: d?.dSae ?? widthFeatures(l.width ?? suite.width) ?? 1, d: d?.dIn ?? 1 }] as const;
   })));
   return adjacentPairs(suite).map(([A, B]) => {
     const a = sizes.get(A.layer)!, b = sizes.get(B.layer)!;

@@ -97,6 +97,16 @@ export function widthLabelOf(w: number): string {
   return String(w);
 }
 
+/**
+ * The features a width label stands for: 16k → 16384, 1m → 2^20, a plain number as it is; a multiple
+ * of d_model (Llama Scope's 8x) or anything else → undefined. Orders widths and sizes shards' pairs.
+ */
+export function widthFeatures(label: string | undefined): number | undefined {
+  const m = label === undefined ? null : /^(\d+)([km]?)$/.exec(label);
+  return m ? Number(m[1]) * (m[2] === 'k' ? 1024 : m[2] === 'm' ? 1 << 20 : 1) : undefined;
+}
+const widthSize = (w: string) => widthFeatures(w) ?? Infinity;
+
 /** A width asked for as a label (16k) or as a number of features (16384) is the folder label's. */
 export function sameWidth(label: string, wanted: string): boolean {
   return label === wanted || (/^\d+$/.test(wanted) && label === widthLabelOf(Number(wanted)));
@@ -380,10 +390,6 @@ async function namedEntries(root: string, dirs: string[]): Promise<Entry[]> {
   return out;
 }
 
-const widthSize = (w: string) => {
-  const m = /^(\d+)([kmx]?)$/.exec(w);
-  return m ? Number(m[1]) * (m[2] === 'k' ? 1e3 : m[2] === 'm' ? 1e6 : 1) : Infinity;
-};
 
 /** Keeps the entries whose `key` is `wanted`; with several values and none wanted, asks for `flag`. */
 function pickOne(root: string, entries: Entry[], key: 'site' | 'width', wanted: string | undefined, flag: string): { kept: Entry[]; value?: string; available: string[] } {

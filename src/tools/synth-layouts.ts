@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { allocFloat32 } from '../io/buffers.js';
 import { callNative } from '../binding/addon.js';
+import { scaleMatrix } from '../sae/architecture.js';
 import type { NpyArray } from '../io/npy.js';
 import { writeNpy } from '../io/npy.js';
 import { writeNpz } from '../io/npz-write.js';
@@ -57,18 +58,15 @@ async function transposed(src: Float32Array, rows: number, cols: number): Promis
   return out;
 }
 
-/** SAELens' fold_W_dec_norm, in place: W_dec rows to unit norm, W_enc columns and b_enc times the norm. */
-function foldDecoderNorms(t: Record<string, NpyArray>, n: number, d: number): void {
-  const W_dec = t.W_dec!.data as Float32Array, W_enc = t.W_enc!.data as Float32Array, b_enc = t.b_enc!.data as Float32Array;
+/** SAELens' fold_W_dec_norm, in place: W_dec rows to unit norm, W_enc columns and b_enc times the norm (native passes). */
+async function foldDecoderNorms(t: Record<string, NpyArray>, n: number, d: number): Promise<void> {
+  const W_dec = t.W_dec!.data as Float32Array;
   const norm = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let c = 0; c < d; c++) s += W_dec[i * d + c]! ** 2;
-    norm[i] = Math.sqrt(s) || 1;
-    for (let c = 0; c < d; c++) W_dec[i * d + c]! /= norm[i]!;
-    b_enc[i]! *= norm[i]!;
-  }
-  for (let r = 0; r < d; r++) for (let i = 0; i < n; i++) W_enc[r * n + i]! *= norm[i]!;
+  await callNative((a, token) => a.rowNorms({ x: W_dec, rows: n, cols: d, out: norm, threads: 0 }, token));
+  for (let i = 0; i < n; i++) if (!(norm[i]! > 0)) norm[i] = 1; // a zero row writes nothing: nothing to fold
+  await scaleMatrix(W_dec, n, d, { row: Float64Array.from(norm, (x) => 1 / x) });
+  await scaleMatrix(t.W_enc!.data as Float32Array, d, n, { col: norm });
+  await scaleMatrix(t.b_enc!.data as Float32Array, 1, n, { col: norm });
 }
 
 const st = (a: NpyArray | Float32Array, shape?: number[]) =>
@@ -98,7 +96,7 @@ export async function writeLayer(dir: string, layer: number, t: Record<string, N
         hf_hook_point_out: `model.layers.${layer}.output`, model_name: 'synthetic', affine_connection: false, type: 'sae',
       });
     case 'sparsify': {
-      foldDecoderNorms(t, n, d);
+      await foldDecoderNorms(t, n, d);
       await writeSafetensors(join(path, 'sae.safetensors'), {
         'encoder.weight': st(await transposed(t.W_enc!.data as Float32Array, d, n), [n, d]), 'encoder.bias': st(t.b_enc!),
         W_dec: st(t.W_dec!), b_dec: st(t.b_dec!),

@@ -60,12 +60,10 @@ export const dtypeName = (d: string) => DTYPE_NAMES[d] ?? d;
 export async function readTensors(
   file: string, map: Partial<Record<CanonicalTensor, string>>, signal?: AbortSignal,
 ): Promise<Partial<Record<CanonicalTensor, RawTensor>>> {
-  const header = await readSafetensorsHeader(file);
-  const present = new Set(header.map((t) => t.name));
-  const wanted = Object.entries(map).filter(([, n]) => present.has(n!)) as Array<[CanonicalTensor, string]>;
-  const { tensors } = await readSafetensors(file, { names: wanted.map(([, n]) => n), signal });
+  const { tensors } = await readSafetensors(file, { names: Object.values(map), optional: true, signal });
   const out: Partial<Record<CanonicalTensor, RawTensor>> = {};
-  for (const [c, n] of wanted) out[c] = { dtype: dtypeName(tensors[n]!.dtype), shape: tensors[n]!.shape, data: tensors[n]!.data };
+  for (const [c, n] of Object.entries(map) as Array<[CanonicalTensor, string]>)
+    if (tensors[n]) out[c] = { dtype: dtypeName(tensors[n].dtype), shape: tensors[n].shape, data: tensors[n].data };
   return out;
 }
 
@@ -74,13 +72,6 @@ export async function headerDtype(file: string, name?: string): Promise<string |
   const h = await readSafetensorsHeader(file).catch(() => []);
   const t = h.find((x) => x.name === name) ?? h[0];
   return t ? dtypeName(t.dtype) : undefined;
-}
-
-/** Every key of `names` the file lacks, as an error naming the file and listing what it holds. */
-export function missing(file: string, tensors: Partial<Record<CanonicalTensor, RawTensor>>, need: Array<[CanonicalTensor, string]>): void {
-  const absent = need.filter(([c]) => !tensors[c]).map(([, n]) => n);
-  if (absent.length)
-    throw new SaeMatchInputError(`${file}: missing tensor${absent.length > 1 ? 's' : ''} ${absent.join(', ')}`);
 }
 
 /** float32 passes through; float16 and float64 are converted; anything else keeps data null (the loader names it). */

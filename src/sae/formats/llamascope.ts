@@ -12,7 +12,6 @@ import { bool, type Config, headerDtype, isFile, layerOfHook, num, obj, positive
 const WEIGHTS = join('checkpoints', 'final.safetensors');
 /** Llama3_1-8B-Base-L15R-8x → layer 15, site R, width 8x. */
 export const LLAMA_SCOPE_FOLDER = /-L(\d+)(R|A|M|TC)-(\d+x)$/;
-const SITES: Record<string, string> = { R: 'resid_post', A: 'attn_out', M: 'mlp_out', TC: 'transcoder' };
 
 function metaOf(path: string, cfg: Config | undefined): SaeMeta {
   const m = LLAMA_SCOPE_FOLDER.exec(basename(path));
