@@ -14,8 +14,8 @@ async function reportCommand(out: string, o: Record<string, any>) {
   const { evaluateSuite, evaluationIsCurrent } = await import('../analysis/eval.js');
   const { writeReport } = await import('../analysis/report.js');
   const file = resolve(o.out ?? o.output ?? join(out, 'report.html'));
-  const { stat } = await import('node:fs/promises');
-  if (await stat(file).then((st) => st.isDirectory(), () => false))
+  const { isDir } = await import('../io/read.js');
+  if (await isDir(file))
     throw new SaeMatchInputError(`${file}: is a folder; --out takes the HTML file to write (e.g. ${join(file, 'report.html')})`);
   // --acts: score the matches first, unless eval.json already covers them on these activations.
   let evaluated = false;

@@ -48,6 +48,10 @@ export function crc32Combine(crcA: number, crcB: number, lengthB: number): numbe
 }
 
 /** Size of a regular file, or a SaeMatchInputError naming it. */
+/** True for an existing file (or folder): no error for a path that is not there. */
+export const isFile = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), () => false);
+export const isDir = (p: string): Promise<boolean> => stat(p).then((s) => s.isDirectory(), () => false);
+
 export async function fileSize(path: string, what = 'file'): Promise<number> {
   let st;
   try {

@@ -2,7 +2,8 @@
 // `sae-match status OUT` (done, running with host/pid/heartbeat, stale, missing per pair) and
 // `sae-match merge OUT`. A plan's output folder holds one suite folder per suite; both commands take
 // either.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { isDir } from '../io/read.js';
 import { join, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
 import { assembleManifest, readManifest, readRecords } from './folder.js';
@@ -38,7 +39,7 @@ export interface FolderStatus {
 /** The suite folders under `out`: itself when it holds a manifest, else its subfolders that do. */
 export async function suiteFolders(out: string): Promise<string[]> {
   const root = resolve(out);
-  if (!(await stat(root).then((s) => s.isDirectory(), () => false))) throw new SaeMatchInputError(`${root}: no such output folder`);
+  if (!(await isDir(root))) throw new SaeMatchInputError(`${root}: no such output folder`);
   if (await readManifest(root)) return [root];
   const subs: string[] = [];
   for (const d of (await readdir(root, { withFileTypes: true })).filter((x) => x.isDirectory()).map((x) => x.name).sort())

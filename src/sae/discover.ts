@@ -8,13 +8,14 @@
 //   Hub cache      models--{org}--{name}/: the snapshot refs/main names, or --revision (sae/hubcache.ts)
 // The "canonical" SAE of a layer and width is the one whose L0 is closest to 100 (Gemma Scope's rule;
 // for Gemma Scope 2 the `l0` of each config.json).
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
 import { fsReason } from '../io/write.js';
 import { GS2_FOLDER } from './formats/gemmascope2.js';
 import { LLAMA_SCOPE_FOLDER } from './formats/llamascope.js';
-import { LAYOUTS } from './formats/index.js';
+import { LAYOUTS, layoutOf } from './formats/index.js';
+import { isDir, isFile } from '../io/read.js';
 import { readConfig, num } from './formats/common.js';
 import { danglingLinks, hubSnapshot, type HubSnapshot } from './hubcache.js';
 import type { SaeFormat } from './types.js';
@@ -83,7 +84,6 @@ async function subdirs(dir: string): Promise<string[]> {
   }
 }
 
-const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
 
 /** Closest to 100, ties to the lower (Gemma Scope's canonical SAEs). */
 export function canonicalL0(available: number[]): number {
@@ -206,7 +206,7 @@ function pickL0(layer: number, available: number[], choice: L0Choice, where: str
 
 async function gemmaScopeLayer(root: string, dir: string, layer: number, opts: DiscoverOptions, width: string): Promise<SuiteLayer | undefined> {
   const wdir = join(root, dir, `width_${width}`);
-  if (!(await stat(wdir).then((s) => s.isDirectory(), () => false))) return undefined;
+  if (!(await isDir(wdir))) return undefined;
   const l0s: number[] = [];
   for (const d of await subdirs(wdir)) {
     const m = /^average_l0_(\d+)$/.exec(d);
@@ -367,7 +367,7 @@ async function llamaScopeEntries(root: string, dirs: string[]): Promise<Entry[]>
   for (const d of dirs) {
     const m = LLAMA_SCOPE_FOLDER.exec(d);
     const p = join(root, d);
-    if (m && (await LAYOUTS.find((l) => l.format === 'llamascope')!.detect(p)))
+    if (m && (await layoutOf('llamascope').detect(p)))
       out.push({ layer: Number(m[1]), path: p, rel: d, format: 'llamascope', site: m[2], width: m[3] });
   }
   return out;
@@ -380,7 +380,7 @@ async function namedEntries(root: string, dirs: string[]): Promise<Entry[]> {
     const p = join(root, d);
     const format = await folderFormat(p);
     if (!format) continue;
-    const { meta } = await LAYOUTS.find((l) => l.format === format)!.describe(p);
+    const { meta } = await layoutOf(format).describe(p);
     const byName = /^layers?[._](\d+)(?:$|\.)/.exec(d)?.[1];
     const layer = byName !== undefined ? Number(byName) : meta.layer;
     if (layer === undefined)

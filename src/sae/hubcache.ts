@@ -5,6 +5,7 @@
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { basename, join, resolve, dirname } from 'node:path';
 import { SaeMatchInputError } from '../errors.js';
+import { isDir } from '../io/read.js';
 
 export interface HubSnapshot {
   /** The cache folder of the repository (models--org--name). */
@@ -17,8 +18,6 @@ export interface HubSnapshot {
   /** The snapshot folder: what discovery lists. */
   root: string;
 }
-
-const isDir = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
 
 /** The snapshot to match when `root` is a Hub cache folder of a repository, else undefined. */
 export async function hubSnapshot(root: string, revision?: string): Promise<HubSnapshot | undefined> {

@@ -1,6 +1,6 @@
 // What the layout readers share: reading a JSON config with a message naming the file, reading a
 // safetensors file's tensors under canonical names, and the layer a hook name belongs to.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { SaeMatchInputError } from '../../errors.js';
 import { fsReason } from '../../io/write.js';
 import { readSafetensors, readSafetensorsHeader } from '../../io/safetensors.js';
@@ -8,7 +8,7 @@ import { halfToFloat32 } from '../../io/convert.js';
 import type { NpyArray } from '../../io/npy.js';
 import type { CanonicalTensor, RawTensor } from '../types.js';
 
-export const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+export { isFile } from '../../io/read.js';
 
 export type Config = Record<string, unknown>;
 
