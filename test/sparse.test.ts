@@ -4,7 +4,7 @@
 // forces the paths that larger k rarely needs: pricing rounds that add violating pairs, and rows the
 // candidate graph cannot match (completed whole).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,7 +46,7 @@ async function compare(a: FeatureMatrix, b: FeatureMatrix, candidates: number, m
   expect(sp.pricing.ok).toBe(true);
   expect(Math.abs(sp.totalCost - ref.totalCost)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(ref.totalCost)));
   // Assigned costs are the dense matrix's entries, bit for bit.
-  for (let i = 0; i < a.rows; i++) expect(sp.costs[i]).toBe(dense.data[i * b.rows + sp.rowToCol[i]!]);
+  for (let i = 0; i < a.rows; i++) if (sp.rowToCol[i]! >= 0) expect(sp.costs[i]).toBe(dense.data[i * b.rows + sp.rowToCol[i]!]);
   // The duals prove optimality over every pair of the dense matrix (the dense certificate, its own code).
   const cert = await checkCertificate(m, { rowToCol: sp.rowToCol, u: sp.u, v: sp.v });
   expect(cert.ok, cert.message).toBe(true);
@@ -115,10 +115,42 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
     expect(steps.at(-1)).toBe(`pricing round ${sp.pricing.rounds}`);
   });
 
-  it('refuses a pair of two widths, and bad options, as input errors', async () => {
-    const a = gaussian(10, 4, 1), b = gaussian(12, 4, 2);
-    await expect(sparseAssignment(a, b)).rejects.toBeInstanceOf(SaeMatchInputError);
-    await expect(sparseAssignment(a, gaussian(10, 4, 3), { candidates: 0 })).rejects.toBeInstanceOf(SaeMatchInputError);
+  it('two widths: the smaller side fully assigned, in either orientation, the free side certified at a common dual', async () => {
+    // The dense certificate's rectangular condition (the longer side's free duals equal and
+    // highest) is checked in compare; unassigned features are -1 with NaN costs.
+    let restarts = 0;
+    for (const [na, nb, k, seed] of [[300, 1000, 4, 21], [1000, 300, 4, 22], [257, 258, 1, 23], [90, 40, 2, 24], [1, 5, 1, 25], [5, 1, 1, 26]] as const) {
+      const a = gaussian(na, 8, seed), b = gaussian(nb, 8, seed + 100);
+      const sp = await compare(a, b, k);
+      restarts += sp.pricing.coldRestarts;
+      const assigned = sp.rowToCol.filter((j) => j >= 0);
+      expect(assigned.length).toBe(Math.min(na, nb));
+      expect(new Set(assigned).size).toBe(assigned.length);
+      for (let i = 0; i < na; i++) if (sp.rowToCol[i]! < 0) expect(sp.costs[i]).toBeNaN();
+      // The candidates stay a's: k lowest columns of b for each feature of a.
+      expect(sp.topkIndices.length).toBe(na * sp.kRow);
+      expect(sp.kRow).toBe(Math.min(k, nb));
+    }
+    const { a, b } = saeLikeFeatures(1200, 64, 27);
+    const wide: FeatureMatrix = { data: b.data, rows: 1200, dim: 64 };
+    const narrow: FeatureMatrix = { data: a.data.subarray(0, 700 * 64), rows: 700, dim: 64 };
+    await compare(narrow, wide, 8);
+    await compare(wide, narrow, 8, 'cosine');
+    // The warm state after pricing could not always be certified (a freed column left free): the
+    // cold restart ran.
+    expect(restarts).toBeGreaterThan(0);
+  });
+
+  it('on the transposed orientation the entries are the (a, b) matrix\'s, with BLAS in its large-matrix path too', async () => {
+    // 16 x 2500 x 128 is past OpenBLAS's small-matrix kernels (native/core/cost/cost.cpp): C^T's
+    // panels are column blocks of C, computed over all of a's rows.
+    const a = gaussian(2600, 128, 31), b = gaussian(2500, 128, 32);
+    await compare(a, b, 2);
+  }, 60_000);
+
+  it('refuses bad options as input errors', async () => {
+    await expect(sparseAssignment(gaussian(10, 4, 1), gaussian(10, 4, 3), { candidates: 0 })).rejects.toBeInstanceOf(SaeMatchInputError);
+    await expect(sparseAssignment(gaussian(10, 4, 1), gaussian(10, 5, 3))).rejects.toBeInstanceOf(SaeMatchInputError);
   });
 });
 
@@ -165,14 +197,64 @@ describe('sae-match suite --method sparse', () => {
   }, 120_000);
 });
 
+describe('sae-match pair across widths (two SAEs of one layer)', () => {
+  it('the smaller side fully assigned, sparse and dense alike, top-k many-to-one, files named by layer and width', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sae-match-xwidth-'));
+    try {
+      const run = (...args: string[]) => {
+        const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+        return { status: r.status, stderr: r.stderr, json: r.status === 0 && r.stdout.startsWith('{') ? JSON.parse(r.stdout) : undefined };
+      };
+      expect(run('synth', join(dir, 'a'), '--layers', '1', '--width', '600', '--d-model', '32', '--l0-variants', '1', '--json').status).toBe(0);
+      expect(run('synth', join(dir, 'b'), '--layers', '1', '--width', '1000', '--d-model', '32', '--l0-variants', '1', '--seed', '5', '--json').status).toBe(0);
+      const A = join(dir, 'a', 'layer_0', 'width_600'), B = join(dir, 'b', 'layer_0', 'width_1000');
+      const [fa, fb] = [A, B].map((w) => join(w, readdirSync(w)[0]!, 'params.npz'));
+      const out = join(dir, 'out');
+      const narrowFirst = run('pair', fa!, fb!, '--out', out, '--method', 'sparse', '--candidates', '4', '--topk', '3', '--duals', '--json').json;
+      const wideFirst = run('pair', fb!, fa!, '--out', out, '--method', 'dense', '--topk', '3', '--json').json;
+      expect([narrowFirst.from, narrowFirst.to, narrowFirst.from_label, narrowFirst.to_label]).toEqual([0, 0, '0w600', '0w1000']);
+      expect([wideFirst.from_label, wideFirst.to_label, wideFirst.unassigned]).toEqual(['0w1000', '0w600', 400]);
+      // Both pairs' files sit side by side in one folder.
+      for (const f of ['perm_0w600_0w1000.npy', 'topk_idx_0w600_0w1000.npy', 'u_0w600_0w1000.npy', 'perm_0w1000_0w600.npy', 'topk_cost_0w1000_0w600.npy', join('pairs', '0w600_0w1000.json')])
+        expect(existsSync(join(out, f)), f).toBe(true);
+      const read = (f: string) => decodeNpy(readFileSync(join(out, f)));
+      const pa = read('perm_0w600_0w1000.npy').data as Int32Array, pb = read('perm_0w1000_0w600.npy').data as Int32Array;
+      // The two orientations are one matching: every narrow feature assigned, 400 wide ones left.
+      expect(pa.every((j, i) => j >= 0 && pb[j] === i)).toBe(true);
+      expect(pb.filter((i) => i < 0).length).toBe(400);
+      expect(read('topk_idx_0w600_0w1000.npy').shape).toEqual([600, 3]);
+      expect(read('topk_idx_0w1000_0w600.npy').shape).toEqual([1000, 3]);
+      expect(Math.abs(narrowFirst.total_cost - wideFirst.total_cost)).toBeLessThanOrEqual(1e-9 * wideFirst.total_cost);
+      // The numpy + scipy pipeline (linear_sum_assignment takes rectangular matrices) agrees.
+      if (numpyTestsRun()) {
+        const peer = spawnSync('python3', [join(resolve(import.meta.dirname, '..'), 'scripts', 'bench', 'peer_pipeline.py'), '--a', fa!, '--b', fb!, '--json'], { encoding: 'utf8' });
+        expect(peer.status, peer.stderr).toBe(0);
+        expect(Math.abs(JSON.parse(peer.stdout).total_cost - narrowFirst.total_cost)).toBeLessThanOrEqual(1e-6 * narrowFirst.total_cost);
+      }
+      // A rerun resumes by name; analysis, which follows layers, refuses the folder and says why.
+      expect(run('pair', fa!, fb!, '--out', out, '--method', 'sparse', '--candidates', '4', '--topk', '3', '--duals', '--json').json.skipped).toBe(true);
+      const an = run('analyze', out);
+      expect(an.status).toBe(2);
+      expect(an.stderr).toMatch(/cross-width pair .*not a chain of layers/);
+      // --from L --to L names a same-width pair nothing: refused.
+      expect(run('pair', fa!, fa!, '--out', join(dir, 'o2'), '--from', '3', '--to', '3').status).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
 describe('which method auto picks', () => {
-  it('dense below SPARSE_FROM and for two widths, sparse from it; explicit choices kept; bad ones refused', () => {
+  it('dense below SPARSE_FROM² pairs, sparse from it (two widths by area); explicit choices kept; bad ones refused', () => {
     expect(decideMethod(16384, 16384).method).toBe('dense');
     expect(decideMethod(SPARSE_FROM, SPARSE_FROM).method).toBe('sparse');
-    expect(decideMethod(65536, 131072).method).toBe('dense');
+    // Two widths compare by area: 16k x 65k holds a quarter of a 65k square pair, 16k x 262k as much.
+    expect(decideMethod(16384, 65536).method).toBe('dense');
+    expect(decideMethod(16384, 262144).method).toBe('sparse');
+    expect(decideMethod(131072, 65536).method).toBe('sparse');
     expect(decideMethod(100, 100, 'sparse').method).toBe('sparse');
+    expect(decideMethod(10, 12, 'sparse').method).toBe('sparse');
     expect(decideMethod(2 ** 20, 2 ** 20, 'dense').method).toBe('dense');
-    expect(() => decideMethod(10, 12, 'sparse')).toThrow(SaeMatchInputError);
     expect(() => decideMethod(10, 10, 'fast' as never)).toThrow(SaeMatchInputError);
     expect(() => decideMethod(10, 10, 'auto', 0)).toThrow(SaeMatchInputError);
     // A pair whose dense matrix exceeds this machine's memory goes sparse, and says why.

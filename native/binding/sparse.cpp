@@ -10,7 +10,7 @@ namespace {
 
 // sparseMatch({a, b, n, k (dim), metric, kernel, threads, costPanelRows, candidates, tolerance,
 //              fullPassShare}, token)
-//   -> {rowToCol, u, v, costs, totalCost, graphEdges, topkIndices, topkCosts, kRow, stats, pricing, seconds}
+//   -> {rowToCol, u, v, costs, totalCost, graphEdges, topkIndices, topkCosts, kRow, topkColIndices, topkColCosts, kCol, stats, pricing, seconds}
 class SparseWorker : public PromiseWorker {
  public:
   explicit SparseWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
@@ -29,7 +29,9 @@ class SparseWorker : public PromiseWorker {
     opt.full_pass_share = o.f64("fullPassShare");
   }
   void Run() override {
-    const CostPanels panels(a, na, b, nb, dim, metric, kernel, threads);
+    // The smaller side is the rows: with more features in a, the panels are those of C^T (entries
+    // still the (a, b) matrix's), and the caller turns the answer back.
+    const CostPanels panels(a, na, b, nb, dim, metric, kernel, threads, /*transposed=*/na > nb);
     kernelName = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
     CallProgress* p = progress.get();
     result = sparse::solveSparse(panels, opt, cancel.get(), [p](const char* phase, int64_t done, int64_t total) {
@@ -49,6 +51,11 @@ class SparseWorker : public PromiseWorker {
     r.Set("kRow", static_cast<double>(result.cand.k_row));
     r.Set("topkIndices", toTyped<int32_t>(env, result.cand.row_idx));
     r.Set("topkCosts", toTyped<float>(env, result.cand.row_cost));
+    // The columns' own lists: b's candidates among a's rows (a cross-width pair oriented b-first
+    // takes its --topk from them).
+    r.Set("kCol", static_cast<double>(result.cand.k_col));
+    r.Set("topkColIndices", toTyped<int32_t>(env, result.cand.col_idx));
+    r.Set("topkColCosts", toTyped<float>(env, result.cand.col_cost));
     r.Set("kernel", kernelName);
     Napi::Object s = Napi::Object::New(env);
     s.Set("freeAfterInit", static_cast<double>(result.solve.free_after_init));
@@ -68,6 +75,7 @@ class SparseWorker : public PromiseWorker {
     pr.Set("rounds", static_cast<double>(p.rounds));
     pr.Set("violationsAdded", static_cast<double>(p.violations_added));
     pr.Set("rowsCompleted", static_cast<double>(p.rows_completed));
+    pr.Set("coldRestarts", static_cast<double>(p.cold_restarts));
     pr.Set("maxViolation", p.max_violation);
     pr.Set("tolerance", p.tolerance);
     pr.Set("message", p.message);

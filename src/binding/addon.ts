@@ -237,6 +237,8 @@ export interface SparsePricing {
   rounds: number;
   violationsAdded: number;
   rowsCompleted: number;
+  /** Rounds of a pair with more columns than rows solved again from the cold start. */
+  coldRestarts: number;
   maxViolation: number;
   tolerance: number;
   message: string;
@@ -252,6 +254,9 @@ export interface NativeSparseResult {
   kRow: number;
   topkIndices: Int32Array;
   topkCosts: Float32Array;
+  kCol: number;
+  topkColIndices: Int32Array;
+  topkColCosts: Float32Array;
   kernel: string;
   stats: { freeAfterInit: number; augmentations: number; heapPops: number; edgeScans: number };
   pricing: SparsePricing;

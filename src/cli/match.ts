@@ -54,7 +54,8 @@ function pricing(p: ManifestPair): string {
 function pairLine(p: ManifestPair, skipped: boolean): string {
   const t = p.timings;
   const steps = skipped ? 'already done' : `${p.seconds.toFixed(2)} s (cost ${fmt(t.cost ?? 0, 2)}, solve ${fmt(t.solve ?? 0, 2)}, check ${fmt(t.certificate ?? 0, 2)})`;
-  return `layer ${p.from} → ${p.to}  ${p.n_from}×${p.n_to}  total ${fmt(p.total_cost)}  mean ${fmt(p.mean_cost)}  median ${fmt(p.median_cost)}` +
+  const sides = p.from_label ? `${p.from_label} → ${p.to_label}` : `layer ${p.from} → ${p.to}`;
+  return `${sides}  ${p.n_from}×${p.n_to}  total ${fmt(p.total_cost)}  mean ${fmt(p.mean_cost)}  median ${fmt(p.median_cost)}` +
     `${p.unassigned ? `  unassigned ${p.unassigned}` : ''}  optimal (max dual violation ${p.certificate.max_violation.toExponential(1)}${pricing(p)})  ${steps}`;
 }
 
@@ -111,26 +112,43 @@ async function suiteCommand(root: string, o: Record<string, any>) {
 }
 
 /**
- * Layer numbers for the two SAEs of `pair`: from their configs or folder names (hook blocks.{L}.…,
- * layer_{L}, layers.{L}, Llama Scope's L{L}) when both have one and they differ, else 0 and 1.
+ * How `pair` records its two SAEs: layer numbers from their configs or folder names (hook blocks.{L}.…,
+ * layer_{L}, layers.{L}, Llama Scope's L{L}) when both have one and they differ, else 0 and 1, or
+ * --from/--to. Two SAEs of one layer and two widths (feature splitting across widths) keep that
+ * layer on both sides, and their files are named by layer and width (perm_12w16k_12w65k.npy), so
+ * several such pairs share an output folder without colliding.
  */
-async function pairLayers(a: string, b: string): Promise<[number, number]> {
+async function pairSides(a: string, b: string, o: Record<string, any>): Promise<{ from: number; to: number; labels?: [string, string] }> {
   const { describeSae } = await import('../sae/load.js');
-  const layerOf = async (p: string) => (await describeSae(p).catch(() => undefined))?.meta.layer ?? /layer_(\d+)/.exec(resolve(p))?.[1];
-  const [la, lb] = await Promise.all([layerOf(a), layerOf(b)]);
-  return la !== undefined && lb !== undefined && Number(la) !== Number(lb) ? [Number(la), Number(lb)] : [0, 1];
+  const { widthFeatures, widthLabelOf } = await import('../sae/discover.js');
+  const { sideLabel } = await import('../match/contract.js');
+  const about = async (p: string) => {
+    const d = await describeSae(p).catch(() => undefined);
+    const width = d?.dSae ?? widthFeatures(d?.meta.width);
+    return { layer: d?.meta.layer ?? /layer_(\d+)/.exec(resolve(p))?.[1], width, label: width === undefined ? undefined : widthLabelOf(width) };
+  };
+  const [A, B] = await Promise.all([about(a), about(b)]);
+  const twoWidths = A.width !== undefined && B.width !== undefined && A.width !== B.width;
+  const labelled = (l: number) => ({ from: l, to: l, labels: [sideLabel(l, A.label!), sideLabel(l, B.label!)] as [string, string] });
+  if (o.from !== undefined || o.to !== undefined) {
+    const [from, to] = [o.from ?? 0, o.to ?? (o.from ?? 0) + 1];
+    if (from !== to) return { from, to };
+    if (twoWidths) return labelled(from);
+    throw new SaeMatchInputError(`--from and --to are both ${from}; the pair is recorded as from_to and needs two layer numbers (or two SAEs of different widths)`);
+  }
+  const [la, lb] = [A.layer, B.layer].map((l) => (l === undefined ? undefined : Number(l)));
+  if (la !== undefined && lb !== undefined && la !== lb) return { from: la, to: lb };
+  if (la !== undefined && la === lb && twoWidths) return labelled(la);
+  return { from: 0, to: 1 };
 }
 
 async function pairCommand(a: string, b: string, o: Record<string, any>) {
-  const [from, to] = o.from !== undefined || o.to !== undefined
-    ? [o.from ?? 0, o.to ?? (o.from ?? 0) + 1]
-    : await pairLayers(a, b);
-  if (from === to) throw new SaeMatchInputError(`--from and --to are both ${from}; the pair is recorded as from_to and needs two layer numbers`);
+  const { from, to, labels } = await pairSides(a, b, o);
   const bar = o.json ? undefined : progressBar(process.stderr, 'pair ');
   const { matchPairToFolder } = await import('../match/pair.js');
   const { out, entry, skipped } = await matchPairToFolder(a, b, {
-    out: o.out, from, to, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device, engine: o.engine, signal: interrupt,
-    method: o.method, candidates: o.candidates, duals: o.duals,
+    out: o.out, from, to, labels, force: o.force, metric: o.metric, biasWeight: o.biasWeight, fold: o.fold, device: o.device, engine: o.engine, signal: interrupt,
+    method: o.method, candidates: o.candidates, duals: o.duals, topk: o.topk,
     onProgress: bar?.update,
   });
   bar?.end();
@@ -145,6 +163,7 @@ export const metricOption = () => new Option('--metric <m>', 'feature comparison
 export const deviceOption = () => new Option('--device <d>', 'where to compute').choices([...DEVICES]).default('auto' as DeviceChoice);
 export const methodOption = () => new Option('--method <m>', 'dense: the whole cost matrix; sparse: streamed candidates, priced over all pairs; auto: dense while it fits and is the faster').choices([...METHODS]).default('auto' as MethodChoice);
 export const candidatesOption = () => new Option('--candidates <k>', 'the sparse method\'s candidates per row and per column').argParser(int(1)).default(DEFAULT_CANDIDATES);
+const topkOption = () => new Option('--topk <k>', 'also write each feature\'s k lowest-cost candidates, many-to-one (topk_idx/topk_cost_{l}_{l+1}.npy)').argParser(int(1));
 const dualsOption = () => new Option('--duals', 'also write the certificate\'s duals u_{l}_{l+1}.npy, v_{l}_{l+1}.npy (float64): re-verify optimality yourself');
 const biasOption = () => new Option('--bias-weight <w>', 'add w·b_enc′ as one more coordinate (0 = off)').argParser(nonNegative).default(0);
 
@@ -157,8 +176,8 @@ export function registerMatchCommands(program: Command): void {
 
   program.command('pair')
     .description('match the features of two SAEs (paths to params.npz or SAE folders)')
-    .argument('<saeA>', 'SAE of layer l')
-    .argument('<saeB>', 'SAE of layer l+1')
+    .argument('<saeA>', 'SAE of layer l (or of a layer\'s one width)')
+    .argument('<saeB>', 'SAE of layer l+1 (or of the same layer at another width: perm_{l}w{width}_{l}w{width}.npy)')
     .requiredOption('--out <dir>', 'output folder (manifest.json, perm_{l}_{l+1}.npy, cost_{l}_{l+1}.npy)')
     .addOption(new Option('--from <L>', "layer number of saeA (default: from its config or path, else 0)").argParser(int(0)))
     .addOption(new Option('--to <L>', "layer number of saeB (default: from its config or path, else from + 1)").argParser(int(0)))
@@ -169,6 +188,7 @@ export function registerMatchCommands(program: Command): void {
     .addOption(methodOption())
     .addOption(candidatesOption())
     .addOption(dualsOption())
+    .addOption(topkOption())
     .addOption(engineOption())
     .option('--force', 'recompute even if the output folder has this pair with the same settings')
     .option('--json', 'print one JSON summary on stdout')
@@ -186,7 +206,7 @@ export function registerMatchCommands(program: Command): void {
     .addOption(candidatesOption())
     .addOption(dualsOption())
     .addOption(engineOption())
-    .addOption(new Option('--topk <k>', 'also write each feature\'s k lowest-cost candidates (topk_idx/topk_cost_{l}_{l+1}.npy)').argParser(int(1)))
+    .addOption(topkOption())
     .option('--force', 'recompute every pair')
     .addOption(shardOption())
     .option('--json', 'print one JSON summary on stdout')

@@ -36,6 +36,12 @@ export type MatchMethod = 'dense' | 'sparse';
 export interface ManifestPair {
   from: number;
   to: number;
+  /**
+   * The two sides' names when the layers alone do not name the pair: two SAEs of one layer and two
+   * widths ("12w16k" and "12w65k"), whose files are then perm_12w16k_12w65k.npy and so on.
+   */
+  from_label?: string;
+  to_label?: string;
   n_from: number;
   n_to: number;
   /** File names inside the output folder. */
@@ -91,6 +97,13 @@ export interface Manifest {
   };
 }
 
+/** A pair's name in its file names: from_to, or the sides' labels (two SAEs of one layer). */
+export const pairName = (p: { from: number; to: number; from_label?: string; to_label?: string }) => `${p.from_label ?? p.from}_${p.to_label ?? p.to}`;
+/** One side of a cross-width pair: its layer and width, "12w16k". */
+export const sideLabel = (layer: number, width: string) => `${layer}w${width}`;
+/** A side label as file names take it: a layer, optionally w and a width label (16k, 1m, 4096). */
+export const SIDE = String.raw`-?\d+(?:w\d+[km]?)?`;
+
 export const permFile = (from: number | string, to: number | string) => `perm_${from}_${to}.npy`;
 export const costFile = (from: number | string, to: number | string) => `cost_${from}_${to}.npy`;
 export const dualFile = (side: 'u' | 'v', from: number | string, to: number | string) => `${side}_${from}_${to}.npy`;
@@ -99,7 +112,7 @@ export const topkFile = (what: 'idx' | 'cost', from: number | string, to: number
 export const RECORDS_DIR = 'pairs';
 /** Pairs being computed now: running/{l}_{m}.json, a heartbeat (match/heartbeat.ts). */
 export const RUNNING_DIR = 'running';
-export const recordFile = (from: number | string, to: number | string) => join(RECORDS_DIR, `${from}_${to}.json`);
+export const recordFile = (p: Parameters<typeof pairName>[0]) => join(RECORDS_DIR, `${pairName(p)}.json`);
 
 /** One finished pair as its record file holds it: the manifest entry and the suite it came from. */
 export interface PairRecord {

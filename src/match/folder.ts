@@ -9,12 +9,12 @@ import { SaeMatchInputError } from '../errors.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { ensureDir, writeJson } from '../io/write.js';
 import {
-  costFile, permFile, RECORDS_DIR, recordFile, toolVersion, topkFile,
+  costFile, pairName, permFile, RECORDS_DIR, recordFile, SIDE, toolVersion, topkFile,
   type Manifest, type ManifestHeader, type ManifestPair, type PairRecord,
 } from './contract.js';
 
 /** What an output folder may hold besides manifest.json: the files sae-match writes (contract.ts). */
-const OURS = /^(perm|cost|u|v)_-?\d+_-?\d+\.npy$|^topk_(idx|cost)_-?\d+_-?\d+\.npy$|^(pairs|running)$|^(eval\.json|report\.html)$|\.tmp-\d+-[0-9a-f]+$/;
+const OURS = new RegExp(`^(perm|cost|u|v)_${SIDE}_${SIDE}\\.npy$|^topk_(idx|cost)_${SIDE}_${SIDE}\\.npy$|^(pairs|running)$|^(eval\\.json|report\\.html)$|\\.tmp-\\d+-[0-9a-f]+$`);
 
 /** The folder-wide settings two runs into one folder must share (extending --layers is still a resume). */
 const FOLDER_SETTINGS = ['metric', 'bias_weight', 'fold', 'width', 'l0'] as const;
@@ -52,7 +52,7 @@ export async function claimOutDir(out: string, header: ManifestHeader, opts: { f
   if ((await readRecords(out)).length || !m.pairs.length) return;
   await ensureDir(join(out, RECORDS_DIR), 'record folder');
   for (const pair of m.pairs)
-    await writeJson(join(out, recordFile(pair.from, pair.to)), { tool: 'sae-match', version: m.version, source_root: m.source_root, pair } satisfies PairRecord);
+    await writeJson(join(out, recordFile(pair)), { tool: 'sae-match', version: m.version, source_root: m.source_root, pair } satisfies PairRecord);
 }
 
 /** The manifest of a previous run, or undefined (none, or not ours: then nothing is resumed). */
@@ -77,7 +77,8 @@ export async function writeManifest(out: string, m: Manifest): Promise<void> {
 export async function readRecords(out: string): Promise<PairRecord[]> {
   const names = await readdir(join(out, RECORDS_DIR)).catch(() => [] as string[]);
   const records: PairRecord[] = [];
-  for (const name of names.filter((n) => /^-?\d+_-?\d+\.json$/.test(n)).sort()) {
+  const recordName = new RegExp(`^${SIDE}_${SIDE}\\.json$`);
+  for (const name of names.filter((n) => recordName.test(n)).sort()) {
     const text = await readFile(join(out, RECORDS_DIR, name), 'utf8').catch(() => undefined);
     try {
       const r = text === undefined ? undefined : (JSON.parse(text) as PairRecord);
@@ -102,13 +103,13 @@ export async function writePairResult(out: string, sourceRoot: string, entry: Ma
     await writeNpy(join(out, entry.duals.u), { dtype: 'float64', shape: [arrays.duals.u.length], data: arrays.duals.u });
     await writeNpy(join(out, entry.duals.v), { dtype: 'float64', shape: [arrays.duals.v.length], data: arrays.duals.v });
   }
-  await writePairFiles(out, entry.from, entry.to, arrays.perm, arrays.costs, arrays.topk);
+  await writePairFiles(out, entry.from_label ?? entry.from, entry.to_label ?? entry.to, arrays.perm, arrays.costs, arrays.topk);
   await ensureDir(join(out, RECORDS_DIR), 'record folder');
   const record: PairRecord = { tool: 'sae-match', version: toolVersion, source_root: sourceRoot, pair: entry };
-  await writeJson(join(out, recordFile(entry.from, entry.to)), record);
+  await writeJson(join(out, recordFile(entry)), record);
 }
 
-export async function writePairFiles(out: string, from: number, to: number, perm: Int32Array, costs: Float32Array,
+export async function writePairFiles(out: string, from: number | string, to: number | string, perm: Int32Array, costs: Float32Array,
   topk?: { k: number; indices: Int32Array; costs: Float32Array }): Promise<void> {
   if (topk) {
     await writeNpy(join(out, topkFile('idx', from, to)), { dtype: 'int32', shape: [perm.length, topk.k], data: topk.indices });
@@ -135,7 +136,7 @@ export async function assembleManifest(out: string, header: ManifestHeader,
     afterListing?: () => Promise<void>;
   } = {}): Promise<Manifest> {
   const list = async () => (await finishedPairs(out, opts.sources ?? header.source_root)).filter((p) => opts.keep?.(p) ?? true);
-  const fingerprint = (ps: ManifestPair[]) => ps.map((p) => `${p.from}_${p.to}:${p.settings}`).sort().join(',');
+  const fingerprint = (ps: ManifestPair[]) => ps.map((p) => `${pairName(p)}:${p.settings}`).sort().join(',');
   let pairs = await list();
   let manifest: Manifest = { ...header, pairs, updated: '' };
   for (let round = 0; round < 50; round++) {
@@ -173,6 +174,12 @@ export async function readSuiteOutput(outDir: string): Promise<SuiteOutput> {
   const out = resolve(outDir);
   const manifest = await readManifest(out);
   if (!manifest) throw new SaeMatchInputError(`${out}: no sae-match manifest.json (run \`sae-match suite ... --out ${outDir}\` first)`);
+  // Two SAEs of one layer (a cross-width pair) are not a step from layer to layer, which is what
+  // analysis follows (a feature's path would return to its own layer forever).
+  const across = manifest.pairs.find((p) => p.from === p.to);
+  if (across)
+    throw new SaeMatchInputError(`${out}: holds the cross-width pair ${pairName(across)} (two SAEs of layer ${across.from}), not a chain of layers; ` +
+      `analyze, trace, compose, eval and report follow features from layer to layer: read its ${across.perm}${across.topk ? ` and ${across.topk.indices}` : ''} directly`);
   const pairs: PairMatches[] = [];
   for (const entry of [...manifest.pairs].sort((a, b) => a.from - b.from)) {
     const perm = await readNpy(join(out, entry.perm), { expectDtype: ['int32'], expectRank: 1 });

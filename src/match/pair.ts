@@ -11,7 +11,7 @@ import { SaeMatchInputError } from '../errors.js';
 import { allocFloat32, releaseBuffer } from '../io/buffers.js';
 import { ensureMemory } from '../io/memory.js';
 import { layerFeatures, metricParts, type MatchMetric } from '../sae/fold.js';
-import { costFile, dualFile, permFile, toolVersion, topkFile, type ManifestPair } from './contract.js';
+import { costFile, dualFile, pairName, permFile, toolVersion, topkFile, type ManifestPair } from './contract.js';
 import { assembleManifest, claimOutDir, finishedPairs, writePairResult } from './folder.js';
 import { pairIsDone, pairKey, resumeSettings } from './resume.js';
 import type { ProgressListener } from '../progress.js';
@@ -175,9 +175,12 @@ function pricingRecord(p: SparsePricing) {
 }
 
 /** A pair's entry in manifest.json (the files it names are written by writePairFiles). */
-export function manifestPair(r: PairResult, from: number, to: number, settings: string, saeFrom: string, saeTo: string): ManifestPair {
+export function manifestPair(r: PairResult, from: number, to: number, settings: string, saeFrom: string, saeTo: string,
+  labels?: readonly [string, string]): ManifestPair {
+  const [f, t] = labels ?? [from, to];
   return {
-    from, to, n_from: r.nFrom, n_to: r.nTo, perm: permFile(from, to), costs: costFile(from, to),
+    from, to, ...(labels ? { from_label: labels[0], to_label: labels[1] } : {}),
+    n_from: r.nFrom, n_to: r.nTo, perm: permFile(f, t), costs: costFile(f, t),
     total_cost: r.totalCost, mean_cost: r.meanCost, median_cost: r.medianCost, unassigned: r.unassigned,
     device: r.device, seconds: r.seconds, timings: r.timings,
     certificate: {
@@ -187,8 +190,8 @@ export function manifestPair(r: PairResult, from: number, to: number, settings: 
     ...(r.method === 'sparse' ? { method: 'sparse' as const, candidates: r.candidates } : { method: 'dense' as const }),
     ...(r.methodReason ? { method_reason: r.methodReason } : {}),
     settings, sae_from: saeFrom, sae_to: saeTo,
-    ...(r.topk ? { topk: { k: r.topk.k, indices: topkFile('idx', from, to), costs: topkFile('cost', from, to) } } : {}),
-    ...(r.duals ? { duals: { u: dualFile('u', from, to), v: dualFile('v', from, to) } } : {}),
+    ...(r.topk ? { topk: { k: r.topk.k, indices: topkFile('idx', f, t), costs: topkFile('cost', f, t) } } : {}),
+    ...(r.duals ? { duals: { u: dualFile('u', f, t), v: dualFile('v', f, t) } } : {}),
   };
 }
 
@@ -232,6 +235,8 @@ export interface PairToFolderOptions extends MatchOptions {
   /** The layer numbers the pair is recorded under (default 0 and 1). */
   from?: number;
   to?: number;
+  /** The sides' names when the layers do not name the pair (two SAEs of one layer): files perm_{a}_{b}.npy. */
+  labels?: readonly [string, string];
   /** Redo the pair even if the folder already has it with the same settings and files. */
   force?: boolean;
   onProgress?: ProgressListener;
@@ -254,7 +259,8 @@ export async function matchPairToFolder(a: string, b: string, opts: PairToFolder
   await claimOutDir(out, header, { force: opts.force });
   const key = await pairKey(resumeSettings(metric, parts, opts),
     { format: fa.format, path: fa.file }, { format: fb.format, path: fb.file });
-  const old = opts.force ? undefined : (await finishedPairs(out, '')).find((p) => p.from === from && p.to === to);
+  const name = pairName({ from, to, from_label: opts.labels?.[0], to_label: opts.labels?.[1] });
+  const old = opts.force ? undefined : (await finishedPairs(out, '')).find((p) => pairName(p) === name);
   let entry: ManifestPair;
   let skipped = false;
   if (old && (await pairIsDone(out, old, key, opts))) {
@@ -263,11 +269,11 @@ export async function matchPairToFolder(a: string, b: string, opts: PairToFolder
   } else {
     opts.onProgress?.({ done: 0, total: 1, what: 'load, fold, cost, solve' });
     const r = await matchPair(a, b, { ...opts, onStep: (what) => opts.onProgress?.({ done: 0, total: 1, what }) });
-    entry = manifestPair(r, from, to, key, fa.file, fb.file);
+    entry = manifestPair(r, from, to, key, fa.file, fb.file, opts.labels);
     await writePairResult(out, '', entry, r);
     opts.onProgress?.({ done: 1, total: 1, what: 'done' });
   }
   // A pair folder's manifest lists this pair alone, as `pair` has always written it.
-  await assembleManifest(out, header, { keep: (p) => p.from === from && p.to === to });
+  await assembleManifest(out, header, { keep: (p) => pairName(p) === name });
   return { out, entry, skipped };
 }

@@ -21,21 +21,19 @@ export interface MethodDecision {
   reason: string;
 }
 
-/** The method for an nFrom x nTo pair under `choice`, and why. */
+/** The method for an nFrom x nTo pair under `choice`, and why (two widths: the smaller side fully assigned either way). */
 export function decideMethod(nFrom: number, nTo: number, choice: MethodChoice = 'auto', candidates = DEFAULT_CANDIDATES): MethodDecision {
   if (!METHODS.includes(choice)) throw new SaeMatchInputError(`unknown method '${String(choice)}' (auto, dense or sparse)`);
   checkCandidates(candidates);
-  const square = nFrom === nTo;
-  if (choice === 'sparse') {
-    if (!square) throw new SaeMatchInputError(`--method sparse needs two SAEs of one width (${nFrom} and ${nTo} features); use --method dense`);
-    return { method: 'sparse', candidates, reason: 'asked for' };
-  }
+  if (choice === 'sparse') return { method: 'sparse', candidates, reason: 'asked for' };
   if (choice === 'dense') return { method: 'dense', candidates, reason: 'asked for' };
-  if (!square) return { method: 'dense', candidates, reason: `two widths (${nFrom} x ${nTo}): the sparse method takes square pairs` };
   const bytes = 4 * nFrom * nTo;
   const avail = availableMemory();
   if (avail && bytes > 0.8 * avail.bytes)
     return { method: 'sparse', candidates, reason: `the dense matrix (${(bytes / 2 ** 30).toFixed(1)} GiB) does not fit the ${(avail.bytes / 2 ** 30).toFixed(1)} GiB available (${avail.source})` };
-  if (nFrom >= SPARSE_FROM) return { method: 'sparse', candidates, reason: `${nFrom} features: at least ${SPARSE_FROM}, where sparse is as fast in a fifth of the memory` };
-  return { method: 'dense', candidates, reason: `${nFrom} features: below ${SPARSE_FROM}, where dense is the faster` };
+  // Two widths compare by area: a 16k x 262k pair holds what a 65k square one does.
+  const shape = nFrom === nTo ? `${nFrom} features` : `${nFrom} x ${nTo} features`;
+  if (nFrom * nTo >= SPARSE_FROM * SPARSE_FROM)
+    return { method: 'sparse', candidates, reason: `${shape}: at least ${SPARSE_FROM}² pairs, where sparse is as fast in a fifth of the memory` };
+  return { method: 'dense', candidates, reason: `${shape}: below ${SPARSE_FROM}² pairs, where dense is the faster` };
 }

@@ -1,6 +1,6 @@
 // The sparse exact method (native/core/sparse/): the cost matrix streamed panel by panel and never
 // stored, the assignment solved on the candidate graph (k per row and per column), and a certificate
-// over all n^2 pairs from the candidates' bounds and the duals, with the pairs no bound covers
+// over all n_a x n_b pairs from the candidates' bounds and the duals, with the pairs no bound covers
 // evaluated exactly. Validated here; computed natively.
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
 import { callNative, type NativeSparseResult, type SparsePricing } from '../binding/addon.js';
@@ -34,34 +34,38 @@ export interface SparseOptions {
  * What the sparse method holds besides the features: one panel, two candidate lists per row and per
  * column (indices, costs, and 16-byte heap entries while streaming), the graph, the duals.
  */
-export function sparseBytes(n: number, k: number, panelRows: number): number {
-  const lists = 4 * n * k * (4 + 4) + 2 * n * k * 16;
-  const graph = 4 * n * k * (4 + 4 + 8);
-  return 4 * panelRows * n + lists + graph + 64 * n;
+export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: number): number {
+  const lists = 2 * (nRows + nCols) * k * (4 + 4) + 2 * nCols * k * 16;
+  const graph = 2 * (nRows + nCols) * k * (4 + 4 + 8);
+  // A panel of C^T also holds its block of C before the transpose.
+  return 8 * panelRows * nCols + lists + graph + 64 * (nRows + nCols);
 }
 
 export type SparseAssignment = Omit<NativeSparseResult, 'pricing'> & { pricing: SparsePricing; candidates: number };
 
 /**
- * The exact assignment of the square pair (a, b) without the dense matrix: perm, duals (u, v) over all
- * pairs, the assigned costs, and what pricing proved. Refuses (never returns) an answer whose
- * certificate failed.
+ * The exact assignment of the pair (a, b) without the dense matrix: perm, duals (u, v) over all
+ * pairs, the assigned costs, and what pricing proved. The smaller side is fully assigned: with more
+ * rows in a than in b the method runs on this matrix's transpose (the same entries), and the answer
+ * is turned back (rowToCol -1 for a's unassigned features, u over a and v over b, topk still a's
+ * candidates among b's). Refuses (never returns) an answer whose certificate failed.
  */
 export async function sparseAssignment(a: FeatureMatrix, b: FeatureMatrix, opts: SparseOptions = {}): Promise<SparseAssignment> {
   checkFeatures('a', a);
   checkFeatures('b', b);
   if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ: a has ${a.dim}, b has ${b.dim}`);
-  if (a.rows !== b.rows)
-    throw new SaeMatchInputError(`the sparse method needs two SAEs of one width (${a.rows} and ${b.rows} features); use --method dense for this pair`);
   const metric = opts.metric ?? 'sqeuclidean';
   const kernel = opts.kernel ?? 'auto';
   const candidates = checkCandidates(opts.candidates ?? DEFAULT_CANDIDATES);
   const tolerance = opts.tolerance ?? 0;
   if (!(tolerance >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tolerance}`);
+  // The native side takes the smaller side as rows (C^T's panels when a is the larger).
+  const swap = a.rows > b.rows;
+  const [nRows, nCols] = swap ? [b.rows, a.rows] : [a.rows, b.rows];
   // One panel of rows is held at a time: at most 512 MiB of it (2048 rows of a 65k pair, 512 of a 262k one).
   const { costPanelRows: tall } = resolveEngine(opts.engine);
-  const costPanelRows = Math.min(tall, Math.max(64, Math.floor(2 ** 29 / (4 * Math.max(1, b.rows)))));
-  ensureMemory(sparseBytes(a.rows, candidates, costPanelRows), `the sparse method on a ${a.rows} × ${b.rows} pair (k = ${candidates})`,
+  const costPanelRows = Math.min(tall, Math.max(64, Math.floor(2 ** 29 / (4 * Math.max(1, nCols)))));
+  ensureMemory(sparseBytes(nRows, nCols, candidates, costPanelRows), `the sparse method on a ${a.rows} × ${b.rows} pair (k = ${candidates})`,
     'use fewer --candidates, or a machine with more memory');
   const r = await callNative(
     (addon, token) => addon.sparseMatch({
@@ -72,5 +76,19 @@ export async function sparseAssignment(a: FeatureMatrix, b: FeatureMatrix, opts:
     opts.onStep && ((p) => opts.onStep!(p.phase === 'stream' ? `stream ${p.done}/${p.total} rows` : p.phase === 'pricing' ? `pricing round ${p.done}` : p.phase)),
   );
   if (!r.pricing.ok) throw new SaeMatchInternalError(`the sparse assignment failed its certificate over all pairs: ${r.pricing.message}`);
-  return { ...r, candidates };
+  return { ...(swap ? turnBack(r, a.rows) : r), candidates };
+}
+
+/** A C^T answer as the (a, b) one: b's features were the rows, a's (n_a of them) the columns. */
+function turnBack(r: NativeSparseResult, nA: number): NativeSparseResult {
+  const rowToCol = new Int32Array(nA).fill(-1);
+  const costs = new Float32Array(nA).fill(NaN);
+  r.rowToCol.forEach((i, j) => {
+    if (i >= 0) rowToCol[i] = j, costs[i] = r.costs[j]!;
+  });
+  return {
+    ...r, rowToCol, costs, u: r.v, v: r.u,
+    kRow: r.kCol, topkIndices: r.topkColIndices, topkCosts: r.topkColCosts,
+    kCol: r.kRow, topkColIndices: r.topkIndices, topkColCosts: r.topkCosts,
+  };
 }

@@ -84,8 +84,9 @@ std::vector<double> squaredNorms(const float* x, int64_t n, int64_t k, int threa
 }  // namespace
 
 CostPanels::CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k, CostMetric metric,
-                       GemmKernel kernel, int threads)
-    : a_(a), b_(b), n_a_(n_a), n_b_(n_b), k_(k), metric_(metric), threads_(threads <= 0 ? hardwareThreads() : threads) {
+                       GemmKernel kernel, int threads, bool transposed)
+    : a_(a), b_(b), n_a_(n_a), n_b_(n_b), k_(k), transposed_(transposed), metric_(metric),
+      threads_(threads <= 0 ? hardwareThreads() : threads) {
   if (kernel == GemmKernel::Auto) kernel = haveBlas() ? GemmKernel::Blas : GemmKernel::Builtin;
   if (kernel == GemmKernel::Blas && !haveBlas())
     throw InputError("this build of sae-match has no BLAS (kernel 'blas' requested)");
@@ -98,9 +99,17 @@ CostPanels::CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b,
   }
 }
 
-void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows, float* out) const {
+void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows, const float* b_rows,
+                         const double* nb, int64_t cols, float* out) const {
   const float alpha = metric_ == CostMetric::SquaredEuclidean ? -2.0f : 1.0f;
-  if (kernel_ == GemmKernel::Blas) {
+  // OpenBLAS sends small products (M*N*K up to about 1e6 on x86-64) to separate small-matrix
+  // kernels, which round differently: a 16-row call there and a 32-row one outside it disagree in
+  // the last bits (measured: 4 of 64 assigned costs of a 64 x 64 x 32 sparse solve). Shapes where a
+  // 16-row call could be small take the built-in kernel, whose entries do not depend on the call's
+  // shape; they are cheap either way.
+  if (kernel_ == GemmKernel::Blas && static_cast<double>(kRowTile) * static_cast<double>(cols) * static_cast<double>(k_) <= kSmallBlas) {
+    gemmNT(GemmKernel::Builtin, rows, cols, k_, alpha, a_rows, b_rows, out, cols, threads_);
+  } else if (kernel_ == GemmKernel::Blas) {
     // BLAS calls are single-threaded, on blocks of a multiple of kRowTile rows (a short last block
     // padded with zero rows), one block per thread. OpenBLAS's value for an entry depends on where
     // its row falls in the micro-kernel's tiles and in OpenBLAS's own thread split (measured: most
@@ -111,48 +120,66 @@ void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows,
     const int64_t grain = (per + kRowTile - 1) / kRowTile * kRowTile;
     parallelFor(rows, threads_, grain, [&](int64_t r0, int64_t r1, int) {
       const int64_t whole = (r1 - r0) / kRowTile * kRowTile;
-      if (whole > 0) gemmNT(GemmKernel::Blas, whole, n_b_, k_, alpha, a_rows + r0 * k_, b_, out + r0 * n_b_, n_b_, 1);
+      if (whole > 0) gemmNT(GemmKernel::Blas, whole, cols, k_, alpha, a_rows + r0 * k_, b_rows, out + r0 * cols, cols, 1);
       const int64_t rest = r1 - r0 - whole;
       if (rest > 0) {
-        std::vector<float> pa(static_cast<size_t>(kRowTile * k_), 0.0f), pc(static_cast<size_t>(kRowTile * n_b_));
+        std::vector<float> pa(static_cast<size_t>(kRowTile * k_), 0.0f), pc(static_cast<size_t>(kRowTile * cols));
         std::copy(a_rows + (r0 + whole) * k_, a_rows + r1 * k_, pa.data());
-        gemmNT(GemmKernel::Blas, kRowTile, n_b_, k_, alpha, pa.data(), b_, pc.data(), n_b_, 1);
-        std::copy(pc.data(), pc.data() + rest * n_b_, out + (r0 + whole) * n_b_);
+        gemmNT(GemmKernel::Blas, kRowTile, cols, k_, alpha, pa.data(), b_rows, pc.data(), cols, 1);
+        std::copy(pc.data(), pc.data() + rest * cols, out + (r0 + whole) * cols);
       }
     });
   } else {
-    gemmNT(kernel_, rows, n_b_, k_, alpha, a_rows, b_, out, n_b_, threads_);
+    gemmNT(kernel_, rows, cols, k_, alpha, a_rows, b_rows, out, cols, threads_);
   }
-  const double* nb = nb_.data();
   parallelFor(rows, threads_, 16, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
-      float* cr = out + r * n_b_;
+      float* cr = out + r * cols;
       const double ni = norms[r];
       if (metric_ == CostMetric::SquaredEuclidean) {
-        for (int64_t j = 0; j < n_b_; ++j) {
+        for (int64_t j = 0; j < cols; ++j) {
           double s = ni + nb[j] + static_cast<double>(cr[j]);
           cr[j] = static_cast<float>(s > 0 ? s : 0.0);
         }
       } else {
-        for (int64_t j = 0; j < n_b_; ++j)
+        for (int64_t j = 0; j < cols; ++j)
           cr[j] = static_cast<float>(1.0 - static_cast<double>(cr[j]) * ni * nb[j]);
       }
     }
   });
 }
 
+void CostPanels::columns(const float* b_rows, const double* b_norms, int64_t count, float* out) const {
+  // C[:, block] over all of a's rows, in the row panels (and so the tiles) the (a, b) matrix uses:
+  // an entry's value depends on its row's tile, not on which columns share the call (tested).
+  constexpr int64_t kPanel = 2048;
+  std::vector<float> block(static_cast<size_t>(std::min(kPanel, n_a_) * count));
+  for (int64_t i0 = 0; i0 < n_a_; i0 += kPanel) {
+    const int64_t rows = std::min(kPanel, n_a_ - i0);
+    compute(a_ + i0 * k_, na_.data() + i0, rows, b_rows, b_norms, count, block.data());
+    parallelFor(count, threads_, 16, [&](int64_t c0, int64_t c1, int) {
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t r = 0; r < rows; ++r) out[c * n_a_ + i0 + r] = block[r * count + c];
+    });
+  }
+}
+
 void CostPanels::rows(int64_t i0, int64_t rows, float* out) const {
-  compute(a_ + i0 * k_, na_.data() + i0, rows, out);
+  if (transposed_) return columns(b_ + i0 * k_, nb_.data() + i0, rows, out);
+  compute(a_ + i0 * k_, na_.data() + i0, rows, b_, nb_.data(), n_b_, out);
 }
 
 void CostPanels::gathered(const int32_t* list, int64_t count, float* out) const {
-  std::vector<float> a(static_cast<size_t>(count * k_));
+  const float* src = transposed_ ? b_ : a_;
+  const std::vector<double>& srcNorms = transposed_ ? nb_ : na_;
+  std::vector<float> x(static_cast<size_t>(count * k_));
   std::vector<double> norms(static_cast<size_t>(count));
   for (int64_t r = 0; r < count; ++r) {
-    std::copy(a_ + list[r] * k_, a_ + (list[r] + 1) * k_, a.data() + r * k_);
-    norms[r] = na_[list[r]];
+    std::copy(src + list[r] * k_, src + (list[r] + 1) * k_, x.data() + r * k_);
+    norms[r] = srcNorms[list[r]];
   }
-  compute(a.data(), norms.data(), count, out);
+  if (transposed_) return columns(x.data(), norms.data(), count, out);
+  compute(x.data(), norms.data(), count, b_, nb_.data(), n_b_, out);
 }
 
 CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k,

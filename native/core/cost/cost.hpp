@@ -31,20 +31,26 @@ CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, in
 // this over every row; the sparse method (sparse/) streams the panels and recomputes chosen rows
 // while pricing, through the same GEMM call and epilogue, so every entry it sees is bit for bit the
 // dense matrix's (an entry does not depend on which rows share its panel: tested).
+//
+// transposed: the panels are those of the transpose, C^T (n_b x n_a), each entry still computed as
+// the (a, b) matrix computes it (a panel of C^T is a block of C's columns, computed over all of a's
+// rows and transposed), so a pair with more features in a than in b is solved with b's side as rows
+// on entries bit for bit those of the (a, b) matrix (the orientation of a GEMM changes its last bits).
 class CostPanels {
  public:
   CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k, CostMetric metric,
-             GemmKernel kernel, int threads);
-  // Rows [i0, i0 + rows) of the matrix into out (rows x n_b, row-major).
+             GemmKernel kernel, int threads, bool transposed = false);
+  // Rows [i0, i0 + rows) of the matrix into out (rows x nCols(), row-major).
   void rows(int64_t i0, int64_t rows, float* out) const;
-  // The rows list[0..count) into out (count x n_b), their features gathered first.
+  // The rows list[0..count) into out (count x nCols()), their features gathered first.
   void gathered(const int32_t* list, int64_t count, float* out) const;
   // What ||a_i||^2 and ||b_j||^2 add to every entry of row i and of column j (squared Euclidean);
   // empty for the cosine distance, whose rows and columns carry no such offset.
-  const std::vector<double>& rowOffsets() const { return metric_ == CostMetric::SquaredEuclidean ? na_ : none_; }
-  const std::vector<double>& colOffsets() const { return metric_ == CostMetric::SquaredEuclidean ? nb_ : none_; }
-  int64_t nRows() const { return n_a_; }
-  int64_t nCols() const { return n_b_; }
+  const std::vector<double>& rowOffsets() const { return metric_ != CostMetric::SquaredEuclidean ? none_ : transposed_ ? nb_ : na_; }
+  const std::vector<double>& colOffsets() const { return metric_ != CostMetric::SquaredEuclidean ? none_ : transposed_ ? na_ : nb_; }
+  int64_t nRows() const { return transposed_ ? n_b_ : n_a_; }
+  int64_t nCols() const { return transposed_ ? n_a_ : n_b_; }
+  bool transposed() const { return transposed_; }
   int64_t dim() const { return k_; }
   GemmKernel kernel() const { return kernel_; }
   int threads() const { return threads_; }
@@ -52,9 +58,16 @@ class CostPanels {
  private:
   // BLAS blocks are whole multiples of this many rows (OpenBLAS's sgemm M tile on x86-64 is 16).
   static constexpr int64_t kRowTile = 16;
-  void compute(const float* a_rows, const double* norms, int64_t rows, float* out) const;
+  // Below this M*N*K (for a 16-row call) OpenBLAS may take its small-matrix kernels (cost.cpp).
+  static constexpr double kSmallBlas = 4.0e6;
+  // out (rows x cols) = the entries of a_rows (with their norms) against b_rows (with theirs).
+  void compute(const float* a_rows, const double* a_norms, int64_t rows, const float* b_rows,
+               const double* b_norms, int64_t cols, float* out) const;
+  // A panel of C^T: b's rows b_rows against all of a, computed as C's columns, transposed into out.
+  void columns(const float* b_rows, const double* b_norms, int64_t count, float* out) const;
   const float *a_, *b_;
   int64_t n_a_, n_b_, k_;
+  bool transposed_ = false;
   CostMetric metric_;
   GemmKernel kernel_ = GemmKernel::Builtin;
   int threads_;

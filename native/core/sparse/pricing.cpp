@@ -40,8 +40,11 @@ using Entry2 = std::pair<double, int32_t>;
 
 Result solveSparse(const CostPanels& panels, const Options& opt, const std::atomic<bool>* cancel,
                    const Progress& progress) {
-  const int64_t n = panels.nRows();
-  if (panels.nCols() != n) throw InputError("the sparse method needs a square pair (as many features in both SAEs); use the dense method");
+  // Rows are the smaller side (the caller orients the pair): every row is assigned, and with more
+  // columns than rows the columns left free must share the highest dual (checked below).
+  const int64_t n = panels.nRows(), nc = panels.nCols();
+  if (nc < n) throw InputError("internal: the sparse method takes the smaller side as rows (" + std::to_string(n) + " rows, " + std::to_string(nc) + " columns)");
+  const bool rect = nc > n;
   Result res;
   const int threads = panels.threads();
   const auto t0 = Clock::now();
@@ -63,7 +66,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   };
   std::vector<Kept> kept(static_cast<size_t>(n));
   std::vector<uint8_t> hasKept(static_cast<size_t>(n), 0);
-  const int64_t kKeep = std::min<int64_t>(n, std::max<int64_t>(256, 8 * opt.k));
+  const int64_t kKeep = std::min<int64_t>(nc, std::max<int64_t>(256, 8 * opt.k));
   std::vector<float> scratch;
   // The largest cost seen sets the certificate's tolerance (as the dense certificate's, 1e-9 relative).
   double scale = 0;
@@ -75,18 +78,18 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   // Keeps row i's kKeep lowest entries by c and by c - beta, and the bounds of what they drop.
   auto keepRow = [&](int32_t i, const float* row, std::vector<Entry2>& byCost, std::vector<Entry2>& byKey) {
     Kept kp;
-    byCost.resize(static_cast<size_t>(n));
-    for (int64_t j = 0; j < n; ++j) byCost[j] = {static_cast<double>(row[j]), static_cast<int32_t>(j)};
+    byCost.resize(static_cast<size_t>(nc));
+    for (int64_t j = 0; j < nc; ++j) byCost[j] = {static_cast<double>(row[j]), static_cast<int32_t>(j)};
     std::nth_element(byCost.begin(), byCost.begin() + (kKeep - 1), byCost.end());
-    kp.b1 = kKeep < n ? static_cast<float>(byCost[kKeep - 1].first) : std::numeric_limits<float>::infinity();
+    kp.b1 = kKeep < nc ? static_cast<float>(byCost[kKeep - 1].first) : std::numeric_limits<float>::infinity();
     std::vector<int32_t> cols;
     for (int64_t q = 0; q < kKeep; ++q) cols.push_back(byCost[q].second);
     kp.b2 = kInf;
     if (c.offsets) {
-      byKey.resize(static_cast<size_t>(n));
-      for (int64_t j = 0; j < n; ++j) byKey[j] = {static_cast<double>(row[j]) - c.beta[j], static_cast<int32_t>(j)};
+      byKey.resize(static_cast<size_t>(nc));
+      for (int64_t j = 0; j < nc; ++j) byKey[j] = {static_cast<double>(row[j]) - c.beta[j], static_cast<int32_t>(j)};
       std::nth_element(byKey.begin(), byKey.begin() + (kKeep - 1), byKey.end());
-      kp.b2 = kKeep < n ? byKey[kKeep - 1].first : kInf;
+      kp.b2 = kKeep < nc ? byKey[kKeep - 1].first : kInf;
       for (int64_t q = 0; q < kKeep; ++q) cols.push_back(byKey[q].second);
     }
     // nth_element leaves ties of the k-th value on both sides: every entry not kept is >= the bound.
@@ -102,16 +105,16 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   // Adds rows computed whole (list) to the graph: every entry an edge.
   auto addWholeRows = [&](const std::vector<int32_t>& list) {
     const int64_t B = std::max<int64_t>(1, std::min<int64_t>(opt.panel_rows, static_cast<int64_t>(list.size())));
-    scratch.resize(static_cast<size_t>(B * n));
+    scratch.resize(static_cast<size_t>(B * nc));
     for (size_t s0 = 0; s0 < list.size(); s0 += B) {
       const int64_t cnt = std::min<int64_t>(B, static_cast<int64_t>(list.size() - s0));
       panels.gathered(list.data() + s0, cnt, scratch.data());
       for (int64_t r = 0; r < cnt; ++r) {
         const int32_t i = list[s0 + r];
         rowWhole[i] = 1;
-        for (int64_t j = 0; j < n; ++j) {
-          extra.push_back({i, static_cast<int32_t>(j), scratch[r * n + j]});
-          scale = std::max(scale, std::fabs(static_cast<double>(scratch[r * n + j])));
+        for (int64_t j = 0; j < nc; ++j) {
+          extra.push_back({i, static_cast<int32_t>(j), scratch[r * nc + j]});
+          scale = std::max(scale, std::fabs(static_cast<double>(scratch[r * nc + j])));
         }
       }
     }
@@ -134,10 +137,21 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   coldStart(g, s, res.solve);
   augmentAll();
   res.seconds_solve = since(t1);
+  // More columns than rows: how far the free columns' duals fall short of the highest dual (0 when
+  // the rectangular optimality condition holds: every free column at the common maximum).
+  auto freeGap = [&] {
+    if (!rect) return 0.0;
+    double maxAll = -kInf, minFree = kInf;
+    for (int64_t j = 0; j < nc; ++j) {
+      maxAll = std::max(maxAll, s.v[j]);
+      if (s.y[j] < 0) minFree = std::min(minFree, s.v[j]);
+    }
+    return minFree < kInf ? maxAll - minFree : 0.0;
+  };
 
   const auto t2 = Clock::now();
   Pricing& pr = res.pricing;
-  pr.pairs = n * n;
+  pr.pairs = n * nc;
   const double tol = opt.tolerance > 0 ? opt.tolerance : 1e-9 * (1.0 + scale);
   pr.tolerance = tol;
   std::vector<float> assigned;
@@ -156,24 +170,24 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     // w <= t2_i, so a row costs a step per block plus what is left open, not its whole prefix.
     const bool two = c.offsets;
     auto byDesc = [&](const std::vector<double>& key) {
-      std::vector<int32_t> order(static_cast<size_t>(n));
+      std::vector<int32_t> order(static_cast<size_t>(nc));
       std::iota(order.begin(), order.end(), 0);
       std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return key[a] > key[b] || (key[a] == key[b] && a < b); });
-      std::vector<double> sorted(static_cast<size_t>(n));
-      for (int64_t q = 0; q < n; ++q) sorted[q] = key[order[q]];
+      std::vector<double> sorted(static_cast<size_t>(nc));
+      for (int64_t q = 0; q < nc; ++q) sorted[q] = key[order[q]];
       return std::make_pair(order, sorted);
     };
-    std::vector<double> w(static_cast<size_t>(n));
-    for (int64_t j = 0; j < n; ++j) w[j] = two ? s.v[j] - c.beta[j] : s.v[j];
+    std::vector<double> w(static_cast<size_t>(nc));
+    for (int64_t j = 0; j < nc; ++j) w[j] = two ? s.v[j] - c.beta[j] : s.v[j];
     const auto [orderV, sortedV] = byDesc(s.v);
     auto prefix = [](const std::vector<double>& sorted, double t) {
       return static_cast<int64_t>(std::upper_bound(sorted.begin(), sorted.end(), t, [](double x, double y) { return x > y; }) - sorted.begin());
     };
     constexpr int64_t kBlock = 512;
-    std::vector<double> blkW(static_cast<size_t>(n));
-    std::vector<int32_t> blkJ(static_cast<size_t>(n));
-    for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
-      const int64_t b1 = std::min(n, b0 + kBlock);
+    std::vector<double> blkW(static_cast<size_t>(nc));
+    std::vector<int32_t> blkJ(static_cast<size_t>(nc));
+    for (int64_t b0 = 0; b0 < nc; b0 += kBlock) {
+      const int64_t b1 = std::min(nc, b0 + kBlock);
       std::vector<std::pair<double, int32_t>> tmp;
       for (int64_t q = b0; q < b1; ++q) tmp.emplace_back(-w[orderV[q]], orderV[q]);
       std::sort(tmp.begin(), tmp.end());
@@ -238,7 +252,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
           if (static_cast<double>(c.col_bound[j]) - u[i] - vj >= -tol || (two && c.col_bound2[j] + ai - u[i] - vj >= -tol)) ++colProven;
         };
         for (int64_t b0 = 0; b0 < len[i]; b0 += kBlock) {
-          const int64_t b1 = std::min(n, b0 + kBlock);
+          const int64_t b1 = std::min(nc, b0 + kBlock);
           if (b1 <= len[i]) {
             for (int64_t q = b0; q < b1 && blkW[q] > t2[i]; ++q) consider(blkJ[q]);
           } else {
@@ -247,7 +261,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
           }
         }
         const int64_t deg = g.ptr[i + 1] - g.ptr[i];
-        byRow[i] = (n - deg - keptNonEdge) - rowFail;
+        byRow[i] = (nc - deg - keptNonEdge) - rowFail;
         byCol[i] = colProven;
         open[i] = rowFail > colProven;
       }
@@ -282,8 +296,8 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
         if (!evaluating[e.row]) violators.push_back(e);
     {
       const int64_t B = std::max<int64_t>(1, std::min<int64_t>(opt.panel_rows, static_cast<int64_t>(openRows.size())));
-      if (!openRows.empty()) scratch.resize(static_cast<size_t>(B * n));
-      std::vector<uint8_t> isEdge(static_cast<size_t>(n), 0);
+      if (!openRows.empty()) scratch.resize(static_cast<size_t>(B * nc));
+      std::vector<uint8_t> isEdge(static_cast<size_t>(nc), 0);
       std::vector<std::pair<double, int32_t>> rowViol;  // max-heap: the least negative on top
       std::vector<Entry2> byCost, byKey;
       for (size_t s0 = 0; s0 < openRows.size(); s0 += B) {
@@ -294,11 +308,11 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
         for (int64_t r = 0; r < cnt; ++r) {
           const int32_t i = openRows[s0 + r];
           for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 1;
-          const float* row = scratch.data() + r * n;
+          const float* row = scratch.data() + r * nc;
           // The row's most negative reduced costs join the graph (at most kAddPerRow a round: a
           // row's whole list would make its Dijkstra steps dense, and the next round finds the rest).
           rowViol.clear();
-          for (int64_t j = 0; j < n; ++j) {
+          for (int64_t j = 0; j < nc; ++j) {
             if (isEdge[j]) continue;
             ++evaluated;
             const double red = static_cast<double>(row[j]) - u[i] - s.v[j];
@@ -328,7 +342,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     pr.evaluated = evaluated;
     pr.rows_evaluated = rowsEvaluated;
     pr.in_graph = g.edges();
-    pr.max_violation = std::max(worstEdge, worstEval);
+    pr.max_violation = std::max({worstEdge, worstEval, freeGap()});
     if (violators.empty()) break;
     // Re-solve from the warm start: a row with a violating pair has u_i too high for it; freeing the
     // row (and its column) and augmenting it again over the enlarged graph restores feasibility.
@@ -343,6 +357,15 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     }
     g = buildGraph(c, extra);
     augmentAll();
+    // A freed column another row did not take keeps the dual its old row left it, below the free
+    // columns' common one: the warm state cannot be certified, so the enlarged graph is solved again
+    // from the cold start (more columns than rows only; there a solve is short, most paths ending
+    // at the first free column they reach).
+    if (freeGap() > tol) {
+      ++pr.cold_restarts;
+      coldStart(g, s, res.solve);
+      augmentAll();
+    }
   }
   pr.ok = pr.max_violation <= tol;
   if (!pr.ok) pr.message = "pricing left a reduced cost of " + std::to_string(-pr.max_violation) + " (tolerance " + std::to_string(tol) + ")";

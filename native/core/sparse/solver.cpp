@@ -20,13 +20,20 @@ void coldStart(const Graph& g, State& s, SolveStats& stats) {
   s.x.assign(static_cast<size_t>(g.n_rows), -1);
   s.xc.assign(static_cast<size_t>(g.n_rows), 0.0f);
   s.y.assign(static_cast<size_t>(g.n_cols), -1);
-  // v_j = the lowest cost of column j (the column candidates hold its true minimum over all rows),
-  // so every reduced cost c_ij - v_j is >= 0 and a row's u_i is its least reduced cost.
+  // Square: v_j = the lowest cost of column j (the column candidates hold its true minimum over all
+  // rows), so every reduced cost c_ij - v_j is >= 0 and a row's u_i is its least reduced cost.
+  // More columns than rows: every v_j = 0. The columns left free must end with one common, highest
+  // dual (the rectangular optimality condition); a Dijkstra step lowers only the columns it settles,
+  // and it stops at the first free one, so free columns keep the common start.
+  if (g.n_cols > g.n_rows) {
+    s.v.assign(static_cast<size_t>(g.n_cols), 0.0);
+  } else {
   s.v.assign(static_cast<size_t>(g.n_cols), kInf);
   for (int64_t i = 0; i < g.n_rows; ++i)
     for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) s.v[g.col[e]] = std::min(s.v[g.col[e]], static_cast<double>(g.cost[e]));
   for (int64_t j = 0; j < g.n_cols; ++j)
     if (s.v[j] == kInf) throw InputError("internal: column " + std::to_string(j) + " has no candidate");
+  }
   // A row whose least reduced column is free takes it (complementary slackness holds with u_i that
   // least value); the rest are left to the augmenting paths.
   int64_t free = 0;

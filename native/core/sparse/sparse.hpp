@@ -94,6 +94,7 @@ struct Pricing {
   int64_t rounds = 0;              // pricing rounds (the last found nothing)
   int64_t violations_added = 0;    // pairs added to the graph over all rounds
   int64_t rows_completed = 0;      // rows added whole because the graph gave them no augmenting path
+  int64_t cold_restarts = 0;       // rectangular rounds solved again from the cold start (a freed column left free)
   double max_violation = 0;        // worst -(reduced cost) over every pair, after the last round
   double tolerance = 0;
   bool ok = false;
@@ -125,7 +126,8 @@ struct Options {
 // progress(phase, done, total): phase "stream" (rows), "solve" (rows assigned), "pricing" (round).
 using Progress = std::function<void(const char*, int64_t, int64_t)>;
 
-// The whole method for a square pair of feature matrices a (n x dim) and b (n x dim).
+// The whole method for a pair of feature matrices a (n_a x dim) and b (n_b x dim), n_a <= n_b: every
+// row of a assigned, and with n_a < n_b the columns left free certified at a common, highest dual.
 Result solveSparse(const CostPanels& panels, const Options& opt, const std::atomic<bool>* cancel,
                    const Progress& progress);
 
