@@ -72,7 +72,7 @@ struct Lists {
 
 }  // namespace
 
-Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t panel_rows,
+Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_keep, int64_t panel_rows,
                             const std::atomic<bool>* cancel, const std::function<void(int64_t)>& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t n_a = panels.nRows(), n_b = panels.nCols();
@@ -82,6 +82,7 @@ Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t panel_r
   c.n_cols = n_b;
   c.k_row = std::min(k, n_b);
   c.k_col = std::min(k, n_a);
+  c.k_keep = std::max(c.k_row, std::min(k_keep, n_b));
   c.alpha = panels.rowOffsets();
   c.beta = panels.colOffsets();
   c.offsets = !c.alpha.empty();
@@ -90,9 +91,11 @@ Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t panel_r
   const double* beta = two ? c.beta.data() : nullptr;
   auto sized = [](auto& v, int64_t n) { v.resize(static_cast<size_t>(n)); };
   sized(c.row_idx, n_a * c.k_row), sized(c.row_cost, n_a * c.k_row), sized(c.row_bound, n_a);
+  sized(c.keep_idx, n_a * c.k_keep), sized(c.keep_cost, n_a * c.k_keep), sized(c.keep_bound, n_a);
   sized(c.col_idx, n_b * c.k_col), sized(c.col_cost, n_b * c.k_col), sized(c.col_bound, n_b);
   if (two) {
     sized(c.row_idx2, n_a * c.k_row), sized(c.row_cost2, n_a * c.k_row), sized(c.row_bound2, n_a);
+    sized(c.keep_idx2, n_a * c.k_keep), sized(c.keep_cost2, n_a * c.k_keep), sized(c.keep_bound2, n_a);
     sized(c.col_idx2, n_b * c.k_col), sized(c.col_cost2, n_b * c.k_col), sized(c.col_bound2, n_b);
   }
   // Column lists live across panels; rows' only within their panel.
@@ -101,39 +104,70 @@ Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t panel_r
   if (two) cols2.init(n_b, c.k_col);
   const int64_t P = std::max<int64_t>(1, std::min(panel_rows, n_a));
   std::vector<float> panel(static_cast<size_t>(P * n_b));
-  std::vector<Entry> rowHeaps(static_cast<size_t>(P * c.k_row)), rowHeaps2(two ? static_cast<size_t>(P * c.k_row) : 0);
 
   for (int64_t i0 = 0; i0 < n_a; i0 += P) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     const int64_t rows = std::min(P, n_a - i0);
     panels.rows(i0, rows, panel.data());
-    // Rows: each part its own rows.
+    // Rows: each part its own rows. A row's long lists are gathered in a buffer of 2 kk behind a
+    // threshold (cut back to the kk best whenever it fills), amortised O(1) an entry where a heap
+    // of kk costs log kk per entry that enters (flat rows let many in). Same set as a heap's: the
+    // kk smallest by (key, column), since a later entry with an equal key has the larger column.
     parallelFor(rows, threads, 16, [&](int64_t r0, int64_t r1, int) {
-      const int64_t kk = c.k_row;
+      const int64_t kk = c.k_keep, kr = c.k_row;
+      std::vector<Entry> buf, buf2;
+      buf.reserve(static_cast<size_t>(2 * kk));
+      buf2.reserve(static_cast<size_t>(2 * kk));
+      auto cut = [&](std::vector<Entry>& b) {
+        std::nth_element(b.begin(), b.begin() + (kk - 1), b.end());
+        b.resize(static_cast<size_t>(kk));
+        return b[kk - 1].key;
+      };
+      // Sorts b's kk best into idx/cost; the bound of what was dropped (+inf when nothing was).
+      auto finishBuf = [&](std::vector<Entry>& b, int64_t seen, int32_t* idx, float* cost) {
+        if (static_cast<int64_t>(b.size()) > kk) cut(b);
+        std::sort(b.begin(), b.end());
+        for (int64_t q = 0; q < kk; ++q) {
+          idx[q] = q < static_cast<int64_t>(b.size()) ? b[q].idx : -1;
+          cost[q] = q < static_cast<int64_t>(b.size()) ? b[q].cost : std::numeric_limits<float>::infinity();
+        }
+        return seen > kk ? b[kk - 1].key : kInf;
+      };
       for (int64_t r = r0; r < r1; ++r) {
         const float* cr = panel.data() + r * n_b;
-        Entry* h = rowHeaps.data() + r * kk;
-        Entry* h2 = two ? rowHeaps2.data() + r * kk : nullptr;
-        int64_t size = 0, size2 = 0;
+        buf.clear(), buf2.clear();
         double w = kInf, w2 = kInf;
+        int64_t seen = 0;
         for (int64_t j = 0; j < n_b; ++j) {
           const float x = cr[j];
           if (std::isnan(x)) continue;
-          if (static_cast<double>(x) <= w) {
-            offer(h, size, kk, {static_cast<double>(x), static_cast<int32_t>(j), x});
-            if (size == kk) w = h[0].key;
+          ++seen;
+          if (static_cast<double>(x) < w) {
+            buf.push_back({static_cast<double>(x), static_cast<int32_t>(j), x});
+            if (static_cast<int64_t>(buf.size()) == 2 * kk) w = cut(buf);
           }
           if (two) {
             const double key = static_cast<double>(x) - beta[j];
-            if (key <= w2) {
-              offer(h2, size2, kk, {key, static_cast<int32_t>(j), x});
-              if (size2 == kk) w2 = h2[0].key;
+            if (key < w2) {
+              buf2.push_back({key, static_cast<int32_t>(j), x});
+              if (static_cast<int64_t>(buf2.size()) == 2 * kk) w2 = cut(buf2);
             }
           }
         }
         const int64_t i = i0 + r;
-        c.row_bound[i] = static_cast<float>(finish(h, size, kk, n_b, c.row_idx.data() + i * kk, c.row_cost.data() + i * kk));
-        if (two) c.row_bound2[i] = finish(h2, size2, kk, n_b, c.row_idx2.data() + i * kk, c.row_cost2.data() + i * kk);
+        c.keep_bound[i] = static_cast<float>(finishBuf(buf, seen, c.keep_idx.data() + i * kk, c.keep_cost.data() + i * kk));
+        if (two) c.keep_bound2[i] = finishBuf(buf2, seen, c.keep_idx2.data() + i * kk, c.keep_cost2.data() + i * kk);
+        // The graph's lists: the first kr of the longer ones, bounded by the kr-th key (every entry
+        // past it in the sorted list, and every entry the list dropped, is >= it).
+        std::copy_n(c.keep_idx.data() + i * kk, kr, c.row_idx.data() + i * kr);
+        std::copy_n(c.keep_cost.data() + i * kk, kr, c.row_cost.data() + i * kr);
+        c.row_bound[i] = seen > kr ? c.keep_cost[i * kk + kr - 1] : std::numeric_limits<float>::infinity();
+        if (two) {
+          std::copy_n(c.keep_idx2.data() + i * kk, kr, c.row_idx2.data() + i * kr);
+          std::copy_n(c.keep_cost2.data() + i * kk, kr, c.row_cost2.data() + i * kr);
+          const int32_t jb = c.keep_idx2[i * kk + kr - 1];
+          c.row_bound2[i] = seen > kr && jb >= 0 ? static_cast<double>(c.keep_cost2[i * kk + kr - 1]) - beta[jb] : kInf;
+        }
       }
     });
     // Columns: each part its own columns, scanning the panel's rows in order.

@@ -6,6 +6,8 @@
 // every violator joins the graph and is re-solved from the warm start, until a round finds none.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -35,8 +37,8 @@ std::vector<double> rowDuals(const Graph& g, const State& s, std::vector<float>&
 
 }  // namespace
 
-// (key, column) ordered by key then column, for a kept row's two lists.
-using Entry2 = std::pair<double, int32_t>;
+
+
 
 Result solveSparse(const CostPanels& panels, const Options& opt, const std::atomic<bool>* cancel,
                    const Progress& progress) {
@@ -48,16 +50,17 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   Result res;
   const int threads = panels.threads();
   const auto t0 = Clock::now();
-  res.cand = streamCandidates(panels, opt.k, opt.panel_rows, cancel,
+  const int64_t kKeep = std::min<int64_t>(nc, opt.k_keep > 0 ? std::max(opt.k_keep, opt.k) : std::max<int64_t>(256, 8 * opt.k));
+  res.cand = streamCandidates(panels, opt.k, kKeep, opt.panel_rows, cancel,
                               [&](int64_t done) { if (progress) progress("stream", done, n); });
   res.seconds_stream = since(t0);
   const Candidates& c = res.cand;
 
   std::vector<Edge> extra;
   std::vector<uint8_t> rowWhole(static_cast<size_t>(n), 0);  // rows whose every entry is an edge
-  // Rows pricing evaluated whole keep their kKeep lowest entries by c and by c - beta (columns
-  // ascending) with the two tighter bounds of what that drops: a later round checks those entries
-  // from memory and needs the row again only if even these bounds leave pairs open.
+  // Every row keeps the stream's longer lists (kKeep lowest entries by c and by c - beta, columns
+  // ascending) with the two tighter bounds of what they drop: pricing checks those entries from
+  // memory and recomputes the row only if even these bounds leave pairs open.
   struct Kept {
     std::vector<int32_t> idx;
     std::vector<float> cost;
@@ -66,7 +69,6 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   };
   std::vector<Kept> kept(static_cast<size_t>(n));
   std::vector<uint8_t> hasKept(static_cast<size_t>(n), 0);
-  const int64_t kKeep = std::min<int64_t>(nc, std::max<int64_t>(256, 8 * opt.k));
   std::vector<float> scratch;
   // The largest cost seen sets the certificate's tolerance (as the dense certificate's, 1e-9 relative).
   double scale = 0;
@@ -75,32 +77,32 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   for (float x : c.row_bound) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
   for (float x : c.row_cost2) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
 
-  // Keeps row i's kKeep lowest entries by c and by c - beta, and the bounds of what they drop.
-  auto keepRow = [&](int32_t i, const float* row, std::vector<Entry2>& byCost, std::vector<Entry2>& byKey) {
-    Kept kp;
-    byCost.resize(static_cast<size_t>(nc));
-    for (int64_t j = 0; j < nc; ++j) byCost[j] = {static_cast<double>(row[j]), static_cast<int32_t>(j)};
-    std::nth_element(byCost.begin(), byCost.begin() + (kKeep - 1), byCost.end());
-    kp.b1 = kKeep < nc ? static_cast<float>(byCost[kKeep - 1].first) : std::numeric_limits<float>::infinity();
-    std::vector<int32_t> cols;
-    for (int64_t q = 0; q < kKeep; ++q) cols.push_back(byCost[q].second);
-    kp.b2 = kInf;
-    if (c.offsets) {
-      byKey.resize(static_cast<size_t>(nc));
-      for (int64_t j = 0; j < nc; ++j) byKey[j] = {static_cast<double>(row[j]) - c.beta[j], static_cast<int32_t>(j)};
-      std::nth_element(byKey.begin(), byKey.begin() + (kKeep - 1), byKey.end());
-      kp.b2 = kKeep < nc ? byKey[kKeep - 1].first : kInf;
-      for (int64_t q = 0; q < kKeep; ++q) cols.push_back(byKey[q].second);
+  // Every row's longer lists from the stream, as one column-sorted list with their two bounds.
+  parallelFor(n, threads, 256, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) {
+      Kept& kp = kept[i];
+      const int64_t kk = c.k_keep;
+      std::vector<std::pair<int32_t, float>> all;
+      all.reserve(static_cast<size_t>(2 * kk));
+      for (int64_t q = 0; q < kk; ++q)
+        if (c.keep_idx[i * kk + q] >= 0) all.emplace_back(c.keep_idx[i * kk + q], c.keep_cost[i * kk + q]);
+      if (c.offsets)
+        for (int64_t q = 0; q < kk; ++q)
+          if (c.keep_idx2[i * kk + q] >= 0) all.emplace_back(c.keep_idx2[i * kk + q], c.keep_cost2[i * kk + q]);
+      std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      all.erase(std::unique(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first == y.first; }), all.end());
+      kp.idx.resize(all.size());
+      kp.cost.resize(all.size());
+      for (size_t q = 0; q < all.size(); ++q) kp.idx[q] = all[q].first, kp.cost[q] = all[q].second;
+      kp.b1 = c.keep_bound[i];
+      kp.b2 = c.offsets ? c.keep_bound2[i] : kInf;
+      hasKept[i] = 1;
     }
-    // nth_element leaves ties of the k-th value on both sides: every entry not kept is >= the bound.
-    std::sort(cols.begin(), cols.end());
-    cols.erase(std::unique(cols.begin(), cols.end()), cols.end());
-    kp.idx = cols;
-    kp.cost.resize(cols.size());
-    for (size_t q = 0; q < cols.size(); ++q) kp.cost[q] = row[cols[q]];
-    kept[i] = std::move(kp);
-    hasKept[i] = 1;
-  };
+  });
+  for (float x : c.keep_cost) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
+  // Rows pricing has recomputed; a row needed a second time joins the graph whole (its bounds did
+  // not hold under two sets of duals: a flat row, cheaper as edges than as GEMM rounds).
+  std::vector<uint8_t> timesEvaluated(static_cast<size_t>(n), 0);
 
   // Adds rows computed whole (list) to the graph: every entry an edge.
   auto addWholeRows = [&](const std::vector<int32_t>& list) {
@@ -149,16 +151,19 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     return minFree < kInf ? maxAll - minFree : 0.0;
   };
 
-  const auto t2 = Clock::now();
+  const auto tPricing = Clock::now();
   Pricing& pr = res.pricing;
   pr.pairs = n * nc;
   const double tol = opt.tolerance > 0 ? opt.tolerance : 1e-9 * (1.0 + scale);
   pr.tolerance = tol;
   std::vector<float> assigned;
   std::vector<double> u;
+  // SAE_MATCH_SPARSE_TRACE set: a line per pricing round on stderr (where the time goes).
+  const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
   for (;;) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     ++pr.rounds;
+    double traceGemm = 0;
     if (progress) progress("pricing", pr.rounds, 0);
     u = rowDuals(g, s, assigned);
     // A dropped pair (i, j) is proven by row i's bounds when
@@ -207,7 +212,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     std::vector<double> edgeWorst(static_cast<size_t>(parts), 0.0), keptWorst(static_cast<size_t>(parts), 0.0);
     std::vector<int64_t> keptChecked(static_cast<size_t>(parts), 0);
     std::vector<std::vector<Edge>> keptViol(static_cast<size_t>(parts));
-    const int64_t addPerRow = std::max<int64_t>(opt.k, 8);
+    const int64_t addPerRow = std::getenv("SAE_MATCH_ADD_PER_ROW") ? std::atoll(std::getenv("SAE_MATCH_ADD_PER_ROW")) : std::max<int64_t>(opt.k, 8);
     parallelFor(n, threads, 64, [&](int64_t b, int64_t e, int part) {
       double worst = 0, worstKept = 0;
       std::vector<std::pair<double, int32_t>> heap;
@@ -229,13 +234,10 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
             ++keptNonEdge;
             const double red = static_cast<double>(kp.cost[q]) - u[i] - s.v[j];
             worstKept = std::max(worstKept, -red);
-            if (red < -tol) {
-              heap.emplace_back(red, static_cast<int32_t>(q));
-              std::push_heap(heap.begin(), heap.end());
-              if (static_cast<int64_t>(heap.size()) > addPerRow) std::pop_heap(heap.begin(), heap.end()), heap.pop_back();
-            }
+            // Every violating kept entry joins (at most 2 kKeep a row): checking them costs no GEMM,
+            // and a row left with violators would come back round after round.
+            if (red < -tol) keptViol[part].push_back({static_cast<int32_t>(i), j, kp.cost[q]});
           }
-          for (const auto& [red, q] : heap) keptViol[part].push_back({static_cast<int32_t>(i), kp.idx[q], kp.cost[q]});
           keptChecked[part] += keptNonEdge;
         }
         const int32_t* kb = hasKept[i] ? kept[i].idx.data() : nullptr;
@@ -271,7 +273,11 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     double worstEdge = 0;
     for (double w : edgeWorst) worstEdge = std::max(worstEdge, w);
     std::vector<int32_t> openRows;
-    for (int64_t i = 0; i < n; ++i)
+    // Kept entries that violate are fixed first, without recomputing a row: the duals they leave
+    // are nearer the last ones, so the rows then recomputed are fewer, and are recomputed once.
+    bool keptFirst = false;
+    for (int q = 0; q < parts; ++q) keptFirst = keptFirst || !keptViol[q].empty();
+    for (int64_t i = 0; i < n && !keptFirst; ++i)
       if (open[i]) openRows.push_back(static_cast<int32_t>(i));
     if (static_cast<double>(openRows.size()) > opt.full_pass_share * static_cast<double>(n)) fullPass = true;
     if (fullPass) {  // every row not already whole is recomputed and checked pair by pair
@@ -299,12 +305,13 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
       if (!openRows.empty()) scratch.resize(static_cast<size_t>(B * nc));
       std::vector<uint8_t> isEdge(static_cast<size_t>(nc), 0);
       std::vector<std::pair<double, int32_t>> rowViol;  // max-heap: the least negative on top
-      std::vector<Entry2> byCost, byKey;
       for (size_t s0 = 0; s0 < openRows.size(); s0 += B) {
         if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
         const int64_t cnt = std::min<int64_t>(B, static_cast<int64_t>(openRows.size() - s0));
+        const auto tg = Clock::now();
         if (openRows[s0 + cnt - 1] - openRows[s0] == cnt - 1) panels.rows(openRows[s0], cnt, scratch.data());
         else panels.gathered(openRows.data() + s0, cnt, scratch.data());
+        traceGemm += since(tg);
         for (int64_t r = 0; r < cnt; ++r) {
           const int32_t i = openRows[s0 + r];
           for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 1;
@@ -330,7 +337,11 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
           if (hasKept[i])  // its kept entries were counted above and are counted again in this row
             for (int32_t j : kept[i].idx) evaluated -= !isEdge[j];
           for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 0;
-          if (!fullPass) keepRow(i, row, byCost, byKey);
+          if (!fullPass && ++timesEvaluated[i] >= 2) {  // recomputed twice: the whole row joins the graph
+            rowWhole[i] = 1;
+            for (int64_t j = 0; j < nc; ++j) extra.push_back({i, static_cast<int32_t>(j), row[j]});
+            ++pr.rows_made_whole;
+          }
         }
         if (progress) progress("pricing", pr.rounds, 0);
       }
@@ -343,6 +354,9 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
     pr.rows_evaluated = rowsEvaluated;
     pr.in_graph = g.edges();
     pr.max_violation = std::max({worstEdge, worstEval, freeGap()});
+    if (trace)
+      std::fprintf(stderr, "sparse round %lld: %zu rows evaluated (gemm %.2f s), %zu violators, round %.2f s so far\n",
+                   static_cast<long long>(pr.rounds), openRows.size(), traceGemm, violators.size(), since(tPricing));
     if (violators.empty()) break;
     // Re-solve from the warm start: a row with a violating pair has u_i too high for it; freeing the
     // row (and its column) and augmenting it again over the enlarged graph restores feasibility.
@@ -355,8 +369,11 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
         s.x[e.row] = -1;
       }
     }
+    const auto ta = Clock::now();
     g = buildGraph(c, extra);
     augmentAll();
+    if (trace) std::fprintf(stderr, "  re-solve %.2f s (%lld augmentations, %lld edge scans so far)\n", since(ta),
+                            static_cast<long long>(res.solve.augmentations), static_cast<long long>(res.solve.edge_scans));
     // A freed column another row did not take keeps the dual its old row left it, below the free
     // columns' common one: the warm state cannot be certified, so the enlarged graph is solved again
     // from the cold start (more columns than rows only; there a solve is short, most paths ending
@@ -369,7 +386,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   }
   pr.ok = pr.max_violation <= tol;
   if (!pr.ok) pr.message = "pricing left a reduced cost of " + std::to_string(-pr.max_violation) + " (tolerance " + std::to_string(tol) + ")";
-  pr.seconds = since(t2);
+  pr.seconds = since(tPricing);
   res.seconds_pricing = pr.seconds;
   res.x = s.x;
   res.v = s.v;

@@ -34,12 +34,22 @@ struct Candidates {
   std::vector<float> row_bound, col_bound;
   std::vector<double> row_bound2, col_bound2;
   std::vector<double> alpha, beta;
+  // Each row's longer lists (k_keep >= k_row entries by c and by c - beta, ascending; the graph's row
+  // lists are their first k_row), with the bounds of what they drop: pricing checks these entries
+  // from memory and needs a row recomputed only where even these bounds leave pairs open. A row
+  // list costs the stream little (its offers are sequential); the column lists stay at k.
+  int64_t k_keep = 0;
+  std::vector<int32_t> keep_idx, keep_idx2;
+  std::vector<float> keep_cost, keep_cost2;
+  std::vector<float> keep_bound;
+  std::vector<double> keep_bound2;
   double seconds = 0;
 };
 
 // Streams the matrix of `panels` in panels of panel_rows rows (one GEMM each, norms fused, as the
 // dense cost kernel) and keeps k candidates per row and per column. progress(rows done) after each panel.
-Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t panel_rows,
+// k_keep (>= k) entries of every row are kept in the longer lists.
+Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_keep, int64_t panel_rows,
                             const std::atomic<bool>* cancel, const std::function<void(int64_t)>& progress);
 
 // The candidate graph as compressed rows: row i's edges are col/cost[ptr[i] .. ptr[i+1]), columns
@@ -94,6 +104,7 @@ struct Pricing {
   int64_t rounds = 0;              // pricing rounds (the last found nothing)
   int64_t violations_added = 0;    // pairs added to the graph over all rounds
   int64_t rows_completed = 0;      // rows added whole because the graph gave them no augmenting path
+  int64_t rows_made_whole = 0;     // rows recomputed in two rounds, then added whole (all their entries edges)
   int64_t cold_restarts = 0;       // rectangular rounds solved again from the cold start (a freed column left free)
   double max_violation = 0;        // worst -(reduced cost) over every pair, after the last round
   double tolerance = 0;
@@ -121,6 +132,8 @@ struct Options {
   // Pricing evaluates the rows that bounds leave open; past this share of all rows it recomputes the
   // whole matrix once instead (a second streaming pass, with every pair checked).
   double full_pass_share = 0.25;
+  // Entries per row in the longer lists the stream keeps (0: max(256, 8 k)).
+  int64_t k_keep = 0;
 };
 
 // progress(phase, done, total): phase "stream" (rows), "solve" (rows assigned), "pricing" (round).
