@@ -306,8 +306,17 @@ describe('phase 4 split over two threads (n >= 4096)', () => {
       // nothing was split. A single-core machine has no helper either way.
       const split = two.stats.helperSteps + two.stats.stepsTakenOver;
       if (cores >= 2) {
-        expect(two.stats.helperSteps).toBeGreaterThan(0);
         expect(split).toBe(two.stats.augmentations + two.stats.dijkstraSteps);
+        // Whether the helper is scheduled in time is the machine's business (vitest's other workers
+        // share these cores): a solve it missed entirely is taken over step by step, as above, and
+        // is no failure. That it can take part is asked of a few solves, not of one.
+        let helped = two.stats.helperSteps;
+        for (let attempt = 0; attempt < 5 && helped === 0; attempt++) {
+          const again = await solveAssignment(inst, { engine: { lapThreads: 2 } });
+          expect(again.totalCost).toBeCloseTo(one.totalCost, 6);
+          helped = again.stats.helperSteps;
+        }
+        expect(helped).toBeGreaterThan(0);
       } else expect(split).toBe(0);
       expect(one.stats.helperSteps + one.stats.stepsTakenOver).toBe(0);
     }

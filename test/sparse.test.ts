@@ -128,9 +128,15 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
       expect(assigned.length).toBe(Math.min(na, nb));
       expect(new Set(assigned).size).toBe(assigned.length);
       for (let i = 0; i < na; i++) if (sp.rowToCol[i]! < 0) expect(sp.costs[i]).toBeNaN();
-      // The candidates stay a's: k lowest columns of b for each feature of a.
+      // The candidates stay a's: each feature of a has its kRow lowest columns of b, ascending
+      // (the longer row lists when a is the smaller side, the column lists when it is the larger).
       expect(sp.topkIndices.length).toBe(na * sp.kRow);
-      expect(sp.kRow).toBe(Math.min(k, nb));
+      expect(sp.kRow).toBe(na <= nb ? Math.min(Math.max(256, 8 * k), nb) : Math.min(k, nb));
+      const D = await costMatrix(a, b, {});
+      for (let i = 0; i < na; i += Math.max(1, Math.floor(na / 7))) {
+        const row = Array.from(D.data.subarray(i * nb, (i + 1) * nb)).sort((x, y) => x - y);
+        expect(Array.from(sp.topkCosts.subarray(i * sp.kRow, (i + 1) * sp.kRow))).toEqual(row.slice(0, sp.kRow));
+      }
     }
     const { a, b } = saeLikeFeatures(1200, 64, 27);
     const wide: FeatureMatrix = { data: b.data, rows: 1200, dim: 64 };

@@ -48,9 +48,10 @@ class SparseWorker : public PromiseWorker {
     r.Set("costs", toTyped<float>(env, result.assigned_cost));
     r.Set("totalCost", result.total);
     r.Set("graphEdges", static_cast<double>(result.graph_edges));
-    r.Set("kRow", static_cast<double>(result.cand.k_row));
-    r.Set("topkIndices", toTyped<int32_t>(env, result.cand.row_idx));
-    r.Set("topkCosts", toTyped<float>(env, result.cand.row_cost));
+    // --topk from each row's longer list (k_keep entries, ascending).
+    r.Set("kRow", static_cast<double>(result.cand.k_keep));
+    r.Set("topkIndices", toTyped<int32_t>(env, result.cand.keep_idx));
+    r.Set("topkCosts", toTyped<float>(env, result.cand.keep_cost));
     // The columns' own lists: b's candidates among a's rows (a cross-width pair oriented b-first
     // takes its --topk from them).
     r.Set("kCol", static_cast<double>(result.cand.k_col));

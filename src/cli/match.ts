@@ -162,7 +162,7 @@ export const shardOption = () => new Option('--shard <K/N|auto|auto/N>', 'only s
 export const metricOption = () => new Option('--metric <m>', 'feature comparison').choices([...METRICS]).default('enc-dec');
 export const deviceOption = () => new Option('--device <d>', 'where to compute').choices([...DEVICES]).default('auto' as DeviceChoice);
 export const methodOption = () => new Option('--method <m>', 'dense: the whole cost matrix; sparse: streamed candidates, priced over all pairs; auto: dense while it fits and is the faster').choices([...METHODS]).default('auto' as MethodChoice);
-export const candidatesOption = () => new Option('--candidates <k>', 'the sparse method\'s candidates per row and per column').argParser(int(1)).default(DEFAULT_CANDIDATES);
+export const candidatesOption = () => new Option('--candidates <k>', 'the sparse method\'s candidates per column (twice as many per row)').argParser(int(1)).default(DEFAULT_CANDIDATES);
 const topkOption = () => new Option('--topk <k>', 'also write each feature\'s k lowest-cost candidates, many-to-one (topk_idx/topk_cost_{l}_{l+1}.npy)').argParser(int(1));
 const dualsOption = () => new Option('--duals', 'also write the certificate\'s duals u_{l}_{l+1}.npy, v_{l}_{l+1}.npy (float64): re-verify optimality yourself');
 const biasOption = () => new Option('--bias-weight <w>', 'add w·b_enc′ as one more coordinate (0 = off)').argParser(nonNegative).default(0);

@@ -63,7 +63,7 @@ export interface ManifestPair {
   };
   /** 'dense' (the whole cost matrix; absent in older folders) or 'sparse' (candidates, priced). */
   method?: MatchMethod;
-  /** The sparse method's candidates per row and per column. */
+  /** The sparse method's candidates per column (twice as many per row). */
   candidates?: number;
   /** Why `method` was used ('asked for', or what `auto` saw). */
   method_reason?: string;

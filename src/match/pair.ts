@@ -34,7 +34,7 @@ export interface MatchOptions {
   topk?: number;
   /** 'auto' (default): dense while the matrix fits and is small enough to be the faster (solve/method.ts). */
   method?: MethodChoice;
-  /** The sparse method's candidates per row and per column (default solve/sparse.ts DEFAULT_CANDIDATES). */
+  /** The sparse method's candidates per column, twice as many per row (default solve/sparse.ts DEFAULT_CANDIDATES). */
   candidates?: number;
   /** Where a long pair is, in words (the sparse method's stream, solve and pricing rounds). */
   onStep?: (what: string) => void;

@@ -8,8 +8,8 @@ import { checkFeatures, type CostMetric, type FeatureMatrix, type GemmKernel } f
 import { resolveEngine, type EngineOptions } from './engine.js';
 import { ensureMemory } from '../io/memory.js';
 
-/** Candidates per row and per column by default (BENCHMARKS.md, "The sparse method"). */
-export const DEFAULT_CANDIDATES = 32;
+/** Candidates per column by default, twice as many per row in the graph (BENCHMARKS.md, "The sparse method"). */
+export const DEFAULT_CANDIDATES = 16;
 
 /** The sparse method's k, checked: an integer in [1, 4096]. */
 export function checkCandidates(k: number): number {
@@ -31,14 +31,17 @@ export interface SparseOptions {
 }
 
 /**
- * What the sparse method holds besides the features: one panel, two candidate lists per row and per
- * column (indices, costs, and 16-byte heap entries while streaming), the graph, the duals.
+ * What the sparse method holds besides the features (native/core/sparse/): one panel (and, for C^T,
+ * its block of C), every row's two longer lists (max(256, 8k) entries each) and their union by
+ * column, the graph's row lists (2k) and column lists (k, with their heaps while streaming), the
+ * graph itself, the duals.
  */
 export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: number): number {
-  const lists = 2 * (nRows + nCols) * k * (4 + 4) + 2 * nCols * k * 16;
-  const graph = 2 * (nRows + nCols) * k * (4 + 4 + 8);
-  // A panel of C^T also holds its block of C before the transpose.
-  return 8 * panelRows * nCols + lists + graph + 64 * (nRows + nCols);
+  const keep = Math.min(nCols, Math.max(256, 8 * k));
+  const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8;
+  const colLists = nCols * k * 2 * (8 + 16);
+  const graph = (nRows * 2 * (2 * k) + nCols * k * 2) * (4 + 4) * 2;
+  return 8 * panelRows * nCols + rowLists + colLists + graph + 64 * (nRows + nCols);
 }
 
 export type SparseAssignment = Omit<NativeSparseResult, 'pricing'> & { pricing: SparsePricing; candidates: number };

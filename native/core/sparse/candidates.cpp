@@ -72,7 +72,7 @@ struct Lists {
 
 }  // namespace
 
-Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_keep, int64_t panel_rows,
+Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_row, int64_t k_keep, int64_t panel_rows,
                             const std::atomic<bool>* cancel, const std::function<void(int64_t)>& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t n_a = panels.nRows(), n_b = panels.nCols();
@@ -80,7 +80,7 @@ Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_keep,
   Candidates c;
   c.n_rows = n_a;
   c.n_cols = n_b;
-  c.k_row = std::min(k, n_b);
+  c.k_row = std::min(k_row, n_b);
   c.k_col = std::min(k, n_a);
   c.k_keep = std::max(c.k_row, std::min(k_keep, n_b));
   c.alpha = panels.rowOffsets();
@@ -133,26 +133,56 @@ Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_keep,
         }
         return seen > kk ? b[kk - 1].key : kInf;
       };
+      // A row whose entries fall along its columns (features stored in order of norm, say) would let
+      // nearly every entry in and cut the buffer every kk entries; a threshold from a strided sample
+      // (about 2 kk entries of the row below it) keeps the scan to one comparison an entry. When it
+      // lets fewer than kk in, the row is scanned again without it.
+      std::vector<double> sample, sample2;
+      const int64_t nSample = n_b >= 8 * kk ? std::min<int64_t>(1024, n_b) : 0;
+      auto quantile = [&](std::vector<double>& v) {
+        const int64_t q = std::min<int64_t>(static_cast<int64_t>(v.size()) - 1, (2 * kk * static_cast<int64_t>(v.size())) / n_b + 1);
+        std::nth_element(v.begin(), v.begin() + q, v.end());
+        return v[q];
+      };
       for (int64_t r = r0; r < r1; ++r) {
         const float* cr = panel.data() + r * n_b;
-        buf.clear(), buf2.clear();
-        double w = kInf, w2 = kInf;
-        int64_t seen = 0;
-        for (int64_t j = 0; j < n_b; ++j) {
-          const float x = cr[j];
-          if (std::isnan(x)) continue;
-          ++seen;
-          if (static_cast<double>(x) < w) {
-            buf.push_back({static_cast<double>(x), static_cast<int32_t>(j), x});
-            if (static_cast<int64_t>(buf.size()) == 2 * kk) w = cut(buf);
+        double t = kInf, t2 = kInf;
+        if (nSample) {
+          sample.clear(), sample2.clear();
+          for (int64_t q = 0; q < nSample; ++q) {
+            const int64_t j = q * n_b / nSample;
+            if (std::isnan(cr[j])) continue;
+            sample.push_back(static_cast<double>(cr[j]));
+            if (two) sample2.push_back(static_cast<double>(cr[j]) - beta[j]);
           }
-          if (two) {
-            const double key = static_cast<double>(x) - beta[j];
-            if (key < w2) {
-              buf2.push_back({key, static_cast<int32_t>(j), x});
-              if (static_cast<int64_t>(buf2.size()) == 2 * kk) w2 = cut(buf2);
+          if (!sample.empty()) t = quantile(sample);
+          if (!sample2.empty()) t2 = quantile(sample2);
+        }
+        int64_t seen = 0;
+        for (int pass = 0; pass < 2; ++pass) {
+          buf.clear(), buf2.clear();
+          double w = t, w2 = t2;
+          seen = 0;
+          for (int64_t j = 0; j < n_b; ++j) {
+            const float x = cr[j];
+            if (std::isnan(x)) continue;
+            ++seen;
+            if (static_cast<double>(x) < w) {
+              buf.push_back({static_cast<double>(x), static_cast<int32_t>(j), x});
+              if (static_cast<int64_t>(buf.size()) == 2 * kk) w = cut(buf);
+            }
+            if (two) {
+              const double key = static_cast<double>(x) - beta[j];
+              if (key < w2) {
+                buf2.push_back({key, static_cast<int32_t>(j), x});
+                if (static_cast<int64_t>(buf2.size()) == 2 * kk) w2 = cut(buf2);
+              }
             }
           }
+          // Enough below both thresholds (or no threshold): the kk best of the row are in the buffers.
+          const int64_t want = std::min(kk, seen);
+          if ((t == kInf || static_cast<int64_t>(buf.size()) >= want) && (!two || t2 == kInf || static_cast<int64_t>(buf2.size()) >= want)) break;
+          t = kInf, t2 = kInf;
         }
         const int64_t i = i0 + r;
         c.keep_bound[i] = static_cast<float>(finishBuf(buf, seen, c.keep_idx.data() + i * kk, c.keep_cost.data() + i * kk));
@@ -244,6 +274,38 @@ Graph buildGraph(const Candidates& c, const std::vector<Edge>& extra) {
     g.ptr[i + 1] = static_cast<int64_t>(g.col.size());
   }
   return g;
+}
+
+Graph addEdges(const Graph& g, std::vector<Edge> more) {
+  if (more.empty()) return g;
+  // Sorted by row then column, merged row by row with the graph's own (already column-sorted)
+  // edges: O(edges + more log more), where rebuilding from the lists re-sorted every row each round.
+  std::sort(more.begin(), more.end(), [](const Edge& a, const Edge& b) { return a.row < b.row || (a.row == b.row && a.col < b.col); });
+  Graph out;
+  out.n_rows = g.n_rows;
+  out.n_cols = g.n_cols;
+  out.ptr.assign(static_cast<size_t>(g.n_rows + 1), 0);
+  out.col.reserve(g.col.size() + more.size());
+  out.cost.reserve(g.col.size() + more.size());
+  size_t m = 0;
+  for (int64_t i = 0; i < g.n_rows; ++i) {
+    int64_t e = g.ptr[i];
+    const int64_t end = g.ptr[i + 1];
+    int32_t last = -1;
+    auto put = [&](int32_t j, float cost) {
+      if (j == last) return;  // a pair met twice has one value: both came from the same entry
+      last = j;
+      out.col.push_back(j);
+      out.cost.push_back(cost);
+    };
+    while (e < end || (m < more.size() && more[m].row == i)) {
+      const bool fromMore = m < more.size() && more[m].row == i && (e >= end || more[m].col < g.col[e]);
+      if (fromMore) put(more[m].col, more[m].cost), ++m;
+      else put(g.col[e], g.cost[e]), ++e;
+    }
+    out.ptr[i + 1] = static_cast<int64_t>(out.col.size());
+  }
+  return out;
 }
 
 }  // namespace saematch::sparse

@@ -51,7 +51,8 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   const int threads = panels.threads();
   const auto t0 = Clock::now();
   const int64_t kKeep = std::min<int64_t>(nc, opt.k_keep > 0 ? std::max(opt.k_keep, opt.k) : std::max<int64_t>(256, 8 * opt.k));
-  res.cand = streamCandidates(panels, opt.k, kKeep, opt.panel_rows, cancel,
+  const int64_t kRow = opt.k_row > 0 ? opt.k_row : 2 * opt.k;
+  res.cand = streamCandidates(panels, opt.k, kRow, std::max(kKeep, std::min(kRow, nc)), opt.panel_rows, cancel,
                               [&](int64_t done) { if (progress) progress("stream", done, n); });
   res.seconds_stream = since(t0);
   const Candidates& c = res.cand;
@@ -125,6 +126,11 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   const auto t1 = Clock::now();
   if (progress) progress("solve", 0, 0);
   Graph g = buildGraph(c, extra);
+  size_t extraInGraph = extra.size();  // extra[0 .. extraInGraph) are edges of g
+  auto growGraph = [&] {
+    g = addEdges(g, std::vector<Edge>(extra.begin() + static_cast<std::ptrdiff_t>(extraInGraph), extra.end()));
+    extraInGraph = extra.size();
+  };
   State s;
   // Augments every free row; rows the graph has no perfect matching through get every column.
   auto augmentAll = [&] {
@@ -133,7 +139,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
       if (stuck.empty()) return;
       res.pricing.rows_completed += static_cast<int64_t>(stuck.size());
       addWholeRows(stuck);
-      g = buildGraph(c, extra);
+      growGraph();
     }
   };
   coldStart(g, s, res.solve);
@@ -160,123 +166,136 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
   std::vector<double> u;
   // SAE_MATCH_SPARSE_TRACE set: a line per pricing round on stderr (where the time goes).
   const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
+  if (trace)
+    std::fprintf(stderr, "sparse: stream %.2f s, %lld edges; solve %.2f s: %lld free after the start, %lld augmentations, %lld heap pops, %lld edge scans\n",
+                 res.seconds_stream, static_cast<long long>(g.edges()), res.seconds_solve, static_cast<long long>(res.solve.free_after_init),
+                 static_cast<long long>(res.solve.augmentations), static_cast<long long>(res.solve.heap_pops), static_cast<long long>(res.solve.edge_scans));
   for (;;) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     ++pr.rounds;
     double traceGemm = 0;
     if (progress) progress("pricing", pr.rounds, 0);
     u = rowDuals(g, s, assigned);
-    // A dropped pair (i, j) is proven by row i's bounds when
-    //   c_ij >= row_bound[i]:              v_j       <= row_bound[i]  - u_i + tol  (t1_i), or
-    //   c_ij - beta_j >= row_bound2[i]:    v_j - b_j <= row_bound2[i] - u_i + tol  (t2_i),
-    // so the pairs neither proves are those of the prefix of v descending (v_j > t1_i) whose w_j > t2_i.
-    // The columns in v order are cut into blocks of kBlock, each also sorted by w descending: a block
-    // wholly inside row i's prefix gives its w > t2_i entries by a walk that stops at the first
-    // w <= t2_i, so a row costs a step per block plus what is left open, not its whole prefix.
     const bool two = c.offsets;
-    auto byDesc = [&](const std::vector<double>& key) {
-      std::vector<int32_t> order(static_cast<size_t>(nc));
-      std::iota(order.begin(), order.end(), 0);
-      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return key[a] > key[b] || (key[a] == key[b] && a < b); });
-      std::vector<double> sorted(static_cast<size_t>(nc));
-      for (int64_t q = 0; q < nc; ++q) sorted[q] = key[order[q]];
-      return std::make_pair(order, sorted);
-    };
-    std::vector<double> w(static_cast<size_t>(nc));
-    for (int64_t j = 0; j < nc; ++j) w[j] = two ? s.v[j] - c.beta[j] : s.v[j];
-    const auto [orderV, sortedV] = byDesc(s.v);
-    auto prefix = [](const std::vector<double>& sorted, double t) {
-      return static_cast<int64_t>(std::upper_bound(sorted.begin(), sorted.end(), t, [](double x, double y) { return x > y; }) - sorted.begin());
-    };
-    constexpr int64_t kBlock = 512;
-    std::vector<double> blkW(static_cast<size_t>(nc));
-    std::vector<int32_t> blkJ(static_cast<size_t>(nc));
-    for (int64_t b0 = 0; b0 < nc; b0 += kBlock) {
-      const int64_t b1 = std::min(nc, b0 + kBlock);
-      std::vector<std::pair<double, int32_t>> tmp;
-      for (int64_t q = b0; q < b1; ++q) tmp.emplace_back(-w[orderV[q]], orderV[q]);
-      std::sort(tmp.begin(), tmp.end());
-      for (int64_t q = b0; q < b1; ++q) blkW[q] = -tmp[q - b0].first, blkJ[q] = tmp[q - b0].second;
-    }
-    std::vector<double> t1(static_cast<size_t>(n)), t2(static_cast<size_t>(n), -kInf);
-    std::vector<int64_t> len(static_cast<size_t>(n), 0);
-    for (int64_t i = 0; i < n; ++i) {
-      t1[i] = static_cast<double>(hasKept[i] ? kept[i].b1 : c.row_bound[i]) - u[i] + tol;
-      if (two) t2[i] = (hasKept[i] ? kept[i].b2 : c.row_bound2[i]) - u[i] + tol;
-      if (!rowWhole[i]) len[i] = prefix(sortedV, t1[i]);
-    }
-    bool fullPass = false;
-    std::vector<int64_t> byRow(static_cast<size_t>(n), 0), byCol(static_cast<size_t>(n), 0);
-    std::vector<uint8_t> open(static_cast<size_t>(n), 0);
     const int parts = parallelParts(n, threads, 64);
+    // Pass A: the graph's own edges, and every row's kept entries (both lists sorted by column, so a
+    // merge tells the kept entries that are not edges), their reduced costs checked from memory.
     std::vector<double> edgeWorst(static_cast<size_t>(parts), 0.0), keptWorst(static_cast<size_t>(parts), 0.0);
     std::vector<int64_t> keptChecked(static_cast<size_t>(parts), 0);
+    std::vector<int32_t> keptNonEdge(static_cast<size_t>(n), 0);
     std::vector<std::vector<Edge>> keptViol(static_cast<size_t>(parts));
-    const int64_t addPerRow = std::getenv("SAE_MATCH_ADD_PER_ROW") ? std::atoll(std::getenv("SAE_MATCH_ADD_PER_ROW")) : std::max<int64_t>(opt.k, 8);
     parallelFor(n, threads, 64, [&](int64_t b, int64_t e, int part) {
       double worst = 0, worstKept = 0;
-      std::vector<std::pair<double, int32_t>> heap;
       for (int64_t i = b; i < e; ++i) {
-        // The graph's own edges: reduced costs checked directly.
-        const int32_t* cb = g.col.data() + g.ptr[i];
-        const int32_t* ce = g.col.data() + g.ptr[i + 1];
         for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q)
           worst = std::max(worst, -(static_cast<double>(g.cost[q]) - u[i] - s.v[g.col[q]]));
-        if (rowWhole[i] || fullPass) continue;
-        // A kept row's entries: checked exactly from memory; the most negative join the graph.
-        int64_t keptNonEdge = 0;
-        if (hasKept[i]) {
-          heap.clear();
-          const Kept& kp = kept[i];
-          for (size_t q = 0; q < kp.idx.size(); ++q) {
-            const int32_t j = kp.idx[q];
-            if (std::binary_search(cb, ce, j)) continue;
-            ++keptNonEdge;
-            const double red = static_cast<double>(kp.cost[q]) - u[i] - s.v[j];
-            worstKept = std::max(worstKept, -red);
-            // Every violating kept entry joins (at most 2 kKeep a row): checking them costs no GEMM,
-            // and a row left with violators would come back round after round.
-            if (red < -tol) keptViol[part].push_back({static_cast<int32_t>(i), j, kp.cost[q]});
-          }
-          keptChecked[part] += keptNonEdge;
+        if (rowWhole[i] || !hasKept[i]) continue;
+        const Kept& kp = kept[i];
+        int64_t at = g.ptr[i], nonEdge = 0;
+        const int64_t end = g.ptr[i + 1];
+        for (size_t q = 0; q < kp.idx.size(); ++q) {
+          const int32_t j = kp.idx[q];
+          while (at < end && g.col[at] < j) ++at;
+          if (at < end && g.col[at] == j) continue;
+          ++nonEdge;
+          const double red = static_cast<double>(kp.cost[q]) - u[i] - s.v[j];
+          worstKept = std::max(worstKept, -red);
+          // Every violating kept entry joins (at most 2 kKeep a row): checking them costs no GEMM,
+          // and a row left with violators would come back round after round.
+          if (red < -tol) keptViol[part].push_back({static_cast<int32_t>(i), j, kp.cost[q]});
         }
-        const int32_t* kb = hasKept[i] ? kept[i].idx.data() : nullptr;
-        const int32_t* ke = hasKept[i] ? kb + kept[i].idx.size() : nullptr;
-        const double ai = two ? c.alpha[i] : 0.0;
-        int64_t rowFail = 0, colProven = 0;
-        // j is open for both row bounds (v_j > t1_i, w_j > t2_i): an edge or kept entry was checked
-        // above; else the column's bounds may prove it.
-        auto consider = [&](int32_t j) {
-          if (std::binary_search(cb, ce, j)) return;
-          if (kb && std::binary_search(kb, ke, j)) return;
-          ++rowFail;
-          const double vj = s.v[j];
-          if (static_cast<double>(c.col_bound[j]) - u[i] - vj >= -tol || (two && c.col_bound2[j] + ai - u[i] - vj >= -tol)) ++colProven;
-        };
-        for (int64_t b0 = 0; b0 < len[i]; b0 += kBlock) {
-          const int64_t b1 = std::min(nc, b0 + kBlock);
-          if (b1 <= len[i]) {
-            for (int64_t q = b0; q < b1 && blkW[q] > t2[i]; ++q) consider(blkJ[q]);
-          } else {
-            for (int64_t q = b0; q < len[i]; ++q)
-              if (w[orderV[q]] > t2[i]) consider(orderV[q]);
-          }
-        }
-        const int64_t deg = g.ptr[i + 1] - g.ptr[i];
-        byRow[i] = (nc - deg - keptNonEdge) - rowFail;
-        byCol[i] = colProven;
-        open[i] = rowFail > colProven;
+        keptNonEdge[i] = static_cast<int32_t>(nonEdge);
+        keptChecked[part] += nonEdge;
       }
       edgeWorst[part] = worst;
       keptWorst[part] = worstKept;
     });
     double worstEdge = 0;
     for (double w : edgeWorst) worstEdge = std::max(worstEdge, w);
-    std::vector<int32_t> openRows;
-    // Kept entries that violate are fixed first, without recomputing a row: the duals they leave
-    // are nearer the last ones, so the rows then recomputed are fewer, and are recomputed once.
+    // Kept entries that violate are fixed first, without recomputing a row or walking the bounds:
+    // the duals they leave are nearer the last ones, so the rows then recomputed are fewer, and are
+    // recomputed once.
     bool keptFirst = false;
     for (int q = 0; q < parts; ++q) keptFirst = keptFirst || !keptViol[q].empty();
+
+    // Pass B (only when no kept entry violates): a dropped pair (i, j) is proven by row i's bounds when
+    //   c_ij >= row_bound[i]:              v_j       <= row_bound[i]  - u_i + tol  (t1_i), or
+    //   c_ij - beta_j >= row_bound2[i]:    v_j - b_j <= row_bound2[i] - u_i + tol  (t2_i),
+    // so the pairs neither proves are those of the prefix of v descending (v_j > t1_i) whose w_j > t2_i.
+    // The columns in v order are cut into blocks of kBlock, each also sorted by w descending: a block
+    // wholly inside row i's prefix gives its w > t2_i entries by a walk that stops at the first
+    // w <= t2_i, so a row costs a step per block plus what is left open, not its whole prefix.
+    bool fullPass = false;
+    std::vector<int64_t> byRow(static_cast<size_t>(n), 0), byCol(static_cast<size_t>(n), 0);
+    std::vector<uint8_t> open(static_cast<size_t>(n), 0);
+    const int64_t addPerRow = std::max<int64_t>(opt.k, 8);
+    if (!keptFirst) {
+      auto byDesc = [&](const std::vector<double>& key) {
+        std::vector<int32_t> order(static_cast<size_t>(nc));
+        std::iota(order.begin(), order.end(), 0);
+        std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return key[a] > key[b] || (key[a] == key[b] && a < b); });
+        std::vector<double> sorted(static_cast<size_t>(nc));
+        for (int64_t q = 0; q < nc; ++q) sorted[q] = key[order[q]];
+        return std::make_pair(order, sorted);
+      };
+      std::vector<double> w(static_cast<size_t>(nc));
+      for (int64_t j = 0; j < nc; ++j) w[j] = two ? s.v[j] - c.beta[j] : s.v[j];
+      const auto [orderV, sortedV] = byDesc(s.v);
+      auto prefix = [](const std::vector<double>& sorted, double t) {
+        return static_cast<int64_t>(std::upper_bound(sorted.begin(), sorted.end(), t, [](double x, double y) { return x > y; }) - sorted.begin());
+      };
+      constexpr int64_t kBlock = 512;
+      std::vector<double> blkW(static_cast<size_t>(nc));
+      std::vector<int32_t> blkJ(static_cast<size_t>(nc));
+      for (int64_t b0 = 0; b0 < nc; b0 += kBlock) {
+        const int64_t b1 = std::min(nc, b0 + kBlock);
+        std::vector<std::pair<double, int32_t>> tmp;
+        for (int64_t q = b0; q < b1; ++q) tmp.emplace_back(-w[orderV[q]], orderV[q]);
+        std::sort(tmp.begin(), tmp.end());
+        for (int64_t q = b0; q < b1; ++q) blkW[q] = -tmp[q - b0].first, blkJ[q] = tmp[q - b0].second;
+      }
+      std::vector<double> t1(static_cast<size_t>(n)), t2(static_cast<size_t>(n), -kInf);
+      std::vector<int64_t> len(static_cast<size_t>(n), 0);
+      for (int64_t i = 0; i < n; ++i) {
+        t1[i] = static_cast<double>(hasKept[i] ? kept[i].b1 : c.row_bound[i]) - u[i] + tol;
+        if (two) t2[i] = (hasKept[i] ? kept[i].b2 : c.row_bound2[i]) - u[i] + tol;
+        if (!rowWhole[i]) len[i] = prefix(sortedV, t1[i]);
+      }
+      parallelFor(n, threads, 64, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
+          if (rowWhole[i]) continue;
+          const int32_t* cb = g.col.data() + g.ptr[i];
+          const int32_t* ce = g.col.data() + g.ptr[i + 1];
+          const int32_t* kb = hasKept[i] ? kept[i].idx.data() : nullptr;
+          const int32_t* ke = hasKept[i] ? kb + kept[i].idx.size() : nullptr;
+          const double ai = two ? c.alpha[i] : 0.0;
+          int64_t rowFail = 0, colProven = 0;
+          // j is open for both row bounds (v_j > t1_i, w_j > t2_i): an edge or kept entry was checked
+          // in pass A; else the column's bounds may prove it.
+          auto consider = [&](int32_t j) {
+            if (std::binary_search(cb, ce, j)) return;
+            if (kb && std::binary_search(kb, ke, j)) return;
+            ++rowFail;
+            const double vj = s.v[j];
+            if (static_cast<double>(c.col_bound[j]) - u[i] - vj >= -tol || (two && c.col_bound2[j] + ai - u[i] - vj >= -tol)) ++colProven;
+          };
+          for (int64_t b0 = 0; b0 < len[i]; b0 += kBlock) {
+            const int64_t b1 = std::min(nc, b0 + kBlock);
+            if (b1 <= len[i]) {
+              for (int64_t q = b0; q < b1 && blkW[q] > t2[i]; ++q) consider(blkJ[q]);
+            } else {
+              for (int64_t q = b0; q < len[i]; ++q)
+                if (w[orderV[q]] > t2[i]) consider(orderV[q]);
+            }
+          }
+          const int64_t deg = g.ptr[i + 1] - g.ptr[i];
+          byRow[i] = (nc - deg - keptNonEdge[i]) - rowFail;
+          byCol[i] = colProven;
+          open[i] = rowFail > colProven;
+        }
+      });
+    }
+    std::vector<int32_t> openRows;
     for (int64_t i = 0; i < n && !keptFirst; ++i)
       if (open[i]) openRows.push_back(static_cast<int32_t>(i));
     if (static_cast<double>(openRows.size()) > opt.full_pass_share * static_cast<double>(n)) fullPass = true;
@@ -370,7 +389,7 @@ Result solveSparse(const CostPanels& panels, const Options& opt, const std::atom
       }
     }
     const auto ta = Clock::now();
-    g = buildGraph(c, extra);
+    growGraph();
     augmentAll();
     if (trace) std::fprintf(stderr, "  re-solve %.2f s (%lld augmentations, %lld edge scans so far)\n", since(ta),
                             static_cast<long long>(res.solve.augmentations), static_cast<long long>(res.solve.edge_scans));

@@ -64,12 +64,54 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
   std::vector<float> predCost(static_cast<size_t>(nc), 0.0f);  // c[pred_j, j]: the path's edge into j
   std::vector<uint8_t> done(static_cast<size_t>(nc), 0);
   std::vector<int32_t> touched, ready;
-  // A binary min-heap of (distance, column) with lazy deletion: a column is pushed again when its
-  // distance falls, and stale entries are skipped when popped.
-  std::vector<std::pair<double, int32_t>> heap;
-  auto push = [&](double dist, int32_t j) {
-    heap.emplace_back(dist, j);
-    std::push_heap(heap.begin(), heap.end(), std::greater<>());
+  // An indexed 4-ary min-heap of columns keyed by d, with decrease-key: at most one entry a column,
+  // so the heap stays as small as the frontier (a lazy-deletion heap grew to millions of stale
+  // entries on learned matrices, whose flat rows lower a column's distance many times), and four
+  // children a node halve the depth a sift walks.
+  std::vector<int32_t> heap;                                  // columns
+  std::vector<int32_t> pos(static_cast<size_t>(nc), -1);      // column -> heap slot, -1 when out
+  auto place = [&](size_t at, int32_t j) { heap[at] = j, pos[j] = static_cast<int32_t>(at); };
+  auto siftUp = [&](size_t at) {
+    const int32_t j = heap[at];
+    const double key = d[j];
+    while (at > 0) {
+      const size_t up = (at - 1) / 4;
+      if (!(key < d[heap[up]])) break;
+      place(at, heap[up]);
+      at = up;
+    }
+    place(at, j);
+  };
+  auto push = [&](double, int32_t j) {  // d[j] already holds the new distance
+    if (pos[j] < 0) {
+      heap.push_back(j);
+      siftUp(heap.size() - 1);
+    } else {
+      siftUp(static_cast<size_t>(pos[j]));
+    }
+  };
+  auto popMin = [&]() {
+    const int32_t top = heap[0];
+    pos[top] = -1;
+    const int32_t last = heap.back();
+    heap.pop_back();
+    if (!heap.empty()) {
+      size_t at = 0;
+      const double key = d[last];
+      for (;;) {
+        const size_t c0 = 4 * at + 1;
+        if (c0 >= heap.size()) break;
+        size_t best = c0;
+        const size_t cEnd = std::min(c0 + 4, heap.size());
+        for (size_t q = c0 + 1; q < cEnd; ++q)
+          if (d[heap[q]] < d[heap[best]]) best = q;
+        if (!(d[heap[best]] < key)) break;
+        place(at, heap[best]);
+        at = best;
+      }
+      place(at, last);
+    }
+    return top;
   };
   std::vector<int32_t> stuck;
   std::vector<int32_t> freeRows;
@@ -81,6 +123,7 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
       sinceCheck = 0;
       if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     }
+    for (const int32_t j : heap) pos[j] = -1;
     heap.clear();
     for (int64_t e = g.ptr[f]; e < g.ptr[f + 1]; ++e) {
       const int32_t j = g.col[e];
@@ -96,11 +139,9 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
     int32_t end = -1;
     double mu = 0;
     while (!heap.empty()) {
-      std::pop_heap(heap.begin(), heap.end(), std::greater<>());
-      const auto [dist, j] = heap.back();
-      heap.pop_back();
+      const int32_t j = popMin();
+      const double dist = d[j];
       ++stats.heap_pops;
-      if (done[j] || dist != d[j]) continue;
       done[j] = 1;
       ready.push_back(j);
       mu = dist;

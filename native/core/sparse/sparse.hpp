@@ -48,8 +48,8 @@ struct Candidates {
 
 // Streams the matrix of `panels` in panels of panel_rows rows (one GEMM each, norms fused, as the
 // dense cost kernel) and keeps k candidates per row and per column. progress(rows done) after each panel.
-// k_keep (>= k) entries of every row are kept in the longer lists.
-Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_keep, int64_t panel_rows,
+// k per column, k_row per row for the graph, and k_keep (>= k_row) entries of every row in the longer lists.
+Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_row, int64_t k_keep, int64_t panel_rows,
                             const std::atomic<bool>* cancel, const std::function<void(int64_t)>& progress);
 
 // The candidate graph as compressed rows: row i's edges are col/cost[ptr[i] .. ptr[i+1]), columns
@@ -70,6 +70,9 @@ struct Edge {
 
 // Row and column candidates, plus `extra`, deduplicated.
 Graph buildGraph(const Candidates& c, const std::vector<Edge>& extra);
+
+// g with the edges `more` merged in (deduplicated), without rebuilding from the lists.
+Graph addEdges(const Graph& g, std::vector<Edge> more);
 
 // The assignment state of the sparse solver: x row -> column, y column -> row (-1 free), v the
 // column duals; u_i = c[i, x_i] - v[x_i] is implied for assigned rows.
@@ -126,7 +129,11 @@ struct Result {
 };
 
 struct Options {
-  int64_t k = 32;              // candidates per row and per column (src/solve/sparse.ts DEFAULT_CANDIDATES)
+  int64_t k = 16;              // candidates per column, and the base of the rest (src/solve/sparse.ts DEFAULT_CANDIDATES)
+  // Candidates per row in the graph (0: 2 k). Measured (BENCHMARKS.md, "The sparse method"): peaked
+  // rows (the synthetic suites) want more, whose violators then need fewer re-solves; flat rows
+  // (learned SAEs) want fewer, every Dijkstra step scanning them; 2k of k = 16 is the compromise.
+  int64_t k_row = 0;
   int64_t panel_rows = 2048;   // rows per streamed panel (as the dense kernel's)
   double tolerance = 0;        // <= 0: 1e-9 * (1 + the largest cost seen)
   // Pricing evaluates the rows that bounds leave open; past this share of all rows it recomputes the
