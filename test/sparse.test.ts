@@ -4,15 +4,15 @@
 // forces the paths that larger k rarely needs: pricing rounds that add violating pairs, and rows the
 // candidate graph cannot match (completed whole).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeNpy } from '../src/io/npy.js';
+import { decodeNpy, encodeNpy } from '../src/io/npy.js';
 import { SaeMatchInputError } from '../src/errors.js';
 import { costMatrix, type FeatureMatrix } from '../src/solve/cost.js';
 import { checkCertificate, solveAssignment } from '../src/solve/lap.js';
-import { sparseAssignment } from '../src/solve/sparse.js';
+import { sparseAssignment, sparseSolve } from '../src/solve/sparse.js';
 import { decideMethod, SPARSE_FROM } from '../src/solve/method.js';
 import { numpyTestsRun, prng } from './helpers.js';
 import { saeLikeFeatures } from './instances.js';
@@ -158,6 +158,60 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
   it('refuses bad options as input errors', async () => {
     await expect(sparseAssignment(gaussian(10, 4, 1), gaussian(10, 4, 3), { candidates: 0 })).rejects.toBeInstanceOf(SaeMatchInputError);
     await expect(sparseAssignment(gaussian(10, 4, 1), gaussian(10, 5, 3))).rejects.toBeInstanceOf(SaeMatchInputError);
+  });
+});
+
+describe('the sparse method on a stored matrix (solve --method sparse, the benchmark families)', () => {
+  it('every test family, square and rectangular, small k: the dense optimum, the sparse duals passing the dense certificate', async () => {
+    const { testInstance, TEST_FAMILIES } = await import('./instances.js');
+    for (const family of TEST_FAMILIES) {
+      for (const [n, k] of [[300, 2], [257, 8]] as const) {
+        const inst = testInstance(family, n, { seed: 41, dtype: 'float32' });
+        const m = { data: inst.data as Float32Array, nRows: inst.nRows, nCols: inst.nCols };
+        const ref = await solveAssignment(m);
+        const sp = await sparseSolve(m, { candidates: k });
+        expect(Math.abs(sp.totalCost - ref.totalCost), `${family} ${n}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(ref.totalCost)));
+        const cert = await checkCertificate(m, { rowToCol: sp.rowToCol, u: sp.u, v: sp.v });
+        expect(cert.ok, `${family}: ${cert.message}`).toBe(true);
+        // The first 200 rows against all columns, and the transpose: rectangular both ways.
+        const rows = { data: m.data.subarray(0, 200 * m.nCols), nRows: 200, nCols: m.nCols };
+        const cols = { data: new Float32Array(m.nCols * 200), nRows: m.nCols, nCols: 200 };
+        for (let i = 0; i < 200; i++) for (let j = 0; j < m.nCols; j++) cols.data[j * 200 + i] = m.data[i * m.nCols + j]!;
+        for (const r of [rows, cols]) {
+          const d = await solveAssignment(r);
+          const q = await sparseSolve(r, { candidates: k });
+          expect(Math.abs(q.totalCost - d.totalCost)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(d.totalCost)));
+          expect((await checkCertificate(r, { rowToCol: q.rowToCol, u: q.u, v: q.v })).ok).toBe(true);
+        }
+      }
+    }
+  }, 60_000);
+
+  it('solve --method sparse from the CLI: the optimum, the certificate over all pairs; float64, infinite entries and --maximize refused with exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sae-match-sparse-solve-'));
+    try {
+      const n = 120;
+      const r = prng(5);
+      const data = new Float32Array(n * n).map(() => Math.floor(r() * 1000) / 8);
+      const file = join(dir, 'c.npy');
+      writeFileSync(file, encodeNpy({ dtype: 'float32', shape: [n, n], data }));
+      const dense = spawnSync(process.execPath, [cli, 'solve', file, '--json'], { encoding: 'utf8' });
+      const sparse = spawnSync(process.execPath, [cli, 'solve', file, '--method', 'sparse', '--candidates', '2', '--json'], { encoding: 'utf8' });
+      expect(sparse.status, sparse.stderr).toBe(0);
+      const [d, s] = [JSON.parse(dense.stdout), JSON.parse(sparse.stdout)];
+      expect(s.totalCost).toBe(d.totalCost);  // sums of multiples of 1/8: exact in both
+      expect(s.certificate.ok).toBe(true);
+      expect(s.certificate.pricing.pairs).toBe(n * n);
+      writeFileSync(join(dir, 'd.npy'), encodeNpy({ dtype: 'float64', shape: [2, 2], data: new Float64Array([1, 2, 3, 4]) }));
+      writeFileSync(join(dir, 'i.npy'), encodeNpy({ dtype: 'float32', shape: [2, 2], data: new Float32Array([1, Infinity, 3, 4]) }));
+      for (const [f, extra, msg] of [['d.npy', [], /float64/], ['i.npy', [], /finite/], ['c.npy', ['--maximize'], /minimises/]] as const) {
+        const bad = spawnSync(process.execPath, [cli, 'solve', join(dir, f), '--method', 'sparse', ...extra], { encoding: 'utf8' });
+        expect(bad.status).toBe(2);
+        expect(bad.stderr).toMatch(msg);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,7 @@
 // The sparse method's export (src/solve/sparse.ts calls it): sparseMatch.
+#include "../core/parallel.hpp"
 #include "../core/sparse/sparse.hpp"
+#include "../core/sparse/stored_panels.hpp"
 #include "args.hpp"
 #include "cost_options.hpp"
 #include "register.hpp"
@@ -8,20 +10,26 @@
 namespace saematch::binding {
 namespace {
 
-// sparseMatch({a, b, n, k (dim), metric, kernel, threads, costPanelRows, candidates, tolerance,
-//              fullPassShare}, token)
+// sparseMatch({a, b, nA, nB, k (dim), metric, kernel | cost, nRows, nCols; threads, costPanelRows,
+//              candidates, tolerance, fullPassShare}, token): two feature matrices, or a stored matrix
 //   -> {rowToCol, u, v, costs, totalCost, graphEdges, topkIndices, topkCosts, kRow, topkColIndices, topkColCosts, kCol, stats, pricing, seconds}
 class SparseWorker : public PromiseWorker {
  public:
   explicit SparseWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
     Args o(info, "sparseMatch", this);
-    a = o.f32s("a");
-    b = o.f32s("b");
-    na = o.i64("nA");
-    nb = o.i64("nB");
-    dim = o.i64("k");
-    metric = costMetricOf(o);
-    kernel = gemmKernelOf(o);
+    if (o.has("cost")) {  // a stored matrix (solve --method sparse, the benchmark families)
+      cost = o.f32s("cost");
+      na = o.i64("nRows");
+      nb = o.i64("nCols");
+    } else {
+      a = o.f32s("a");
+      b = o.f32s("b");
+      na = o.i64("nA");
+      nb = o.i64("nB");
+      dim = o.i64("k");
+      metric = costMetricOf(o);
+      kernel = gemmKernelOf(o);
+    }
     threads = o.i32("threads");
     opt.panel_rows = o.i64("costPanelRows");
     opt.k = o.i64("candidates");
@@ -31,14 +39,21 @@ class SparseWorker : public PromiseWorker {
   void Run() override {
     // The smaller side is the rows: with more features in a, the panels are those of C^T (entries
     // still the (a, b) matrix's), and the caller turns the answer back.
-    const CostPanels panels(a, na, b, nb, dim, metric, kernel, threads, /*transposed=*/na > nb);
-    kernelName = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
     CallProgress* p = progress.get();
-    result = sparse::solveSparse(panels, opt, cancel.get(), [p](const char* phase, int64_t done, int64_t total) {
+    const auto report = [p](const char* phase, int64_t done, int64_t total) {
       p->total.store(total);
       p->done.store(done);
       p->phase.store(phase);
-    });
+    };
+    if (cost) {
+      const sparse::StoredPanels panels(cost, na, nb, threads <= 0 ? hardwareThreads() : threads, /*transposed=*/na > nb);
+      kernelName = "stored";
+      result = sparse::solveSparse(panels, opt, cancel.get(), report);
+      return;
+    }
+    const CostPanels panels(a, na, b, nb, dim, metric, kernel, threads, /*transposed=*/na > nb);
+    kernelName = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
+    result = sparse::solveSparse(panels, opt, cancel.get(), report);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
@@ -90,7 +105,7 @@ class SparseWorker : public PromiseWorker {
   }
 
  private:
-  const float *a = nullptr, *b = nullptr;
+  const float *a = nullptr, *b = nullptr, *cost = nullptr;
   int64_t na = 0, nb = 0, dim = 0;
   CostMetric metric = CostMetric::SquaredEuclidean;
   GemmKernel kernel = GemmKernel::Auto;

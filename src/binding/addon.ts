@@ -215,8 +215,7 @@ interface FeaturePairArgs {
   out: Float32Array;
 }
 
-export interface SparseArgs extends Omit<FeaturePairArgs, 'out'> {
-  kernel: 'auto' | 'blas' | 'builtin';
+interface SparseCommon {
   threads: number;
   costPanelRows: number;
   candidates: number;
@@ -224,6 +223,11 @@ export interface SparseArgs extends Omit<FeaturePairArgs, 'out'> {
   tolerance: number;
   fullPassShare: number;
 }
+
+/** Two feature matrices (the cost computed panel by panel), or a stored float32 matrix. */
+export type SparseArgs =
+  | (Omit<FeaturePairArgs, 'out'> & SparseCommon & { kernel: 'auto' | 'blas' | 'builtin' })
+  | (SparseCommon & { cost: Float32Array; nRows: number; nCols: number });
 
 /** What native/core/sparse/pricing.cpp proved over all pairs (native/core/sparse/sparse.hpp Pricing). */
 export interface SparsePricing {

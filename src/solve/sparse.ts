@@ -95,3 +95,37 @@ function turnBack(r: NativeSparseResult, nA: number): NativeSparseResult {
     kCol: r.kRow, topkColIndices: r.topkIndices, topkColCosts: r.topkCosts,
   };
 }
+
+export interface SparseSolveOptions {
+  candidates?: number;
+  tolerance?: number;
+  engine?: EngineOptions;
+  signal?: AbortSignal;
+}
+
+/**
+ * The sparse method on a stored float32 cost matrix (`solve --method sparse`, the benchmark
+ * families): the same stream, solve and pricing, its rows read from the matrix. Exact like the dense
+ * solver; it exists to test and measure the method on any matrix, since a stored matrix already
+ * holds what the method saves.
+ */
+export async function sparseSolve(m: { data: Float32Array | Float64Array; nRows: number; nCols: number }, opts: SparseSolveOptions = {}): Promise<SparseAssignment> {
+  if (!(m.data instanceof Float32Array)) throw new SaeMatchInputError('the sparse method takes a float32 cost matrix (this one is float64); use --method dense');
+  if (m.data.length !== m.nRows * m.nCols || m.nRows < 1 || m.nCols < 1) throw new SaeMatchInputError(`cost matrix of ${m.data.length} entries is not ${m.nRows} x ${m.nCols}`);
+  for (let i = 0; i < m.data.length; i++)
+    if (!Number.isFinite(m.data[i]!)) throw new SaeMatchInputError(`the sparse method takes finite costs; entry (${Math.floor(i / m.nCols)}, ${i % m.nCols}) is ${m.data[i]} (use --method dense)`);
+  const candidates = checkCandidates(opts.candidates ?? DEFAULT_CANDIDATES);
+  const tolerance = opts.tolerance ?? 0;
+  if (!(tolerance >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tolerance}`);
+  const swap = m.nRows > m.nCols;
+  const [nRows, nCols] = swap ? [m.nCols, m.nRows] : [m.nRows, m.nCols];
+  const { costPanelRows: tall } = resolveEngine(opts.engine);
+  const costPanelRows = Math.min(tall, Math.max(64, Math.floor(2 ** 29 / (4 * Math.max(1, nCols)))));
+  ensureMemory(sparseBytes(nRows, nCols, candidates, costPanelRows), `the sparse method on a ${m.nRows} × ${m.nCols} matrix (k = ${candidates})`, 'use fewer --candidates');
+  const r = await callNative(
+    (addon, token) => addon.sparseMatch({ cost: m.data as Float32Array, nRows: m.nRows, nCols: m.nCols, threads: 0, costPanelRows, candidates, tolerance, fullPassShare: 0.25 }, token),
+    opts.signal,
+  );
+  if (!r.pricing.ok) throw new SaeMatchInternalError(`the sparse assignment failed its certificate over all pairs: ${r.pricing.message}`);
+  return { ...(swap ? turnBack(r, m.nRows) : r), candidates };
+}

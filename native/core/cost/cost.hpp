@@ -36,24 +36,40 @@ CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, in
 // the (a, b) matrix computes it (a panel of C^T is a block of C's columns, computed over all of a's
 // rows and transposed), so a pair with more features in a than in b is solved with b's side as rows
 // on entries bit for bit those of the (a, b) matrix (the orientation of a GEMM changes its last bits).
-class CostPanels {
+// What the sparse method streams and recomputes: rows of a cost matrix, a panel or a gathered set at
+// a time, and the offsets ||a_i||^2 / ||b_j||^2 its entries carry (empty when they carry none).
+// CostPanels computes them from two feature matrices; a stored matrix gives its own rows
+// (sparse/stored_panels.hpp).
+class PanelSource {
+ public:
+  virtual ~PanelSource() = default;
+  virtual void rows(int64_t i0, int64_t rows, float* out) const = 0;
+  virtual void gathered(const int32_t* list, int64_t count, float* out) const = 0;
+  virtual const std::vector<double>& rowOffsets() const = 0;
+  virtual const std::vector<double>& colOffsets() const = 0;
+  virtual int64_t nRows() const = 0;
+  virtual int64_t nCols() const = 0;
+  virtual int threads() const = 0;
+};
+
+class CostPanels : public PanelSource {
  public:
   CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k, CostMetric metric,
              GemmKernel kernel, int threads, bool transposed = false);
   // Rows [i0, i0 + rows) of the matrix into out (rows x nCols(), row-major).
-  void rows(int64_t i0, int64_t rows, float* out) const;
+  void rows(int64_t i0, int64_t rows, float* out) const override;
   // The rows list[0..count) into out (count x nCols()), their features gathered first.
-  void gathered(const int32_t* list, int64_t count, float* out) const;
+  void gathered(const int32_t* list, int64_t count, float* out) const override;
   // What ||a_i||^2 and ||b_j||^2 add to every entry of row i and of column j (squared Euclidean);
   // empty for the cosine distance, whose rows and columns carry no such offset.
-  const std::vector<double>& rowOffsets() const { return metric_ != CostMetric::SquaredEuclidean ? none_ : transposed_ ? nb_ : na_; }
-  const std::vector<double>& colOffsets() const { return metric_ != CostMetric::SquaredEuclidean ? none_ : transposed_ ? na_ : nb_; }
-  int64_t nRows() const { return transposed_ ? n_b_ : n_a_; }
-  int64_t nCols() const { return transposed_ ? n_a_ : n_b_; }
+  const std::vector<double>& rowOffsets() const override { return metric_ != CostMetric::SquaredEuclidean ? none_ : transposed_ ? nb_ : na_; }
+  const std::vector<double>& colOffsets() const override { return metric_ != CostMetric::SquaredEuclidean ? none_ : transposed_ ? na_ : nb_; }
+  int64_t nRows() const override { return transposed_ ? n_b_ : n_a_; }
+  int64_t nCols() const override { return transposed_ ? n_a_ : n_b_; }
   bool transposed() const { return transposed_; }
   int64_t dim() const { return k_; }
   GemmKernel kernel() const { return kernel_; }
-  int threads() const { return threads_; }
+  int threads() const override { return threads_; }
 
  private:
   // BLAS blocks are whole multiples of this many rows (OpenBLAS's sgemm M tile on x86-64 is 16).

@@ -72,7 +72,7 @@ struct Lists {
 
 }  // namespace
 
-Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_row, int64_t k_keep, int64_t panel_rows,
+Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row, int64_t k_keep, int64_t panel_rows,
                             const std::atomic<bool>* cancel, const std::function<void(int64_t)>& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t n_a = panels.nRows(), n_b = panels.nCols();

@@ -40,7 +40,7 @@ std::vector<double> rowDuals(const Graph& g, const State& s, std::vector<float>&
 
 
 
-Result solveSparse(const CostPanels& panels, const Options& opt, const std::atomic<bool>* cancel,
+Result solveSparse(const PanelSource& panels, const Options& opt, const std::atomic<bool>* cancel,
                    const Progress& progress) {
   // Rows are the smaller side (the caller orients the pair): every row is assigned, and with more
   // columns than rows the columns left free must share the highest dual (checked below).

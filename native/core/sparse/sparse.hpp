@@ -49,7 +49,7 @@ struct Candidates {
 // Streams the matrix of `panels` in panels of panel_rows rows (one GEMM each, norms fused, as the
 // dense cost kernel) and keeps k candidates per row and per column. progress(rows done) after each panel.
 // k per column, k_row per row for the graph, and k_keep (>= k_row) entries of every row in the longer lists.
-Candidates streamCandidates(const CostPanels& panels, int64_t k, int64_t k_row, int64_t k_keep, int64_t panel_rows,
+Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row, int64_t k_keep, int64_t panel_rows,
                             const std::atomic<bool>* cancel, const std::function<void(int64_t)>& progress);
 
 // The candidate graph as compressed rows: row i's edges are col/cost[ptr[i] .. ptr[i+1]), columns
@@ -148,7 +148,7 @@ using Progress = std::function<void(const char*, int64_t, int64_t)>;
 
 // The whole method for a pair of feature matrices a (n_a x dim) and b (n_b x dim), n_a <= n_b: every
 // row of a assigned, and with n_a < n_b the columns left free certified at a common, highest dual.
-Result solveSparse(const CostPanels& panels, const Options& opt, const std::atomic<bool>* cancel,
+Result solveSparse(const PanelSource& panels, const Options& opt, const std::atomic<bool>* cancel,
                    const Progress& progress);
 
 }  // namespace saematch::sparse
