@@ -126,11 +126,17 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   const auto t1 = Clock::now();
   if (progress) progress("solve", 0, 0);
   Graph g = buildGraph(c, extra);
-  size_t extraInGraph = extra.size();  // extra[0 .. extraInGraph) are edges of g
+  extra.clear();
+  // Edges found since the graph was last grown wait in `extra`; once merged they live in g alone.
   auto growGraph = [&] {
-    g = addEdges(g, std::vector<Edge>(extra.begin() + static_cast<std::ptrdiff_t>(extraInGraph), extra.end()));
-    extraInGraph = extra.size();
+    g = addEdges(g, std::move(extra));
+    extra.clear();
   };
+  // Rows joining whole cost nc edges each: at most as many edges as the rows' longer lists hold
+  // four times over (1024 rows at kKeep = 256), so a wide pair's memory stays O(n k); past that a
+  // row is recomputed when its bounds need it, as any other.
+  const int64_t wholeBudget = std::max<int64_t>(1, 4 * n * c.k_keep / std::max<int64_t>(1, nc));
+  int64_t wholeRows = 0;
   State s;
   // Augments every free row; rows the graph has no perfect matching through get every column.
   auto augmentAll = [&] {
@@ -356,7 +362,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           if (hasKept[i])  // its kept entries were counted above and are counted again in this row
             for (int32_t j : kept[i].idx) evaluated -= !isEdge[j];
           for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 0;
-          if (!fullPass && ++timesEvaluated[i] >= 2) {  // recomputed twice: the whole row joins the graph
+          if (!fullPass && ++timesEvaluated[i] >= 2 && wholeRows < wholeBudget) {  // recomputed twice: the whole row joins the graph
+            ++wholeRows;
             rowWhole[i] = 1;
             for (int64_t j = 0; j < nc; ++j) extra.push_back({i, static_cast<int32_t>(j), row[j]});
             ++pr.rows_made_whole;
