@@ -3,7 +3,7 @@
 // over all n_a x n_b pairs from the candidates' bounds and the duals, with the pairs no bound covers
 // evaluated exactly. Validated here; computed natively.
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
-import { callNative, type NativeSparseResult, type SparsePricing } from '../binding/addon.js';
+import { callNative, type NativeSparseResult, type SparseArgs, type SparsePricing } from '../binding/addon.js';
 import { checkFeatures, type CostMetric, type FeatureMatrix, type GemmKernel } from './cost.js';
 import { resolveEngine, type EngineOptions } from './engine.js';
 import { ensureMemory } from '../io/memory.js';
@@ -60,27 +60,35 @@ export async function sparseAssignment(a: FeatureMatrix, b: FeatureMatrix, opts:
   if (a.dim !== b.dim) throw new SaeMatchInputError(`feature dimensions differ: a has ${a.dim}, b has ${b.dim}`);
   const metric = opts.metric ?? 'sqeuclidean';
   const kernel = opts.kernel ?? 'auto';
+  return runSparse(a.rows, b.rows, opts, `a ${a.rows} × ${b.rows} pair`, 'use fewer --candidates, or a machine with more memory',
+    (common) => ({ a: a.data, nA: a.rows, b: b.data, nB: b.rows, k: a.dim, metric, kernel, ...common }));
+}
+
+type SparseCommonArgs = { threads: number; costPanelRows: number; candidates: number; tolerance: number; fullPassShare: number };
+
+/**
+ * What both entry points share: the options checked, the panel height, the memory asked for up front,
+ * the native call (which takes the smaller side as rows: C^T's panels when there are more rows), the
+ * certificate required, and a C^T answer turned back.
+ */
+async function runSparse(nA: number, nB: number, opts: SparseSolveOptions & { onStep?: (what: string) => void }, what: string, wayOut: string,
+  args: (common: SparseCommonArgs) => SparseArgs): Promise<SparseAssignment> {
   const candidates = checkCandidates(opts.candidates ?? DEFAULT_CANDIDATES);
   const tolerance = opts.tolerance ?? 0;
   if (!(tolerance >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tolerance}`);
-  // The native side takes the smaller side as rows (C^T's panels when a is the larger).
-  const swap = a.rows > b.rows;
-  const [nRows, nCols] = swap ? [b.rows, a.rows] : [a.rows, b.rows];
+  const swap = nA > nB;
+  const [nRows, nCols] = swap ? [nB, nA] : [nA, nB];
   // One panel of rows is held at a time: at most 512 MiB of it (2048 rows of a 65k pair, 512 of a 262k one).
   const { costPanelRows: tall } = resolveEngine(opts.engine);
   const costPanelRows = Math.min(tall, Math.max(64, Math.floor(2 ** 29 / (4 * Math.max(1, nCols)))));
-  ensureMemory(sparseBytes(nRows, nCols, candidates, costPanelRows), `the sparse method on a ${a.rows} × ${b.rows} pair (k = ${candidates})`,
-    'use fewer --candidates, or a machine with more memory');
+  ensureMemory(sparseBytes(nRows, nCols, candidates, costPanelRows), `the sparse method on ${what} (k = ${candidates})`, wayOut);
   const r = await callNative(
-    (addon, token) => addon.sparseMatch({
-      a: a.data, nA: a.rows, b: b.data, nB: b.rows, k: a.dim, metric, kernel, threads: 0, costPanelRows,
-      candidates, tolerance, fullPassShare: 0.25,
-    }, token),
+    (addon, token) => addon.sparseMatch(args({ threads: 0, costPanelRows, candidates, tolerance, fullPassShare: 0.25 }), token),
     opts.signal,
     opts.onStep && ((p) => opts.onStep!(p.phase === 'stream' ? `stream ${p.done}/${p.total} rows` : p.phase === 'pricing' ? `pricing round ${p.done}` : p.phase)),
   );
   if (!r.pricing.ok) throw new SaeMatchInternalError(`the sparse assignment failed its certificate over all pairs: ${r.pricing.message}`);
-  return { ...(swap ? turnBack(r, a.rows) : r), candidates };
+  return { ...(swap ? turnBack(r, nA) : r), candidates };
 }
 
 /** A C^T answer as the (a, b) one: b's features were the rows, a's (n_a of them) the columns. */
@@ -115,18 +123,7 @@ export async function sparseSolve(m: { data: Float32Array | Float64Array; nRows:
   if (m.data.length !== m.nRows * m.nCols || m.nRows < 1 || m.nCols < 1) throw new SaeMatchInputError(`cost matrix of ${m.data.length} entries is not ${m.nRows} x ${m.nCols}`);
   for (let i = 0; i < m.data.length; i++)
     if (!Number.isFinite(m.data[i]!)) throw new SaeMatchInputError(`the sparse method takes finite costs; entry (${Math.floor(i / m.nCols)}, ${i % m.nCols}) is ${m.data[i]} (use --method dense)`);
-  const candidates = checkCandidates(opts.candidates ?? DEFAULT_CANDIDATES);
-  const tolerance = opts.tolerance ?? 0;
-  if (!(tolerance >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tolerance}`);
-  const swap = m.nRows > m.nCols;
-  const [nRows, nCols] = swap ? [m.nCols, m.nRows] : [m.nRows, m.nCols];
-  const { costPanelRows: tall } = resolveEngine(opts.engine);
-  const costPanelRows = Math.min(tall, Math.max(64, Math.floor(2 ** 29 / (4 * Math.max(1, nCols)))));
-  ensureMemory(sparseBytes(nRows, nCols, candidates, costPanelRows), `the sparse method on a ${m.nRows} × ${m.nCols} matrix (k = ${candidates})`, 'use fewer --candidates');
-  const r = await callNative(
-    (addon, token) => addon.sparseMatch({ cost: m.data as Float32Array, nRows: m.nRows, nCols: m.nCols, threads: 0, costPanelRows, candidates, tolerance, fullPassShare: 0.25 }, token),
-    opts.signal,
-  );
-  if (!r.pricing.ok) throw new SaeMatchInternalError(`the sparse assignment failed its certificate over all pairs: ${r.pricing.message}`);
-  return { ...(swap ? turnBack(r, m.nRows) : r), candidates };
+  const cost = m.data;
+  return runSparse(m.nRows, m.nCols, opts, `a ${m.nRows} × ${m.nCols} matrix`, 'use fewer --candidates',
+    (common) => ({ cost, nRows: m.nRows, nCols: m.nCols, ...common }));
 }
