@@ -6,9 +6,9 @@
 //  - 256 sampled rows recomputed by the dense cost kernel (package API, a separate code path from the
 //    stream) have no pair with a negative reduced cost under the written duals, and are tight on the
 //    assignment;
-//  - the planted partners (synth's truth) are recovered for most features (at d_model 8 synth's noise
-//    leaves about 80 % recoverable: more than half is asked).
-// Usage: node scripts/check/sparse-131k.mjs [--width 131072] [--d-model 8]
+//  - the planted partners (synth's truth) are recovered for most features (at d_model 32, 98.7 %; at
+//    d_model 8 synth's noise crowds 131072 features so that only 27 % are the optimum's).
+// Usage: node scripts/check/sparse-131k.mjs [--width 131072] [--d-model 32]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { cli, opt, root } from '../bench/common.mjs';
 
 const width = Number(opt('width', '131072'));
-const dModel = opt('d-model', '8');
+const dModel = opt('d-model', '32');
 const dist = (p) => import(join(root, 'dist', p));
 const { decodeNpy } = await dist('io/npy.js');
 const { loadSae } = await dist('sae/load.js');
@@ -73,7 +73,7 @@ try {
   let planted = 0, found = 0;
   for (let i = 0; i < width; i++) if (truth[i] >= 0) planted++, found += perm[i] === truth[i] ? 1 : 0;
   console.log(`sparse-131k: sampled rows' worst reduced cost ${worst.toExponential(2)}, assignment slack ${slack.toExponential(2)}; planted partners recovered ${found} / ${planted}`);
-  if (found < 0.5 * planted) fail(`only ${found} of ${planted} planted partners recovered`);
+  if (found < 0.9 * planted) fail(`only ${found} of ${planted} planted partners recovered`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -40,8 +40,8 @@ export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: 
   const keep = Math.min(nCols, Math.max(256, 8 * k));
   const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8;
   const colLists = nCols * k * 2 * (8 + 16);
-  // ... plus the rows pricing may add whole: at most 4 keep nRows edges (native/core/sparse/pricing.cpp).
-  const graph = (nRows * 2 * (2 * k) + nCols * k * 2) * (4 + 4) * 2 + 4 * nRows * keep * (8 + 12);
+  // ... plus the rows pricing may add whole: at most keep nRows edges (native/core/sparse/pricing.cpp).
+  const graph = (nRows * 2 * (2 * k) + nCols * k * 2) * (4 + 4) * 2 + nRows * keep * (8 + 12);
   return 8 * panelRows * nCols + rowLists + colLists + graph + 64 * (nRows + nCols);
 }
 

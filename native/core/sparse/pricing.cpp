@@ -133,9 +133,10 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     extra.clear();
   };
   // Rows joining whole cost nc edges each: at most as many edges as the rows' longer lists hold
-  // four times over (1024 rows at kKeep = 256), so a wide pair's memory stays O(n k); past that a
-  // row is recomputed when its bounds need it, as any other.
-  const int64_t wholeBudget = std::max<int64_t>(1, 4 * n * c.k_keep / std::max<int64_t>(1, nc));
+  // (256 rows of a square pair at kKeep = 256), so a wide pair's memory stays O(n k) (four times that
+  // took a 131072-wide pair at d_model 32 to 4.6 GiB); past that a row is recomputed when its bounds
+  // need it, as any other.
+  const int64_t wholeBudget = std::max<int64_t>(1, n * c.k_keep / std::max<int64_t>(1, nc));
   int64_t wholeRows = 0;
   State s;
   // Augments every free row; rows the graph has no perfect matching through get every column.
