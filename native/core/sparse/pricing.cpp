@@ -69,7 +69,6 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     double b2 = 0;
   };
   std::vector<Kept> kept(static_cast<size_t>(n));
-  std::vector<uint8_t> hasKept(static_cast<size_t>(n), 0);
   std::vector<float> scratch;
   // The largest cost seen sets the certificate's tolerance (as the dense certificate's, 1e-9 relative).
   double scale = 0;
@@ -97,7 +96,6 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       for (size_t q = 0; q < all.size(); ++q) kp.idx[q] = all[q].first, kp.cost[q] = all[q].second;
       kp.b1 = c.keep_bound[i];
       kp.b2 = c.offsets ? c.keep_bound2[i] : kInf;
-      hasKept[i] = 1;
     }
   });
   for (float x : c.keep_cost) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
@@ -196,7 +194,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       for (int64_t i = b; i < e; ++i) {
         for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q)
           worst = std::max(worst, -(static_cast<double>(g.cost[q]) - u[i] - s.v[g.col[q]]));
-        if (rowWhole[i] || !hasKept[i]) continue;
+        if (rowWhole[i]) continue;
         const Kept& kp = kept[i];
         int64_t at = g.ptr[i], nonEdge = 0;
         const int64_t end = g.ptr[i + 1];
@@ -264,8 +262,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       std::vector<double> t1(static_cast<size_t>(n)), t2(static_cast<size_t>(n), -kInf);
       std::vector<int64_t> len(static_cast<size_t>(n), 0);
       for (int64_t i = 0; i < n; ++i) {
-        t1[i] = static_cast<double>(hasKept[i] ? kept[i].b1 : c.row_bound[i]) - u[i] + tol;
-        if (two) t2[i] = (hasKept[i] ? kept[i].b2 : c.row_bound2[i]) - u[i] + tol;
+        t1[i] = static_cast<double>(kept[i].b1) - u[i] + tol;
+        if (two) t2[i] = kept[i].b2 - u[i] + tol;
         if (!rowWhole[i]) len[i] = prefix(sortedV, t1[i]);
       }
       parallelFor(n, threads, 64, [&](int64_t b, int64_t e, int) {
@@ -273,15 +271,15 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           if (rowWhole[i]) continue;
           const int32_t* cb = g.col.data() + g.ptr[i];
           const int32_t* ce = g.col.data() + g.ptr[i + 1];
-          const int32_t* kb = hasKept[i] ? kept[i].idx.data() : nullptr;
-          const int32_t* ke = hasKept[i] ? kb + kept[i].idx.size() : nullptr;
+          const int32_t* kb = kept[i].idx.data();
+          const int32_t* ke = kb + kept[i].idx.size();
           const double ai = two ? c.alpha[i] : 0.0;
           int64_t rowFail = 0, colProven = 0;
           // j is open for both row bounds (v_j > t1_i, w_j > t2_i): an edge or kept entry was checked
           // in pass A; else the column's bounds may prove it.
           auto consider = [&](int32_t j) {
             if (std::binary_search(cb, ce, j)) return;
-            if (kb && std::binary_search(kb, ke, j)) return;
+            if (std::binary_search(kb, ke, j)) return;
             ++rowFail;
             const double vj = s.v[j];
             if (static_cast<double>(c.col_bound[j]) - u[i] - vj >= -tol || (two && c.col_bound2[j] + ai - u[i] - vj >= -tol)) ++colProven;
@@ -360,8 +358,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             }
           }
           for (const auto& [red, j] : rowViol) violators.push_back({i, j, row[j]});
-          if (hasKept[i])  // its kept entries were counted above and are counted again in this row
-            for (int32_t j : kept[i].idx) evaluated -= !isEdge[j];
+          // Its kept entries were counted in pass A and are counted again in this row.
+          for (int32_t j : kept[i].idx) evaluated -= !isEdge[j];
           for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 0;
           if (!fullPass && ++timesEvaluated[i] >= 2 && wholeRows < wholeBudget) {  // recomputed twice: the whole row joins the graph
             ++wholeRows;
