@@ -35,6 +35,8 @@ class SparseWorker : public PromiseWorker {
     opt.k = o.i64("candidates");
     opt.tolerance = o.f64("tolerance");
     opt.full_pass_share = o.f64("fullPassShare");
+    opt.stream_only = o.has("streamOnly") && o.flag("streamOnly");
+    if (o.has("keep")) opt.k_keep = o.i64("keep");
   }
   void Run() override {
     // The smaller side is the rows: with more features in a, the panels are those of C^T (entries

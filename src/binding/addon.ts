@@ -222,6 +222,10 @@ interface SparseCommon {
   /** <= 0: 1e-9 * (1 + the largest cost seen). */
   tolerance: number;
   fullPassShare: number;
+  /** The stream alone, no assignment (scripts/bench/stream.mjs: the pass against the dense kernel). */
+  streamOnly?: boolean;
+  /** Entries a row keeps in its longer lists (0 or absent: max(256, 8 k)). */
+  keep?: number;
 }
 
 /** Two feature matrices (the cost computed panel by panel), or a stored float32 matrix. */

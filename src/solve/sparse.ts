@@ -24,6 +24,8 @@ export interface SparseOptions {
   candidates?: number;
   /** Certificate tolerance; default 1e-9 * (1 + the largest cost seen), as the dense certificate's. */
   tolerance?: number;
+  /** Entries each row keeps in its longer lists (default max(256, 8 candidates)); smaller lists mean more rows recomputed while pricing. */
+  keep?: number;
   engine?: EngineOptions;
   signal?: AbortSignal;
   /** Where a long pair is, in words: "stream 12288/65536 rows", "solve", "pricing round 3". */
@@ -34,15 +36,18 @@ export interface SparseOptions {
  * What the sparse method holds besides the features (native/core/sparse/): one panel (and, for C^T,
  * its block of C), every row's two longer lists (max(256, 8k) entries each) and their union by
  * column, the graph's row lists (2k) and column lists (k, with their heaps while streaming), the
- * graph itself, the duals.
+ * graph itself, the duals, and what pricing keeps of the rows it recomputes.
  */
 export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: number): number {
   const keep = Math.min(nCols, Math.max(256, 8 * k));
-  const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8;
+  // ... and, for a row pricing recomputes, keep / 2 more entries (every row, after a full pass).
+  const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8 + nRows * (keep / 2) * 8;
   const colLists = nCols * k * 2 * (8 + 16);
   // ... plus the rows pricing may add whole: at most keep nRows edges (native/core/sparse/pricing.cpp).
   const graph = (nRows * 2 * (2 * k) + nCols * k * 2) * (4 + 4) * 2 + nRows * keep * (8 + 12);
-  return 8 * panelRows * nCols + rowLists + colLists + graph + 64 * (nRows + nCols);
+  // The duals v of the rounds that recompute rows (a few dozen rounds at most) and a row's scratch.
+  const pricing = 32 * nCols * 8 + nCols * 16;
+  return 8 * panelRows * nCols + rowLists + colLists + graph + pricing + 64 * (nRows + nCols);
 }
 
 export type SparseAssignment = Omit<NativeSparseResult, 'pricing'> & { pricing: SparsePricing; candidates: number };
@@ -64,7 +69,7 @@ export async function sparseAssignment(a: FeatureMatrix, b: FeatureMatrix, opts:
     (common) => ({ a: a.data, nA: a.rows, b: b.data, nB: b.rows, k: a.dim, metric, kernel, ...common }));
 }
 
-type SparseCommonArgs = { threads: number; costPanelRows: number; candidates: number; tolerance: number; fullPassShare: number };
+type SparseCommonArgs = { threads: number; costPanelRows: number; candidates: number; tolerance: number; fullPassShare: number; keep: number };
 
 /**
  * What both entry points share: the options checked, the panel height, the memory asked for up front,
@@ -76,14 +81,16 @@ async function runSparse(nA: number, nB: number, opts: SparseSolveOptions & { on
   const candidates = checkCandidates(opts.candidates ?? DEFAULT_CANDIDATES);
   const tolerance = opts.tolerance ?? 0;
   if (!(tolerance >= 0)) throw new SaeMatchInputError(`tolerance must be >= 0, got ${tolerance}`);
+  const keep = opts.keep ?? 0;
+  if (!Number.isInteger(keep) || keep < 0) throw new SaeMatchInputError(`keep must be a non-negative integer, got ${keep}`);
   const swap = nA > nB;
   const [nRows, nCols] = swap ? [nB, nA] : [nA, nB];
   // One panel of rows is held at a time: at most 512 MiB of it (2048 rows of a 65k pair, 512 of a 262k one).
   const { costPanelRows: tall } = resolveEngine(opts.engine);
   const costPanelRows = Math.min(tall, Math.max(64, Math.floor(2 ** 29 / (4 * Math.max(1, nCols)))));
-  ensureMemory(sparseBytes(nRows, nCols, candidates, costPanelRows), `the sparse method on ${what} (k = ${candidates})`, wayOut);
+  ensureMemory(sparseBytes(nRows, nCols, Math.max(candidates, Math.ceil(keep / 8)), costPanelRows), `the sparse method on ${what} (k = ${candidates})`, wayOut);
   const r = await callNative(
-    (addon, token) => addon.sparseMatch(args({ threads: 0, costPanelRows, candidates, tolerance, fullPassShare: 0.25 }), token),
+    (addon, token) => addon.sparseMatch(args({ threads: 0, costPanelRows, candidates, tolerance, fullPassShare: 0.25, keep }), token),
     opts.signal,
     opts.onStep && ((p) => opts.onStep!(p.phase === 'stream' ? `stream ${p.done}/${p.total} rows` : p.phase === 'pricing' ? `pricing round ${p.done}` : p.phase)),
   );
@@ -108,6 +115,7 @@ function turnBack(r: NativeSparseResult, nA: number): NativeSparseResult {
 export interface SparseSolveOptions {
   candidates?: number;
   tolerance?: number;
+  keep?: number;
   engine?: EngineOptions;
   signal?: AbortSignal;
 }

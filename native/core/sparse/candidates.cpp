@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <utility>
 
 #include "sparse.hpp"
+#include "stream_filter.hpp"
 #include "../errors.hpp"
 #include "../parallel.hpp"
 
@@ -104,11 +107,17 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
   if (two) cols2.init(n_b, c.k_col);
   const int64_t P = std::max<int64_t>(1, std::min(panel_rows, n_a));
   std::vector<float> panel(static_cast<size_t>(P * n_b));
+  const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
+  double tGemm = 0, tRows = 0, tCols = 0;
+  auto since = [](std::chrono::steady_clock::time_point t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
 
   for (int64_t i0 = 0; i0 < n_a; i0 += P) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     const int64_t rows = std::min(P, n_a - i0);
+    auto tp = std::chrono::steady_clock::now();
     panels.rows(i0, rows, panel.data());
+    tGemm += since(tp);
+    tp = std::chrono::steady_clock::now();
     // Rows: each part its own rows. A row's long lists are gathered in a buffer of 2 kk behind a
     // threshold (cut back to the kk best whenever it fills), amortised O(1) an entry where a heap
     // of kk costs log kk per entry that enters (flat rows let many in). Same set as a heap's: the
@@ -138,6 +147,7 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
       // (about 2 kk entries of the row below it) keeps the scan to one comparison an entry. When it
       // lets fewer than kk in, the row is scanned again without it.
       std::vector<double> sample, sample2;
+      std::vector<int32_t> hits(static_cast<size_t>(n_b));
       const int64_t nSample = n_b >= 8 * kk ? std::min<int64_t>(1024, n_b) : 0;
       auto quantile = [&](std::vector<double>& v) {
         const int64_t q = std::min<int64_t>(static_cast<int64_t>(v.size()) - 1, (2 * kk * static_cast<int64_t>(v.size())) / n_b + 1);
@@ -162,11 +172,10 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
         for (int pass = 0; pass < 2; ++pass) {
           buf.clear(), buf2.clear();
           double w = t, w2 = t2;
-          seen = 0;
-          for (int64_t j = 0; j < n_b; ++j) {
+          const int64_t passed = filterRow(cr, n_b, w, two ? beta : nullptr, w2, hits.data(), &seen);
+          for (int64_t h = 0; h < passed; ++h) {
+            const int64_t j = hits[h];
             const float x = cr[j];
-            if (std::isnan(x)) continue;
-            ++seen;
             if (static_cast<double>(x) < w) {
               buf.push_back({static_cast<double>(x), static_cast<int32_t>(j), x});
               if (static_cast<int64_t>(buf.size()) == 2 * kk) w = cut(buf);
@@ -200,21 +209,33 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
         }
       }
     });
+    tRows += since(tp);
+    tp = std::chrono::steady_clock::now();
     // Columns: each part its own columns, scanning the panel's rows in order.
+    // Columns in chunks that keep their thresholds in L1 while every row of the panel passes over.
     parallelFor(n_b, threads, 256, [&](int64_t j0, int64_t j1, int) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* cr = panel.data() + r * n_b;
-        const int32_t i = static_cast<int32_t>(i0 + r);
-        for (int64_t j = j0; j < j1; ++j) {
-          const float x = cr[j];
-          if (std::isnan(x)) continue;
-          cols.offerTo(j, static_cast<double>(x), i, x);
-          if (two) cols2.offerTo(j, static_cast<double>(x) - alpha[i], i, x);
+      constexpr int64_t kChunk = 512;
+      std::vector<int32_t> hits(static_cast<size_t>(kChunk));
+      for (int64_t c0 = j0; c0 < j1; c0 += kChunk) {
+        const int64_t width = std::min(kChunk, j1 - c0);
+        for (int64_t r = 0; r < rows; ++r) {
+          const float* cr = panel.data() + r * n_b + c0;
+          const int32_t i = static_cast<int32_t>(i0 + r);
+          const int64_t passed = filterCols(cr, width, cols.worst.data() + c0, two ? alpha[i] : 0.0,
+                                            two ? cols2.worst.data() + c0 : nullptr, hits.data());
+          for (int64_t h = 0; h < passed; ++h) {
+            const int64_t j = c0 + hits[h];
+            const float x = cr[hits[h]];
+            cols.offerTo(j, static_cast<double>(x), i, x);
+            if (two) cols2.offerTo(j, static_cast<double>(x) - alpha[i], i, x);
+          }
         }
       }
     });
+    tCols += since(tp);
     if (progress) progress(i0 + rows);
   }
+  if (trace) std::fprintf(stderr, "stream: panels %.2f s, row lists %.2f s, column lists %.2f s (panel %lld rows)\n", tGemm, tRows, tCols, static_cast<long long>(P));
   parallelFor(n_b, threads, 256, [&](int64_t j0, int64_t j1, int) {
     for (int64_t j = j0; j < j1; ++j) {
       c.col_bound[j] = static_cast<float>(finish(cols.heap.data() + j * c.k_col, cols.size[j], c.k_col, n_a,

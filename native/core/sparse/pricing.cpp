@@ -55,6 +55,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   res.cand = streamCandidates(panels, opt.k, kRow, std::max(kKeep, std::min(kRow, nc)), opt.panel_rows, cancel,
                               [&](int64_t done) { if (progress) progress("stream", done, n); });
   res.seconds_stream = since(t0);
+  if (opt.stream_only) return res;
   const Candidates& c = res.cand;
 
   std::vector<Edge> extra;
@@ -62,11 +63,18 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   // Every row keeps the stream's longer lists (kKeep lowest entries by c and by c - beta, columns
   // ascending) with the two tighter bounds of what they drop: pricing checks those entries from
   // memory and recomputes the row only if even these bounds leave pairs open.
+  // A row pricing has recomputed also keeps, beside them, its entries of lowest c_ij - v_j under the
+  // duals of that round (snapshot `snap` of v), and b3, the least c_ij - v_j of every entry neither
+  // an edge nor kept: later, under duals v', c_ij - v'_j >= b3 - max_j (v'_j - v_j), so the row stays
+  // proven without another GEMM until its u_i rises past that (v only falls while paths augment,
+  // so the correction is normally 0; it is computed, not assumed).
   struct Kept {
     std::vector<int32_t> idx;
     std::vector<float> cost;
     float b1 = 0;
     double b2 = 0;
+    double b3 = -kInf;
+    int32_t snap = -1;
   };
   std::vector<Kept> kept(static_cast<size_t>(n));
   std::vector<float> scratch;
@@ -102,6 +110,10 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   // Rows pricing has recomputed; a row needed a second time joins the graph whole (its bounds did
   // not hold under two sets of duals: a flat row, cheaper as edges than as GEMM rounds).
   std::vector<uint8_t> timesEvaluated(static_cast<size_t>(n), 0);
+  // The duals v of each round that recomputed rows, and how far v has since risen above each.
+  std::vector<std::vector<double>> vSnap;
+  std::vector<double> vRise;
+  const int64_t kEval = std::max<int64_t>(1, c.k_keep / 2);
 
   // Adds rows computed whole (list) to the graph: every entry an edge.
   auto addWholeRows = [&](const std::vector<int32_t>& list) {
@@ -259,6 +271,9 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
         std::sort(tmp.begin(), tmp.end());
         for (int64_t q = b0; q < b1; ++q) blkW[q] = -tmp[q - b0].first, blkJ[q] = tmp[q - b0].second;
       }
+      vRise.assign(vSnap.size(), 0.0);
+      for (size_t q = 0; q < vSnap.size(); ++q)
+        for (int64_t j = 0; j < nc; ++j) vRise[q] = std::max(vRise[q], s.v[j] - vSnap[q][j]);
       std::vector<double> t1(static_cast<size_t>(n)), t2(static_cast<size_t>(n), -kInf);
       std::vector<int64_t> len(static_cast<size_t>(n), 0);
       for (int64_t i = 0; i < n; ++i) {
@@ -269,6 +284,12 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       parallelFor(n, threads, 64, [&](int64_t b, int64_t e, int) {
         for (int64_t i = b; i < e; ++i) {
           if (rowWhole[i]) continue;
+          const int64_t deg = g.ptr[i + 1] - g.ptr[i];
+          const Kept& kp = kept[i];
+          if (kp.snap >= 0 && kp.b3 - vRise[kp.snap] - u[i] >= -tol) {  // proven by its last evaluation
+            byRow[i] = nc - deg - keptNonEdge[i];
+            continue;
+          }
           const int32_t* cb = g.col.data() + g.ptr[i];
           const int32_t* ce = g.col.data() + g.ptr[i + 1];
           const int32_t* kb = kept[i].idx.data();
@@ -293,7 +314,6 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
                 if (w[orderV[q]] > t2[i]) consider(orderV[q]);
             }
           }
-          const int64_t deg = g.ptr[i + 1] - g.ptr[i];
           byRow[i] = (nc - deg - keptNonEdge[i]) - rowFail;
           byCol[i] = colProven;
           open[i] = rowFail > colProven;
@@ -329,6 +349,16 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       if (!openRows.empty()) scratch.resize(static_cast<size_t>(B * nc));
       std::vector<uint8_t> isEdge(static_cast<size_t>(nc), 0);
       std::vector<std::pair<double, int32_t>> rowViol;  // max-heap: the least negative on top
+      std::vector<std::pair<double, int32_t>> low;      // the row's non-edges by c_ij - v_j
+      // At most kSnaps snapshots are held (memory: src/solve/sparse.ts sparseBytes); past that the
+      // older rows' b3 are forgotten (their other bounds still hold) and the count starts again.
+      constexpr size_t kSnaps = 32;
+      if (!openRows.empty() && vSnap.size() == kSnaps) {
+        vSnap.clear();
+        for (Kept& kp : kept) kp.snap = -1;
+      }
+      const int32_t snap = static_cast<int32_t>(vSnap.size());
+      if (!openRows.empty()) vSnap.push_back(s.v);
       for (size_t s0 = 0; s0 < openRows.size(); s0 += B) {
         if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
         const int64_t cnt = std::min<int64_t>(B, static_cast<int64_t>(openRows.size() - s0));
@@ -360,6 +390,37 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           for (const auto& [red, j] : rowViol) violators.push_back({i, j, row[j]});
           // Its kept entries were counted in pass A and are counted again in this row.
           for (int32_t j : kept[i].idx) evaluated -= !isEdge[j];
+          // Its kEval lowest non-edges by c_ij - v_j join its kept entries, the next lowest is b3.
+          low.clear();
+          for (int64_t j = 0; j < nc; ++j)
+            if (!isEdge[j]) low.emplace_back(static_cast<double>(row[j]) - s.v[j], static_cast<int32_t>(j));
+          if (static_cast<int64_t>(low.size()) > kEval) {
+            std::nth_element(low.begin(), low.begin() + kEval, low.end());
+            kept[i].b3 = low[kEval].first;
+            low.resize(static_cast<size_t>(kEval));
+          } else {
+            kept[i].b3 = kInf;
+          }
+          kept[i].snap = snap;
+          {
+            Kept& kp = kept[i];
+            std::sort(low.begin(), low.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
+            std::vector<int32_t> idx;
+            std::vector<float> cost;
+            idx.reserve(kp.idx.size() + low.size());
+            cost.reserve(kp.idx.size() + low.size());
+            size_t p = 0, q = 0;
+            while (p < kp.idx.size() || q < low.size()) {
+              const bool fromOld = q >= low.size() || (p < kp.idx.size() && kp.idx[p] <= low[q].second);
+              const int32_t j = fromOld ? kp.idx[p] : low[q].second;
+              if (fromOld && q < low.size() && low[q].second == j) ++q;  // in both: one entry
+              idx.push_back(j);
+              cost.push_back(row[j]);
+              fromOld ? ++p : ++q;
+            }
+            kp.idx = std::move(idx);
+            kp.cost = std::move(cost);
+          }
           for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 0;
           if (!fullPass && ++timesEvaluated[i] >= 2 && wholeRows < wholeBudget) {  // recomputed twice: the whole row joins the graph
             ++wholeRows;

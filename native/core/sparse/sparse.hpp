@@ -141,6 +141,8 @@ struct Options {
   double full_pass_share = 0.25;
   // Entries per row in the longer lists the stream keeps (0: max(256, 8 k)).
   int64_t k_keep = 0;
+  // The stream alone, no assignment (the benchmark of the pass against the dense kernel).
+  bool stream_only = false;
 };
 
 // progress(phase, done, total): phase "stream" (rows), "solve" (rows assigned), "pricing" (round).
