@@ -109,6 +109,7 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
   std::vector<float> panel(static_cast<size_t>(P * n_b));
   const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
   double tGemm = 0, tRows = 0, tCols = 0;
+  std::atomic<int64_t> dbgPassed{0}, dbgSecond{0};
   auto since = [](std::chrono::steady_clock::time_point t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
 
   for (int64_t i0 = 0; i0 < n_a; i0 += P) {
@@ -124,78 +125,100 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
     // kk smallest by (key, column), since a later entry with an equal key has the larger column.
     parallelFor(rows, threads, 16, [&](int64_t r0, int64_t r1, int) {
       const int64_t kk = c.k_keep, kr = c.k_row;
-      std::vector<Entry> buf, buf2;
-      buf.reserve(static_cast<size_t>(2 * kk));
-      buf2.reserve(static_cast<size_t>(2 * kk));
-      auto cut = [&](std::vector<Entry>& b) {
-        std::nth_element(b.begin(), b.begin() + (kk - 1), b.end());
-        b.resize(static_cast<size_t>(kk));
-        return b[kk - 1].key;
-      };
-      // Sorts b's kk best into idx/cost; the bound of what was dropped (+inf when nothing was).
-      auto finishBuf = [&](std::vector<Entry>& b, int64_t seen, int32_t* idx, float* cost) {
-        if (static_cast<int64_t>(b.size()) > kk) cut(b);
-        std::sort(b.begin(), b.end());
-        for (int64_t q = 0; q < kk; ++q) {
-          idx[q] = q < static_cast<int64_t>(b.size()) ? b[q].idx : -1;
-          cost[q] = q < static_cast<int64_t>(b.size()) ? b[q].cost : std::numeric_limits<float>::infinity();
+      // The buffers are filled field by field at a running count (a push_back of a built Entry
+      // stored it through the stack, two narrow stores read back as one wide load: a store
+      // forwarding stall on every entry that passed the filter).
+      struct Buf {
+        std::vector<Entry> e;
+        int64_t n = 0;
+        void put(double key, int64_t j, float x) {
+          Entry& d = e[n++];
+          d.key = key, d.idx = static_cast<int32_t>(j), d.cost = x;
         }
-        return seen > kk ? b[kk - 1].key : kInf;
+      } buf, buf2;
+      buf.e.resize(static_cast<size_t>(2 * kk));
+      buf2.e.resize(static_cast<size_t>(2 * kk));
+      auto cut = [&](Buf& b) {
+        std::nth_element(b.e.begin(), b.e.begin() + (kk - 1), b.e.begin() + b.n);
+        b.n = kk;
+        return b.e[kk - 1].key;
+      };
+      // b's kk best into idx/cost, the kr best first; returns the bound of what was dropped (+inf when
+      // nothing was). sorted: all ascending (the c list: --topk writes its first k); else only the
+      // kr-th in place with the kr best before it (the c - beta list: pricing reorders it by column).
+      auto finishBuf = [&](Buf& b, int64_t seen, int32_t* idx, float* cost, bool sorted) {
+        if (b.n > kk) cut(b);
+        const int64_t m = b.n;
+        const auto first = b.e.begin(), last = b.e.begin() + m;
+        const double bound = seen > kk ? std::max_element(first, last)->key : kInf;
+        if (sorted) std::sort(first, last);
+        else if (m >= kr) std::nth_element(first, first + (kr - 1), last);
+        for (int64_t q = 0; q < kk; ++q) {
+          idx[q] = q < m ? b.e[q].idx : -1;
+          cost[q] = q < m ? b.e[q].cost : std::numeric_limits<float>::infinity();
+        }
+        return bound;
       };
       // A row whose entries fall along its columns (features stored in order of norm, say) would let
       // nearly every entry in and cut the buffer every kk entries; a threshold from a strided sample
       // (about 2 kk entries of the row below it) keeps the scan to one comparison an entry. When it
       // lets fewer than kk in, the row is scanned again without it.
-      std::vector<double> sample, sample2;
       std::vector<int32_t> hits(static_cast<size_t>(n_b));
       const int64_t nSample = n_b >= 8 * kk ? std::min<int64_t>(1024, n_b) : 0;
-      auto quantile = [&](std::vector<double>& v) {
-        const int64_t q = std::min<int64_t>(static_cast<int64_t>(v.size()) - 1, (2 * kk * static_cast<int64_t>(v.size())) / n_b + 1);
-        std::nth_element(v.begin(), v.begin() + q, v.end());
+      std::vector<int32_t> where(static_cast<size_t>(nSample));
+      for (int64_t q = 0; q < nSample; ++q) where[q] = static_cast<int32_t>(q * n_b / nSample);
+      std::vector<double> sample(static_cast<size_t>(nSample)), sample2(static_cast<size_t>(nSample));
+      auto quantile = [&](std::vector<double>& v, int64_t m) {
+        const int64_t q = std::min<int64_t>(m - 1, (2 * kk * m) / n_b + 1);
+        std::nth_element(v.begin(), v.begin() + q, v.begin() + m);
         return v[q];
       };
       for (int64_t r = r0; r < r1; ++r) {
         const float* cr = panel.data() + r * n_b;
         double t = kInf, t2 = kInf;
         if (nSample) {
-          sample.clear(), sample2.clear();
+          int64_t m = 0;
           for (int64_t q = 0; q < nSample; ++q) {
-            const int64_t j = q * n_b / nSample;
-            if (std::isnan(cr[j])) continue;
-            sample.push_back(static_cast<double>(cr[j]));
-            if (two) sample2.push_back(static_cast<double>(cr[j]) - beta[j]);
+            const int32_t j = where[q];
+            const float x = cr[j];
+            if (std::isnan(x)) continue;
+            sample[m] = static_cast<double>(x);
+            if (two) sample2[m] = static_cast<double>(x) - beta[j];
+            ++m;
           }
-          if (!sample.empty()) t = quantile(sample);
-          if (!sample2.empty()) t2 = quantile(sample2);
+          if (m > 0) t = quantile(sample, m);
+          if (m > 0 && two) t2 = quantile(sample2, m);
         }
         int64_t seen = 0;
         for (int pass = 0; pass < 2; ++pass) {
-          buf.clear(), buf2.clear();
+          buf.n = 0, buf2.n = 0;
           double w = t, w2 = t2;
           const int64_t passed = filterRow(cr, n_b, w, two ? beta : nullptr, w2, hits.data(), &seen);
+          dbgPassed.fetch_add(passed, std::memory_order_relaxed);
+          if (pass == 1) dbgSecond.fetch_add(1, std::memory_order_relaxed);
           for (int64_t h = 0; h < passed; ++h) {
             const int64_t j = hits[h];
             const float x = cr[j];
             if (static_cast<double>(x) < w) {
-              buf.push_back({static_cast<double>(x), static_cast<int32_t>(j), x});
-              if (static_cast<int64_t>(buf.size()) == 2 * kk) w = cut(buf);
+              buf.put(static_cast<double>(x), j, x);
+              if (buf.n == 2 * kk) w = cut(buf);
             }
             if (two) {
               const double key = static_cast<double>(x) - beta[j];
               if (key < w2) {
-                buf2.push_back({key, static_cast<int32_t>(j), x});
-                if (static_cast<int64_t>(buf2.size()) == 2 * kk) w2 = cut(buf2);
+                buf2.put(key, j, x);
+                if (buf2.n == 2 * kk) w2 = cut(buf2);
               }
             }
           }
           // Enough below both thresholds (or no threshold): the kk best of the row are in the buffers.
           const int64_t want = std::min(kk, seen);
-          if ((t == kInf || static_cast<int64_t>(buf.size()) >= want) && (!two || t2 == kInf || static_cast<int64_t>(buf2.size()) >= want)) break;
+          if ((t == kInf || buf.n >= want) && (!two || t2 == kInf || buf2.n >= want)) break;
           t = kInf, t2 = kInf;
         }
         const int64_t i = i0 + r;
-        c.keep_bound[i] = static_cast<float>(finishBuf(buf, seen, c.keep_idx.data() + i * kk, c.keep_cost.data() + i * kk));
-        if (two) c.keep_bound2[i] = finishBuf(buf2, seen, c.keep_idx2.data() + i * kk, c.keep_cost2.data() + i * kk);
+        c.keep_bound[i] = static_cast<float>(finishBuf(buf, seen, c.keep_idx.data() + i * kk, c.keep_cost.data() + i * kk, true));
+        if (two) c.keep_bound2[i] = finishBuf(buf2, seen, c.keep_idx2.data() + i * kk, c.keep_cost2.data() + i * kk, false);
         // The graph's lists: the first kr of the longer ones, bounded by the kr-th key (every entry
         // past it in the sorted list, and every entry the list dropped, is >= it).
         std::copy_n(c.keep_idx.data() + i * kk, kr, c.row_idx.data() + i * kr);
@@ -235,7 +258,7 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
     tCols += since(tp);
     if (progress) progress(i0 + rows);
   }
-  if (trace) std::fprintf(stderr, "stream: panels %.2f s, row lists %.2f s, column lists %.2f s (panel %lld rows)\n", tGemm, tRows, tCols, static_cast<long long>(P));
+  if (trace) std::fprintf(stderr, "stream: panels %.2f s, row lists %.2f s, column lists %.2f s (panel %lld rows; %lld entries passed the row filter, %lld rows scanned twice)\n", tGemm, tRows, tCols, static_cast<long long>(P), static_cast<long long>(dbgPassed.load()), static_cast<long long>(dbgSecond.load()));
   parallelFor(n_b, threads, 256, [&](int64_t j0, int64_t j1, int) {
     for (int64_t j = j0; j < j1; ++j) {
       c.col_bound[j] = static_cast<float>(finish(cols.heap.data() + j * c.k_col, cols.size[j], c.k_col, n_a,

@@ -34,8 +34,8 @@ struct Candidates {
   std::vector<float> row_bound, col_bound;
   std::vector<double> row_bound2, col_bound2;
   std::vector<double> alpha, beta;
-  // Each row's longer lists (k_keep >= k_row entries by c and by c - beta, ascending; the graph's row
-  // lists are their first k_row), with the bounds of what they drop: pricing checks these entries
+  // Each row's longer lists (k_keep >= k_row entries by c, ascending, and by c - beta, its k_row
+  // lowest first but in no order; the graph's row lists are their first k_row), with the bounds of what they drop: pricing checks these entries
   // from memory and needs a row recomputed only where even these bounds leave pairs open. A row
   // list costs the stream little (its offers are sequential); the column lists stay at k.
   int64_t k_keep = 0;
