@@ -172,6 +172,24 @@ describe('sae-match bench', () => {
     }
     expect(b.disagreements).toEqual([]);
   });
+
+  it('--learned adds a suite\'s adjacent pairs as instances, --sparse the sparse method on each; munkres agrees on both', () => {
+    const suite = join(dir, 'bench-suite');
+    expect(run('synth', suite, '--layers', '3', '--width', '96', '--d-model', '16', '--seed', '3', '--l0-variants', '1').code).toBe(0);
+    const r = run('bench', '--family', 'int', '--n', '48', '--no-scipy', '--munkres-timeout', '30', '--learned', suite, '--learned-pairs', '5', '--sparse', '--candidates', '2', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const b = JSON.parse(r.stdout);
+    expect(b.solve.map((row: { name: string }) => row.name)).toEqual(['int', 'learned 0->1', 'learned 1->2']);
+    for (const row of b.solve) {
+      expect(row.certificate.ok).toBe(true);
+      expect(row.peers.find((p: { peer: string }) => p.peer === 'munkres').agrees, row.name).toBe(true);
+      expect(row.sparse.agrees, row.name).toBe(true);
+      expect(row.sparse.certificateOk, row.name).toBe(true);
+    }
+    expect(b.solve[1].n).toBe(96);
+    expect(b.disagreements).toEqual([]);
+    expect(run('bench', '--family', 'int', '--n', '8', '--no-scipy', '--no-munkres', '--learned', join(dir, 'no-such-suite')).code).toBe(2);
+  }, 120_000);
 });
 
 describe('--engine', () => {

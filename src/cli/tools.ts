@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SaeMatchInputError } from '../errors.js';
 import { intAtLeast as int } from './args.js';
-import { metricOption } from './match.js';
+import { candidatesOption, metricOption } from './match.js';
 import { progressBar } from '../progress.js';
 import { DEMO_DEFAULTS } from '../tools/demo-defaults.js';
 import { FAMILIES, type Family } from '../tools/instances.js';
@@ -41,7 +41,7 @@ async function benchCommand(o: Record<string, any>) {
   const result = await runBench({
     families: o.family, sizes: o.n, repeat: o.repeat, dtype: o.dtype === 'f64' ? 'float64' : 'float32', seed: o.seed,
     scipy: o.scipy, scipyMaxN: o.scipyMaxN, munkres: o.munkres, munkresMaxN: 4096, munkresTimeoutSeconds: o.munkresTimeout,
-    memory: o.memory, costShapes: o.cost, log,
+    memory: o.memory, costShapes: o.cost, learned: o.learned, learnedPairs: o.learnedPairs, sparse: o.sparse, candidates: o.candidates, log,
   });
   if (o.json) console.log(JSON.stringify(result));
   for (const d of result.disagreements) log(`DISAGREEMENT: ${d}`);
@@ -105,6 +105,10 @@ export function registerToolCommands(program: Command): void {
   .addOption(new Option('--munkres-timeout <s>', 'stop munkres after this many seconds').argParser((v) => positiveInts(v)[0]!).default(600))
   .option('--memory', 'also solve in a child process and report its peak resident memory')
   .addOption(new Option('--cost <shapes>', "cost-matrix shapes NAxNBxK, comma-separated, or 'none'").argParser(costShapes).default([]))
+  .option('--learned <dir>', "a suite of trained SAEs: its adjacent pairs' enc-dec cost matrices join the instances (e.g. ../shared/learned-8k)")
+  .addOption(new Option('--learned-pairs <k>', 'how many of its adjacent pairs').argParser((v) => positiveInts(v)[0]!).default(1))
+  .option('--sparse', 'also run the sparse method on every float32 instance (exactness and the dense certificate checked)')
+  .addOption(candidatesOption())
   .option('--json', 'print the results as one JSON object on stdout (progress on stderr)')
   .action(benchCommand);
 

@@ -1,7 +1,9 @@
 // `sae-match bench`: our solver and cost kernel side by side with their peers, in the same run, on the
 // same matrices: scipy's linear_sum_assignment (python3, through a .npy file), the `munkres` npm
 // package (pure JS, in a worker so it can be timed out), and numpy's float32 matmul for the GEMM.
-// Every run checks that all solvers reached the same optimal total.
+// Every run checks that all solvers reached the same optimal total. --learned DIR adds the enc-dec cost
+// matrices of a trained suite's adjacent pairs (../shared/learned-8k: far harder for JV than the
+// synthetic families); --sparse adds the sparse method (solve/sparse.ts) on the same float32 matrix.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +11,12 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { costMatrix } from '../solve/cost.js';
 import { type Family, makeInstance, Rng } from './instances.js';
+import type { CostMatrix } from '../solve/lap.js';
+import { sparseSolve } from '../solve/sparse.js';
 import { checkCertificate, solveAssignment, type SolverStats } from '../solve/lap.js';
 import { nativeInfo, packageRoot } from '../binding/addon.js';
 import { writeNpy } from '../io/npy.js';
+import { SaeMatchInputError } from '../errors.js';
 
 export interface BenchOptions {
   families: Family[];
@@ -29,6 +34,12 @@ export interface BenchOptions {
   memory: boolean;
   /** Cost-matrix shapes [nA, nB, k]; empty to skip. */
   costShapes: [number, number, number][];
+  /** A suite of trained SAEs: its first learnedPairs adjacent pairs' enc-dec cost matrices join the instances. */
+  learned?: string;
+  learnedPairs?: number;
+  /** Also run the sparse method (candidates k) on every float32 instance. */
+  sparse?: boolean;
+  candidates?: number;
   log: (line: string) => void;
 }
 
@@ -43,8 +54,21 @@ export interface PeerResult {
   agrees?: boolean;
 }
 
+export interface SparseBenchResult {
+  seconds: number;
+  total: number;
+  agrees: boolean;
+  /** The dense certificate (its own code) over every pair, on the sparse duals. */
+  certificateOk: boolean;
+  /** dense seconds / sparse seconds */
+  speedup: number;
+  rounds: number;
+}
+
 export interface SolveBenchRow {
-  family: Family;
+  family: Family | 'learned';
+  /** learned: which pair ("learned 0->1"). */
+  name: string;
   n: number;
   dtype: string;
   seconds: number;
@@ -54,6 +78,7 @@ export interface SolveBenchRow {
   certificate: { ok: boolean; maxViolation: number; tolerance: number };
   peers: PeerResult[];
   memory?: { peakRssBytes: number; matrixBytes: number; ratio: number };
+  sparse?: SparseBenchResult;
 }
 
 export interface CostBenchRow {
@@ -140,8 +165,8 @@ async function runMunkres(data: Float32Array | Float64Array, n: number, timeoutS
   });
 }
 
-async function benchSolve(family: Family, n: number, o: BenchOptions, dir: string): Promise<SolveBenchRow> {
-  const inst = await makeInstance(family, n, { dtype: o.dtype, seed: o.seed });
+async function benchSolve(family: Family | 'learned', name: string, inst: CostMatrix, o: BenchOptions, dir: string): Promise<SolveBenchRow> {
+  const n = inst.nRows;
   const times: number[] = [];
   let sol;
   for (let r = 0; r < o.repeat; r++) {
@@ -151,17 +176,18 @@ async function benchSolve(family: Family, n: number, o: BenchOptions, dir: strin
   sol = sol!;
   const cert = await checkCertificate(inst, sol);
   const seconds = median(times);
+  const dtype = inst.data instanceof Float32Array ? 'float32' : 'float64';
   const row: SolveBenchRow = {
-    family, n, dtype: o.dtype, seconds, secondsAll: times, total: sol.totalCost, stats: sol.stats,
+    family, name, n, dtype, seconds, secondsAll: times, total: sol.totalCost, stats: sol.stats,
     certificate: { ok: cert.ok, maxViolation: cert.maxViolation, tolerance: cert.tolerance }, peers: [],
   };
-  o.log(`  ${family} n=${n}: sae-match ${seconds.toFixed(3)} s, total ${sol.totalCost}, certificate ${cert.ok ? 'ok' : 'FAILED'} (max violation ${cert.maxViolation.toExponential(2)})`);
+  o.log(`  ${name} n=${n}: sae-match ${seconds.toFixed(3)} s, total ${sol.totalCost}, certificate ${cert.ok ? 'ok' : 'FAILED'} (max violation ${cert.maxViolation.toExponential(2)})`);
 
   let file: string | undefined;
   const npyFile = async () => {
     if (!file) {
-      file = join(dir, `${family}-${n}.npy`);
-      await writeNpy(file, { dtype: o.dtype, shape: [n, n], data: inst.data });
+      file = join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}-${n}.npy`);
+      await writeNpy(file, { dtype, shape: [n, inst.nCols], data: inst.data });
     }
     return file;
   };
@@ -188,10 +214,21 @@ async function benchSolve(family: Family, n: number, o: BenchOptions, dir: strin
       o.log(`    peak RSS of \`sae-match solve\`: ${(r.json.peakRssBytes / 2 ** 20).toFixed(0)} MiB = ${row.memory.ratio.toFixed(3)} x the ${o.dtype} matrix`);
     } else o.log(`    memory run failed: ${r.error}`);
   }
+  if (o.sparse && inst.data instanceof Float32Array) {
+    const m = { data: inst.data, nRows: inst.nRows, nCols: inst.nCols };
+    const t0 = performance.now();
+    const sp = await sparseSolve(m, { candidates: o.candidates });
+    const s = (performance.now() - t0) / 1000;
+    const c = await checkCertificate(m, { rowToCol: sp.rowToCol, u: sp.u, v: sp.v });
+    row.sparse = { seconds: s, total: sp.totalCost, agrees: agree(sp.totalCost, sol.totalCost), certificateOk: c.ok, speedup: seconds / s, rounds: sp.pricing.rounds };
+    o.log(`    sparse method (k = ${sp.candidates}): ${s.toFixed(3)} s (${row.sparse.speedup.toFixed(2)}x the dense solve), ${sp.pricing.rounds} pricing rounds, ` +
+      `${row.sparse.agrees ? 'same total' : `DIFFERENT total ${sp.totalCost}`}, dense certificate on its duals ${c.ok ? 'ok' : 'FAILED'}`);
+  }
   for (const p of row.peers) {
     if (p.seconds !== undefined) p.ratio = p.seconds / seconds;
     if (p.total !== undefined) p.agrees = agree(p.total, sol.totalCost);
-    const time = p.seconds === undefined ? p.note : `${p.note ? '>' : ''}${p.seconds.toFixed(3)} s (${p.note ? '>' : ''}${p.ratio!.toFixed(1)}x)`;
+    const vsSparse = row.sparse && p.seconds !== undefined ? `, ${(p.seconds / row.sparse.seconds).toFixed(1)}x the sparse method` : '';
+    const time = p.seconds === undefined ? p.note : `${p.note ? '>' : ''}${p.seconds.toFixed(3)} s (${p.note ? '>' : ''}${p.ratio!.toFixed(1)}x${vsSparse})`;
     const agreement = p.agrees === undefined ? '' : p.agrees ? ', same total' : `, DIFFERENT total ${p.total}`;
     o.log(`    ${p.peer}: ${time}${agreement}`);
   }
@@ -231,16 +268,45 @@ async function benchCost(nA: number, nB: number, k: number, o: BenchOptions): Pr
   return row;
 }
 
+/**
+ * The enc-dec cost matrices (float32, the matrices `suite` solves) of the first `pairs` adjacent
+ * pairs of a suite of trained SAEs.
+ */
+async function learnedInstances(dir: string, pairs: number, o: BenchOptions): Promise<{ name: string; inst: CostMatrix }[]> {
+  const { discoverSuite } = await import('../sae/discover.js');
+  const { loadSae } = await import('../sae/load.js');
+  const { layerFeatures } = await import('../sae/fold.js');
+  const suite = await discoverSuite(dir, {});
+  const out: { name: string; inst: CostMatrix }[] = [];
+  let prev = suite.layers.length ? await layerFeatures(await loadSae(suite.layers[0]!.path)) : undefined;
+  for (let k = 0; k + 1 < suite.layers.length && out.length < pairs; k++) {
+    const next = await layerFeatures(await loadSae(suite.layers[k + 1]!.path));
+    const c = await costMatrix(prev!, next);
+    out.push({ name: `learned ${suite.layers[k]!.layer}->${suite.layers[k + 1]!.layer}`, inst: { data: c.data, nRows: prev!.rows, nCols: next.rows } });
+    prev = next;
+  }
+  if (!out.length) throw new SaeMatchInputError(`--learned ${dir}: the suite has ${suite.layers.length} layer(s), no adjacent pair to benchmark`);
+  o.log(`  learned suite ${suite.root}: ${out.length} adjacent pair(s) of ${suite.layers.length} layers`);
+  return out;
+}
+
 export async function runBench(o: BenchOptions) {
   const dir = await mkdtemp(join(tmpdir(), 'sae-match-bench-'));
   try {
     const solve: SolveBenchRow[] = [];
     for (const family of o.families)
-      for (const n of o.sizes) solve.push(await benchSolve(family, n, o, dir));
+      for (const n of o.sizes) solve.push(await benchSolve(family, family, await makeInstance(family, n, { dtype: o.dtype, seed: o.seed }), o, dir));
+    if (o.learned) for (const l of await learnedInstances(o.learned, o.learnedPairs ?? 1, o)) solve.push(await benchSolve('learned', l.name, l.inst, o, dir));
     const cost: CostBenchRow[] = [];
     for (const [nA, nB, k] of o.costShapes) cost.push(await benchCost(nA, nB, k, o));
-    const disagreements = solve.flatMap((r) => r.peers.filter((p) => p.agrees === false).map((p) => `${r.family} n=${r.n}: ${p.peer} total ${p.total} vs ${r.total}`));
-    const certFailures = solve.filter((r) => !r.certificate.ok).map((r) => `${r.family} n=${r.n}`);
+    const disagreements = [
+      ...solve.flatMap((r) => r.peers.filter((p) => p.agrees === false).map((p) => `${r.name} n=${r.n}: ${p.peer} total ${p.total} vs ${r.total}`)),
+      ...solve.filter((r) => r.sparse && !r.sparse.agrees).map((r) => `${r.name} n=${r.n}: sparse method total ${r.sparse!.total} vs ${r.total}`),
+    ];
+    const certFailures = [
+      ...solve.filter((r) => !r.certificate.ok).map((r) => `${r.name} n=${r.n}`),
+      ...solve.filter((r) => r.sparse && !r.sparse.certificateOk).map((r) => `${r.name} n=${r.n} (sparse duals)`),
+    ];
     return { date: new Date().toISOString(), solve, cost, disagreements, certFailures };
   } finally {
     await rm(dir, { recursive: true, force: true });
