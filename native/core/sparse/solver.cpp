@@ -59,59 +59,87 @@ void coldStart(const Graph& g, State& s, SolveStats& stats) {
 std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, const std::atomic<bool>* cancel) {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t nc = g.n_cols;
-  std::vector<double> d(static_cast<size_t>(nc), kInf);
-  std::vector<int32_t> pred(static_cast<size_t>(nc), -1);
-  std::vector<float> predCost(static_cast<size_t>(nc), 0.0f);  // c[pred_j, j]: the path's edge into j
-  std::vector<uint8_t> done(static_cast<size_t>(nc), 0);
+  // Everything a relaxation reads or writes about column l sits in one 32-byte record (two a cache
+  // line): on graphs larger than the cache an edge then costs one miss, not one per array (d, v,
+  // done, the heap slot, the predecessor). v lives here while the paths run and is written back.
+  struct Col {
+    double d;          // tentative distance
+    double v;          // the column's dual
+    int32_t pred;      // the row the path enters it from
+    float predCost;    // c[pred, l]: that edge's cost
+    int32_t pos;       // its heap slot, -1 when out of the heap
+    int32_t done;      // settled in this search
+  };
+  static_assert(sizeof(Col) == 32, "one column's state is half a cache line");
+  std::vector<Col> col(static_cast<size_t>(nc));
+  for (int64_t j = 0; j < nc; ++j) col[j] = {kInf, s.v[j], -1, 0.0f, -1, 0};
   std::vector<int32_t> touched, ready;
-  // An indexed 4-ary min-heap of columns keyed by d, with decrease-key: at most one entry a column,
+  // An indexed 4-ary min-heap of (distance, column) with decrease-key: at most one entry a column,
   // so the heap stays as small as the frontier (a lazy-deletion heap grew to millions of stale
-  // entries on learned matrices, whose flat rows lower a column's distance many times), and four
-  // children a node halve the depth a sift walks.
-  std::vector<int32_t> heap;                                  // columns
-  std::vector<int32_t> pos(static_cast<size_t>(nc), -1);      // column -> heap slot, -1 when out
-  auto place = [&](size_t at, int32_t j) { heap[at] = j, pos[j] = static_cast<int32_t>(at); };
-  auto siftUp = [&](size_t at) {
-    const int32_t j = heap[at];
-    const double key = d[j];
+  // entries on learned matrices, whose flat rows lower a column's distance many times); four
+  // children a node halve the depth a sift walks, and keys kept in the heap make a sift's compares
+  // sequential reads.
+  struct Slot {
+    double key;
+    int32_t j;
+  };
+  std::vector<Slot> heap;
+  auto place = [&](size_t at, Slot e) { heap[at] = e, col[e.j].pos = static_cast<int32_t>(at); };
+  auto siftUp = [&](size_t at, Slot e) {
     while (at > 0) {
       const size_t up = (at - 1) / 4;
-      if (!(key < d[heap[up]])) break;
+      if (!(e.key < heap[up].key)) break;
       place(at, heap[up]);
       at = up;
     }
-    place(at, j);
+    place(at, e);
   };
-  auto push = [&](double, int32_t j) {  // d[j] already holds the new distance
-    if (pos[j] < 0) {
-      heap.push_back(j);
-      siftUp(heap.size() - 1);
+  auto push = [&](double key, int32_t j) {  // col[j].d already holds key
+    if (col[j].pos < 0) {
+      heap.push_back({key, j});
+      siftUp(heap.size() - 1, {key, j});
     } else {
-      siftUp(static_cast<size_t>(pos[j]));
+      siftUp(static_cast<size_t>(col[j].pos), {key, j});
     }
   };
   auto popMin = [&]() {
-    const int32_t top = heap[0];
-    pos[top] = -1;
-    const int32_t last = heap.back();
+    const int32_t top = heap[0].j;
+    col[top].pos = -1;
+    const Slot last = heap.back();
     heap.pop_back();
     if (!heap.empty()) {
       size_t at = 0;
-      const double key = d[last];
       for (;;) {
         const size_t c0 = 4 * at + 1;
         if (c0 >= heap.size()) break;
         size_t best = c0;
         const size_t cEnd = std::min(c0 + 4, heap.size());
         for (size_t q = c0 + 1; q < cEnd; ++q)
-          if (d[heap[q]] < d[heap[best]]) best = q;
-        if (!(d[heap[best]] < key)) break;
+          if (heap[q].key < heap[best].key) best = q;
+        if (!(heap[best].key < last.key)) break;
         place(at, heap[best]);
         at = best;
       }
       place(at, last);
     }
     return top;
+  };
+  // A row's edges as (column, cost) pairs side by side: a scan reads one stream, not two.
+  struct Arc {
+    int32_t j;
+    float c;
+  };
+  std::vector<Arc> arcs(static_cast<size_t>(g.edges()));
+  for (int64_t e = 0; e < g.edges(); ++e) arcs[e] = {g.col[e], g.cost[e]};
+  auto relax = [&](int32_t l, double nd, int32_t i, float c) {
+    Col& cl = col[l];
+    if (nd < cl.d && !cl.done) {
+      if (cl.d == kInf) touched.push_back(l);
+      cl.d = nd;
+      cl.pred = i;
+      cl.predCost = c;
+      push(nd, l);
+    }
   };
   std::vector<int32_t> stuck;
   std::vector<int32_t> freeRows;
@@ -123,26 +151,19 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
       sinceCheck = 0;
       if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     }
-    for (const int32_t j : heap) pos[j] = -1;
+    for (const Slot& e : heap) col[e.j].pos = -1;
     heap.clear();
     for (int64_t e = g.ptr[f]; e < g.ptr[f + 1]; ++e) {
-      const int32_t j = g.col[e];
-      const double dj = static_cast<double>(g.cost[e]) - s.v[j];
-      if (dj < d[j]) {
-        if (d[j] == kInf) touched.push_back(j);
-        d[j] = dj;
-        pred[j] = f;
-        predCost[j] = g.cost[e];
-        push(dj, j);
-      }
+      const Arc a = arcs[e];
+      relax(a.j, static_cast<double>(a.c) - col[a.j].v, f, a.c);
     }
     int32_t end = -1;
     double mu = 0;
     while (!heap.empty()) {
       const int32_t j = popMin();
-      const double dist = d[j];
+      const double dist = col[j].d;
       ++stats.heap_pops;
-      done[j] = 1;
+      col[j].done = 1;
       ready.push_back(j);
       mu = dist;
       if (s.y[j] < 0) {
@@ -152,31 +173,23 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
       // Through column j's row i: distances to i's other columns, relative to i's reduced costs
       // (h = u_i - mu, with u_i = c_ij - v_j as j = x_i).
       const int32_t i = s.y[j];
-      const double h = static_cast<double>(s.xc[i]) - s.v[j] - mu;
+      const double h = static_cast<double>(s.xc[i]) - col[j].v - mu;
+      stats.edge_scans += g.ptr[i + 1] - g.ptr[i];
       for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) {
-        const int32_t l = g.col[e];
-        ++stats.edge_scans;
-        if (done[l]) continue;
-        const double nd = static_cast<double>(g.cost[e]) - s.v[l] - h;
-        if (nd < d[l]) {
-          if (d[l] == kInf) touched.push_back(l);
-          d[l] = nd;
-          pred[l] = i;
-          predCost[l] = g.cost[e];
-          push(nd, l);
-        }
+        const Arc a = arcs[e];
+        relax(a.j, static_cast<double>(a.c) - col[a.j].v - h, i, a.c);
       }
     }
     if (end >= 0) {
       // Dual update: every column settled before the end moves by its distance's shortfall, which
       // keeps every edge's reduced cost >= 0 and makes the path's edges tight.
-      for (const int32_t k : ready) s.v[k] += d[k] - mu;
+      for (const int32_t k : ready) col[k].v += col[k].d - mu;
       for (int32_t j = end;;) {
-        const int32_t i = pred[j];
+        const int32_t i = col[j].pred;
         s.y[j] = i;
         const int32_t prev = s.x[i];
         s.x[i] = j;
-        s.xc[i] = predCost[j];
+        s.xc[i] = col[j].predCost;
         if (i == f) break;
         j = prev;
       }
@@ -184,10 +197,11 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
     } else {
       stuck.push_back(f);
     }
-    for (const int32_t j : touched) d[j] = kInf, pred[j] = -1, done[j] = 0;
+    for (const int32_t j : touched) col[j].d = kInf, col[j].pred = -1, col[j].done = 0;
     touched.clear();
     ready.clear();
   }
+  for (int64_t j = 0; j < nc; ++j) s.v[j] = col[j].v;
   stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stuck;
 }
