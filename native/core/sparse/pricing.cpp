@@ -347,9 +347,17 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     {
       const int64_t B = std::max<int64_t>(1, std::min<int64_t>(opt.panel_rows, static_cast<int64_t>(openRows.size())));
       if (!openRows.empty()) scratch.resize(static_cast<size_t>(B * nc));
-      std::vector<uint8_t> isEdge(static_cast<size_t>(nc), 0);
-      std::vector<std::pair<double, int32_t>> rowViol;  // max-heap: the least negative on top
-      std::vector<std::pair<double, int32_t>> low;      // the row's non-edges by c_ij - v_j
+      // Per part of a batch's rows: a column mark, the row's violators, its non-edges by c - v.
+      struct RowWork {
+        std::vector<uint8_t> isEdge;
+        std::vector<std::pair<double, int32_t>> viol;  // max-heap: the least negative on top
+        std::vector<std::pair<double, int32_t>> low;
+        int64_t evaluated = 0;
+        double worst = 0;
+      };
+      std::vector<RowWork> work(static_cast<size_t>(parallelParts(B, threads, 4)));
+      for (RowWork& w : work) w.isEdge.assign(static_cast<size_t>(nc), 0);
+      std::vector<std::vector<Edge>> rowAdds(static_cast<size_t>(B));
       // At most kSnaps snapshots are held (memory: src/solve/sparse.ts sparseBytes); past that the
       // older rows' b3 are forgotten (their other bounds still hold) and the count starts again.
       constexpr size_t kSnaps = 32;
@@ -366,44 +374,50 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
         if (openRows[s0 + cnt - 1] - openRows[s0] == cnt - 1) panels.rows(openRows[s0], cnt, scratch.data());
         else panels.gathered(openRows.data() + s0, cnt, scratch.data());
         traceGemm += since(tg);
-        for (int64_t r = 0; r < cnt; ++r) {
-          const int32_t i = openRows[s0 + r];
-          for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 1;
-          const float* row = scratch.data() + r * nc;
-          // The row's most negative reduced costs join the graph (at most kAddPerRow a round: a
-          // row's whole list would make its Dijkstra steps dense, and the next round finds the rest).
-          rowViol.clear();
-          for (int64_t j = 0; j < nc; ++j) {
-            if (isEdge[j]) continue;
-            ++evaluated;
-            const double red = static_cast<double>(row[j]) - u[i] - s.v[j];
-            worstEval = std::max(worstEval, -red);
-            if (red < -tol) {
-              rowViol.emplace_back(red, static_cast<int32_t>(j));
-              std::push_heap(rowViol.begin(), rowViol.end());
-              if (static_cast<int64_t>(rowViol.size()) > addPerRow) {
-                std::pop_heap(rowViol.begin(), rowViol.end());
-                rowViol.pop_back();
+        // Each row is checked pair by pair, its violators and new kept entries found, on its own:
+        // the rows of a batch are split over the threads (each row touches only its own state).
+        parallelFor(cnt, threads, 4, [&](int64_t r0, int64_t r1, int part) {
+          RowWork& w = work[part];
+          std::vector<uint8_t>& isEdge = w.isEdge;
+          for (int64_t r = r0; r < r1; ++r) {
+            const int32_t i = openRows[s0 + r];
+            for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 1;
+            const float* row = scratch.data() + r * nc;
+            // The row's most negative reduced costs join the graph (at most addPerRow a round: a
+            // row's whole list would make its Dijkstra steps dense, and the next round finds the rest).
+            w.viol.clear();
+            for (int64_t j = 0; j < nc; ++j) {
+              if (isEdge[j]) continue;
+              ++w.evaluated;
+              const double red = static_cast<double>(row[j]) - u[i] - s.v[j];
+              w.worst = std::max(w.worst, -red);
+              if (red < -tol) {
+                w.viol.emplace_back(red, static_cast<int32_t>(j));
+                std::push_heap(w.viol.begin(), w.viol.end());
+                if (static_cast<int64_t>(w.viol.size()) > addPerRow) {
+                  std::pop_heap(w.viol.begin(), w.viol.end());
+                  w.viol.pop_back();
+                }
               }
             }
-          }
-          for (const auto& [red, j] : rowViol) violators.push_back({i, j, row[j]});
-          // Its kept entries were counted in pass A and are counted again in this row.
-          for (int32_t j : kept[i].idx) evaluated -= !isEdge[j];
-          // Its kEval lowest non-edges by c_ij - v_j join its kept entries, the next lowest is b3.
-          low.clear();
-          for (int64_t j = 0; j < nc; ++j)
-            if (!isEdge[j]) low.emplace_back(static_cast<double>(row[j]) - s.v[j], static_cast<int32_t>(j));
-          if (static_cast<int64_t>(low.size()) > kEval) {
-            std::nth_element(low.begin(), low.begin() + kEval, low.end());
-            kept[i].b3 = low[kEval].first;
-            low.resize(static_cast<size_t>(kEval));
-          } else {
-            kept[i].b3 = kInf;
-          }
-          kept[i].snap = snap;
-          {
+            rowAdds[r].clear();
+            for (const auto& [red, j] : w.viol) rowAdds[r].push_back({i, j, row[j]});
+            // Its kept entries were counted in pass A and are counted again in this row.
+            for (int32_t j : kept[i].idx) w.evaluated -= !isEdge[j];
+            // Its kEval lowest non-edges by c_ij - v_j join its kept entries, the next lowest is b3.
+            std::vector<std::pair<double, int32_t>>& low = w.low;
+            low.clear();
+            for (int64_t j = 0; j < nc; ++j)
+              if (!isEdge[j]) low.emplace_back(static_cast<double>(row[j]) - s.v[j], static_cast<int32_t>(j));
             Kept& kp = kept[i];
+            if (static_cast<int64_t>(low.size()) > kEval) {
+              std::nth_element(low.begin(), low.begin() + kEval, low.end());
+              kp.b3 = low[kEval].first;
+              low.resize(static_cast<size_t>(kEval));
+            } else {
+              kp.b3 = kInf;
+            }
+            kp.snap = snap;
             std::sort(low.begin(), low.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
             std::vector<int32_t> idx;
             std::vector<float> cost;
@@ -420,17 +434,24 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             }
             kp.idx = std::move(idx);
             kp.cost = std::move(cost);
+            for (int64_t q2 = g.ptr[i]; q2 < g.ptr[i + 1]; ++q2) isEdge[g.col[q2]] = 0;
           }
-          for (int64_t q = g.ptr[i]; q < g.ptr[i + 1]; ++q) isEdge[g.col[q]] = 0;
+        });
+        // In row order, as one thread: the violators, and the rows recomputed twice joining whole.
+        for (int64_t r = 0; r < cnt; ++r) {
+          const int32_t i = openRows[s0 + r];
+          violators.insert(violators.end(), rowAdds[r].begin(), rowAdds[r].end());
           if (!fullPass && ++timesEvaluated[i] >= 2 && wholeRows < wholeBudget) {  // recomputed twice: the whole row joins the graph
             ++wholeRows;
             rowWhole[i] = 1;
+            const float* row = scratch.data() + r * nc;
             for (int64_t j = 0; j < nc; ++j) extra.push_back({i, static_cast<int32_t>(j), row[j]});
             ++pr.rows_made_whole;
           }
         }
         if (progress) progress("pricing", pr.rounds, 0);
       }
+      for (const RowWork& w : work) evaluated += w.evaluated, worstEval = std::max(worstEval, w.worst);
     }
     for (int32_t i : openRows) byRow[i] = byCol[i] = 0;  // evaluated whole: no bound needed there
     const int64_t rowsEvaluated = static_cast<int64_t>(openRows.size());
