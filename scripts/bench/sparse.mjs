@@ -4,8 +4,8 @@
 // --method sparse; wall time, peak RSS, the certificate's figures, and whether the totals agree.
 // --learned DIR adds a pair of a Gemma-Scope-layout suite of trained SAEs (../shared/learned-8k);
 // --scipy also runs the numpy + scipy peer (scripts/bench/peer_pipeline.py) on every pair, same run.
-// Usage: node scripts/bench/sparse.mjs [--widths 4096,16384] [--d-model 2304] [--candidates 32]
-//        [--methods dense,sparse] [--learned ../shared/learned-8k] [--dir /tmp/sae-match-sparse-bench] [--json]
+// Usage: node scripts/bench/sparse.mjs [--widths 4096,16384] [--d-model 2304] [--candidates 16]
+//        [--methods dense,sparse] [--learned ../shared/learned-8k] [--reps 1] [--dir /tmp/sae-match-sparse-bench] [--json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,10 +13,11 @@ import { cli, flag, opt, root } from './common.mjs';
 
 const widths = opt('widths', '4096,16384').split(',').filter(Boolean).map(Number);
 const dModel = opt('d-model', '2304');
-const candidates = opt('candidates', '32');
+const candidates = opt('candidates', '16');
 const methods = opt('methods', 'dense,sparse').split(',');
 const dir = opt('dir', '/tmp/sae-match-sparse-bench');
 const learned = opt('learned', '');
+const reps = Number(opt('reps', '1'));
 mkdirSync(dir, { recursive: true });
 
 function sae(args) {
@@ -38,12 +39,20 @@ for (const c of cases) {
     sae(['synth', c.root, '--layers', '2', '--width', String(c.width), '--d-model', dModel, '--l0-variants', '1', '--json']);
   const [a, b] = pairOf(c.root);
   const row = { case: c.name };
+  // --reps R: the methods alternate R times (a noisy machine slows both alike); each method's row is
+  // its median run, with every wall time listed.
+  const runs = Object.fromEntries(methods.map((m) => [m, []]));
+  for (let rep = 0; rep < reps; rep++)
+    for (const m of methods) {
+      const out = join(dir, `out-${m}`);
+      rmSync(out, { recursive: true, force: true });
+      const t = performance.now();
+      const r = sae(['pair', a, b, '--out', out, '--method', m, '--candidates', candidates, '--json']);
+      runs[m].push({ wall: (performance.now() - t) / 1000, seconds: r.seconds, timings: r.timings, peakRss: r.peak_rss_bytes, total: r.total_cost, certificate: r.certificate });
+    }
   for (const m of methods) {
-    const out = join(dir, `out-${m}`);
-    rmSync(out, { recursive: true, force: true });
-    const t = performance.now();
-    const r = sae(['pair', a, b, '--out', out, '--method', m, '--candidates', candidates, '--json']);
-    row[m] = { wall: (performance.now() - t) / 1000, seconds: r.seconds, timings: r.timings, peakRss: r.peak_rss_bytes, total: r.total_cost, certificate: r.certificate };
+    const sorted = [...runs[m]].sort((x, y) => x.wall - y.wall);
+    row[m] = { ...sorted[Math.floor(sorted.length / 2)], walls: runs[m].map((x) => x.wall) };
   }
   if (flag('scipy')) {
     const r = spawnSync('python3', [join(root, 'scripts', 'bench', 'peer_pipeline.py'), '--a', a, '--b', b, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -55,7 +64,7 @@ for (const c of cases) {
   if (row.dense && row.sparse) row.relativeDifference = Math.abs(row.dense.total - row.sparse.total) / Math.abs(row.dense.total);
   rows.push(row);
   if (!flag('json')) {
-    const f = (x) => x && `${x.wall.toFixed(1)} s (cost ${x.timings.cost.toFixed(1)}, solve ${x.timings.solve.toFixed(1)}, certificate ${x.timings.certificate.toFixed(1)}), peak ${(x.peakRss / 2 ** 30).toFixed(2)} GiB`;
+    const f = (x) => x && `${x.wall.toFixed(1)} s${x.walls.length > 1 ? ` (median of ${x.walls.map((w) => w.toFixed(1)).join(', ')})` : ''} (cost ${x.timings.cost.toFixed(1)}, solve ${x.timings.solve.toFixed(1)}, certificate ${x.timings.certificate.toFixed(1)}), peak ${(x.peakRss / 2 ** 30).toFixed(2)} GiB`;
     const p = row.sparse?.certificate;
     console.log(`${c.name}: dense ${f(row.dense) ?? '-'}; sparse ${f(row.sparse) ?? '-'}` +
       (p ? `; pairs ${p.pairs}: candidates ${p.in_graph}, bounds ${p.proven_by_row_bound + p.proven_by_column_bound}, evaluated ${p.evaluated}, rounds ${p.pricing_rounds}, added ${p.violations_added}, rows completed ${p.rows_completed}` : '') +

@@ -5,7 +5,9 @@
 // is what the lists cost. numpy's `A @ B.T` on the same feature matrices is measured in the same run
 // (scripts/bench/peer_scipy.py matmul, on random matrices of the shape), the floor of any exact cost matrix.
 // Usage: node scripts/bench/stream.mjs [--pair DIR] [--width 16384] [--d-model 2304] [--reps 3]
-//        [--kernels blas,builtin] [--candidates 16] [--no-numpy] [--json]
+//        [--kernels blas,builtin] [--candidates 16] [--rows N] [--no-numpy] [--json]
+// --rows N: only the first N features of the first layer against all of the second (both passes are
+// linear in the rows: a 65k pair's full dense pass is 8 times its first 8192 rows').
 // Without --pair, a synthetic two-layer suite is written once under /tmp (sae-match synth).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -33,7 +35,9 @@ if (!dir) {
 }
 const ls = JSON.parse(spawnSync(process.execPath, [cli, 'ls', dir, '--json'], { encoding: 'utf8' }).stdout);
 const [pa, pb] = ls.layers.slice(0, 2).map((l) => join(ls.root, l.rel));
-const a = await layerFeatures(await loadSae(pa));
+const a0 = await layerFeatures(await loadSae(pa));
+const nRows = Math.min(a0.rows, Number(opt('rows', String(a0.rows))));
+const a = { data: a0.data.subarray(0, nRows * a0.dim), rows: nRows, dim: a0.dim };
 const b = await layerFeatures(await loadSae(pb));
 const panelRows = Math.min(2048, Math.max(64, Math.floor(2 ** 29 / (4 * b.rows))));  // src/solve/sparse.ts's choice
 const out = new Float32Array(a.rows * b.rows);
