@@ -155,6 +155,30 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
     await compare(a, b, 2);
   }, 60_000);
 
+  it('the stream keeps each row\'s lowest entries exactly when a sampled threshold and the vectorised filter pick what the lists see', async () => {
+    // keep = 16 puts the width (3000, and 2999 for an odd tail) far past the 8 keep from which a
+    // row's threshold comes from a sample; brute force sorts every row of the dense matrix.
+    for (const [nb, metric] of [[3000, 'sqeuclidean'], [2999, 'cosine']] as const) {
+      const a = gaussian(120, 8, 61), b = gaussian(nb, 8, 62);
+      // Rows whose entries rise along the columns: the case the sampled threshold exists for.
+      const sorted = Array.from({ length: nb }, (_, j) => j).sort((x, y) => b.data[x * 8]! - b.data[y * 8]!);
+      const bs: FeatureMatrix = { data: new Float32Array(nb * 8), rows: nb, dim: 8 };
+      sorted.forEach((j, q) => bs.data.set(b.data.subarray(j * 8, j * 8 + 8), q * 8));
+      for (const bb of [b, bs]) {
+        const sp = await sparseAssignment(a, bb, { candidates: 2, keep: 16, metric });
+        expect(sp.kRow).toBe(16);
+        const D = await costMatrix(a, bb, { metric });
+        for (let i = 0; i < a.rows; i++) {
+          const row = Array.from(D.data.subarray(i * nb, (i + 1) * nb)).sort((x, y) => x - y);
+          expect(Array.from(sp.topkCosts.subarray(i * 16, (i + 1) * 16)), `${metric} row ${i}`).toEqual(row.slice(0, 16));
+          for (let q = 0; q < 16; q++) expect(D.data[i * nb + sp.topkIndices[i * 16 + q]!]).toBe(sp.topkCosts[i * 16 + q]);
+        }
+        const m = { data: D.data, nRows: a.rows, nCols: nb };
+        expect(Math.abs(sp.totalCost - (await solveAssignment(m)).totalCost)).toBeLessThanOrEqual(1e-9 * Math.abs(sp.totalCost));
+      }
+    }
+  });
+
   it('refuses bad options as input errors', async () => {
     await expect(sparseAssignment(gaussian(10, 4, 1), gaussian(10, 4, 3), { candidates: 0 })).rejects.toBeInstanceOf(SaeMatchInputError);
     await expect(sparseAssignment(gaussian(10, 4, 1), gaussian(10, 5, 3))).rejects.toBeInstanceOf(SaeMatchInputError);
