@@ -37,6 +37,7 @@ class SparseWorker : public PromiseWorker {
     opt.full_pass_share = o.f64("fullPassShare");
     opt.stream_only = o.has("streamOnly") && o.flag("streamOnly");
     if (o.has("keep")) opt.k_keep = o.i64("keep");
+    if (o.has("rowCandidates")) opt.k_row = o.i64("rowCandidates");
   }
   void Run() override {
     // The smaller side is the rows: with more features in a, the panels are those of C^T (entries

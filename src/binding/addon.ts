@@ -226,6 +226,8 @@ interface SparseCommon {
   streamOnly?: boolean;
   /** Entries a row keeps in its longer lists (0 or absent: max(256, 8 k)). */
   keep?: number;
+  /** Graph edges a row takes from each of its lists (0 or absent: 2 k). */
+  rowCandidates?: number;
 }
 
 /** Two feature matrices (the cost computed panel by panel), or a stored float32 matrix. */

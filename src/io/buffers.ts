@@ -52,6 +52,20 @@ export function recycleBuffer(buffer: ArrayBuffer): void {
 }
 
 /**
+ * Gives pooled buffers back to the system until at most maxBytes stay pooled: a suite keeps one
+ * layer's worth for its next read, and none once no layer is left to read (an idle pool of a 65k
+ * suite held 1.2 GiB through every pair).
+ */
+export function trimPool(maxBytes: number): void {
+  while (pooledBytes > maxBytes && pool.length) {
+    const b = pool.pop()!;
+    pooledBytes -= b.byteLength;
+    large.delete(b);
+    loadAddon().addon.releaseLarge({ buffer: b });
+  }
+}
+
+/**
  * Gives a buffer from allocBuffer back to the system now (its views become empty), for buffers nothing
  * will read again: a pair's raw SAE tensors once its feature vectors exist (2.4 GiB at 65k × 2304),
  * which the garbage collector, unaware of native memory, might keep for the rest of the run.

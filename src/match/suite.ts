@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { selectBackend } from '../solve/backend.js';
 import type { CostResult, FeatureMatrix } from '../solve/cost.js';
 import { SaeMatchInputError, throwIfAborted } from '../errors.js';
-import { recycleBuffer } from '../io/buffers.js';
+import { recycleBuffer, trimPool } from '../io/buffers.js';
 import { layerFeatures, metricParts } from '../sae/fold.js';
 import { toolVersion, type Manifest, type ManifestHeader, type ManifestLayer, type ManifestPair } from './contract.js';
 import { assembleManifest, claimOutDir, finishedPairs, writePairResult } from './folder.js';
@@ -129,6 +129,7 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
         const features = await layerFeatures(sae, fo);
         // The raw tensors are not needed once the features exist; the next layer is read into them.
         for (const t of [sae.W_enc, sae.W_dec]) recycleBuffer(t.buffer as ArrayBuffer);
+        trimPool(sae.W_enc.byteLength + sae.W_dec.byteLength);  // what the next layer's read can reuse
         return { features, dModel: sae.dModel, dSae: sae.dSae, seconds: (performance.now() - s) / 1000 };
       })();
       p.catch(() => undefined); // a prefetch nobody awaits must not become an unhandled rejection
@@ -174,6 +175,8 @@ export async function matchSuite(root: string, opts: SuiteOptions = {}): Promise
       if (next) {
         load(next.A);
         load(next.B);
+      } else {
+        trimPool(0);  // every layer is read: nothing will reuse the pool
       }
       for (const [L, f] of [[A, fa], [B, fb]] as const) {
         const ml = layers.find((x) => x.layer === L.layer)!;
