@@ -107,9 +107,10 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
   if (two) cols2.init(n_b, c.k_col);
   const int64_t P = std::max<int64_t>(1, std::min(panel_rows, n_a));
   std::vector<float> panel(static_cast<size_t>(P * n_b));
+  // SAE_MATCH_SPARSE_TRACE set: where the stream's time goes, and how well the row thresholds filter.
   const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
   double tGemm = 0, tRows = 0, tCols = 0;
-  std::atomic<int64_t> dbgPassed{0}, dbgSecond{0};
+  std::atomic<int64_t> passedFilter{0}, scannedTwice{0};
   auto since = [](std::chrono::steady_clock::time_point t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
 
   for (int64_t i0 = 0; i0 < n_a; i0 += P) {
@@ -198,8 +199,8 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
           buf.n = 0, buf2.n = 0;
           double w = t, w2 = t2;
           const int64_t passed = filterRow(cr, n_b, w, two ? beta : nullptr, w2, hits.data(), &seen);
-          dbgPassed.fetch_add(passed, std::memory_order_relaxed);
-          if (pass == 1) dbgSecond.fetch_add(1, std::memory_order_relaxed);
+          if (trace) passedFilter.fetch_add(passed, std::memory_order_relaxed);
+          if (trace && pass == 1) scannedTwice.fetch_add(1, std::memory_order_relaxed);
           for (int64_t h = 0; h < passed; ++h) {
             const int64_t j = hits[h];
             const float x = cr[j];
@@ -262,7 +263,7 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
     tCols += since(tp);
     if (progress) progress(i0 + rows);
   }
-  if (trace) std::fprintf(stderr, "stream: panels %.2f s, row lists %.2f s, column lists %.2f s (panel %lld rows; %lld entries passed the row filter, %lld rows scanned twice)\n", tGemm, tRows, tCols, static_cast<long long>(P), static_cast<long long>(dbgPassed.load()), static_cast<long long>(dbgSecond.load()));
+  if (trace) std::fprintf(stderr, "stream: panels %.2f s, row lists %.2f s, column lists %.2f s (panel %lld rows; %lld entries passed the row filter, %lld rows scanned twice)\n", tGemm, tRows, tCols, static_cast<long long>(P), static_cast<long long>(passedFilter.load()), static_cast<long long>(scannedTwice.load()));
   parallelFor(n_b, threads, 256, [&](int64_t j0, int64_t j1, int) {
     for (int64_t j = j0; j < j1; ++j) {
       c.col_bound[j] = static_cast<float>(finish(cols.heap.data() + j * c.k_col, cols.size[j], c.k_col, n_a,
