@@ -38,8 +38,9 @@ export interface SparseOptions {
  * column, the graph's row lists (2k) and column lists (k, with their heaps while streaming), the
  * graph itself, the duals, and what pricing keeps of the rows it recomputes.
  */
-export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: number): number {
-  const keep = Math.min(nCols, Math.max(256, 8 * k));
+export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: number, keepAsked = 0): number {
+  // The longer lists' length, as native/core/sparse/pricing.cpp sets it (keepAsked: the `keep` option).
+  const keep = Math.min(nCols, keepAsked > 0 ? Math.max(keepAsked, k) : Math.max(256, 8 * k));
   // ... and, for a row pricing recomputes, keep / 2 more entries (every row, after a full pass).
   const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8 + nRows * (keep / 2) * 8;
   const colLists = nCols * k * 2 * (8 + 16);
@@ -88,7 +89,7 @@ async function runSparse(nA: number, nB: number, opts: SparseSolveOptions & { on
   // One panel of rows is held at a time: at most 512 MiB of it (2048 rows of a 65k pair, 512 of a 262k one).
   const { costPanelRows: tall } = resolveEngine(opts.engine);
   const costPanelRows = Math.min(tall, Math.max(64, Math.floor(2 ** 29 / (4 * Math.max(1, nCols)))));
-  ensureMemory(sparseBytes(nRows, nCols, Math.max(candidates, Math.ceil(keep / 8)), costPanelRows), `the sparse method on ${what} (k = ${candidates})`, wayOut);
+  ensureMemory(sparseBytes(nRows, nCols, candidates, costPanelRows, keep), `the sparse method on ${what} (k = ${candidates})`, wayOut);
   const r = await callNative(
     (addon, token) => addon.sparseMatch(args({ threads: 0, costPanelRows, candidates, tolerance, fullPassShare: 0.25, keep }), token),
     opts.signal,

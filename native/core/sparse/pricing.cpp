@@ -385,10 +385,14 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             const float* row = scratch.data() + r * nc;
             // The row's most negative reduced costs join the graph (at most addPerRow a round: a
             // row's whole list would make its Dijkstra steps dense, and the next round finds the rest).
+            // The same pass gathers its non-edges by c_ij - v_j, for its new kept entries and b3.
+            std::vector<std::pair<double, int32_t>>& low = w.low;
+            low.clear();
             w.viol.clear();
             for (int64_t j = 0; j < nc; ++j) {
               if (isEdge[j]) continue;
               ++w.evaluated;
+              low.emplace_back(static_cast<double>(row[j]) - s.v[j], static_cast<int32_t>(j));
               const double red = static_cast<double>(row[j]) - u[i] - s.v[j];
               w.worst = std::max(w.worst, -red);
               if (red < -tol) {
@@ -405,10 +409,6 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             // Its kept entries were counted in pass A and are counted again in this row.
             for (int32_t j : kept[i].idx) w.evaluated -= !isEdge[j];
             // Its kEval lowest non-edges by c_ij - v_j join its kept entries, the next lowest is b3.
-            std::vector<std::pair<double, int32_t>>& low = w.low;
-            low.clear();
-            for (int64_t j = 0; j < nc; ++j)
-              if (!isEdge[j]) low.emplace_back(static_cast<double>(row[j]) - s.v[j], static_cast<int32_t>(j));
             Kept& kp = kept[i];
             if (static_cast<int64_t>(low.size()) > kEval) {
               std::nth_element(low.begin(), low.begin() + kEval, low.end());
