@@ -91,6 +91,7 @@ class SparseWorker : public PromiseWorker {
     pr.Set("provenByColumnBound", static_cast<double>(p.proven_by_col_bound));
     pr.Set("evaluated", static_cast<double>(p.evaluated));
     pr.Set("rowsEvaluated", static_cast<double>(p.rows_evaluated));
+    pr.Set("rowsPartial", static_cast<double>(p.rows_partial));
     pr.Set("rounds", static_cast<double>(p.rounds));
     pr.Set("violationsAdded", static_cast<double>(p.violations_added));
     pr.Set("rowsCompleted", static_cast<double>(p.rows_completed));

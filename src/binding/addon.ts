@@ -244,6 +244,8 @@ export interface SparsePricing {
   provenByColumnBound: number;
   evaluated: number;
   rowsEvaluated: number;
+  /** Rows evaluated on their open pairs only, over all rounds (the rest were recomputed whole). */
+  rowsPartial: number;
   rounds: number;
   violationsAdded: number;
   rowsCompleted: number;

@@ -41,8 +41,9 @@ export interface SparseOptions {
 export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: number, keepAsked = 0): number {
   // The longer lists' length, as native/core/sparse/pricing.cpp sets it (keepAsked: the `keep` option).
   const keep = Math.min(nCols, keepAsked > 0 ? Math.max(keepAsked, k) : Math.max(256, 8 * k));
-  // ... and, for a row pricing recomputes, keep / 2 more entries (every row, after a full pass).
-  const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8 + nRows * (keep / 2) * 8;
+  // ... and, for a row pricing recomputes, keep / 2 more entries (every row, after a full pass), and
+  // what rows evaluated on their open pairs keep of them (nRows keep entries over the whole pricing).
+  const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8 + nRows * (keep / 2) * 8 + nRows * keep * 8;
   const colLists = nCols * k * 2 * (8 + 16);
   // ... plus the rows pricing may add whole: at most keep nRows edges (native/core/sparse/pricing.cpp).
   const graph = (nRows * 2 * (2 * k) + nCols * k * 2) * (4 + 4) * 2 + nRows * keep * (8 + 12);

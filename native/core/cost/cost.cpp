@@ -182,6 +182,40 @@ void CostPanels::gathered(const int32_t* list, int64_t count, float* out) const 
   compute(x.data(), norms.data(), count, b_, nb_.data(), n_b_, out);
 }
 
+int64_t CostPanels::minBlockColumns() const {
+  // The whole matrix's calls (16-row tiles against all n_b columns) took BLAS's large-matrix path
+  // unless they too were small; a narrower call must stay past the same threshold.
+  if (kernel_ != GemmKernel::Blas) return 1;
+  const double tile = static_cast<double>(kRowTile) * static_cast<double>(k_);
+  if (tile * static_cast<double>(n_b_) <= kSmallBlas) return 1;  // the whole matrix took the built-in kernel too
+  return static_cast<int64_t>(kSmallBlas / tile) + 1;
+}
+
+bool CostPanels::prefixBlock(const int32_t* rows, const int64_t* want, int64_t count, const int32_t* cols, int64_t stride,
+                             float* out) const {
+  if (transposed_ || count <= 0) return !transposed_;
+  const int64_t widest = std::min(n_b_, std::max(want[0], minBlockColumns()));
+  if (widest > stride) return false;
+  std::vector<float> bx(static_cast<size_t>(widest * k_)), ax(static_cast<size_t>(kRowTile * k_));
+  std::vector<double> bn(static_cast<size_t>(widest)), an(static_cast<size_t>(kRowTile));
+  for (int64_t q = 0; q < widest; ++q) {
+    std::copy(b_ + static_cast<int64_t>(cols[q]) * k_, b_ + (static_cast<int64_t>(cols[q]) + 1) * k_, bx.data() + q * k_);
+    bn[q] = nb_[cols[q]];
+  }
+  std::vector<float> tileOut(static_cast<size_t>(kRowTile * widest));
+  for (int64_t r0 = 0; r0 < count; r0 += kRowTile) {
+    const int64_t rows16 = std::min(kRowTile, count - r0);
+    const int64_t w = std::min(widest, std::max(want[r0], minBlockColumns()));
+    for (int64_t r = 0; r < rows16; ++r) {
+      std::copy(a_ + static_cast<int64_t>(rows[r0 + r]) * k_, a_ + (static_cast<int64_t>(rows[r0 + r]) + 1) * k_, ax.data() + r * k_);
+      an[r] = na_[rows[r0 + r]];
+    }
+    compute(ax.data(), an.data(), rows16, bx.data(), bn.data(), w, tileOut.data());
+    for (int64_t r = 0; r < rows16; ++r) std::copy(tileOut.data() + r * w, tileOut.data() + (r + 1) * w, out + (r0 + r) * stride);
+  }
+  return true;
+}
+
 CostInfo costMatrix(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k,
                     CostMetric metric, GemmKernel kernel, int threads, int64_t panel_rows, float* out,
                     const std::atomic<bool>* cancel) {

@@ -50,6 +50,17 @@ class PanelSource {
   virtual int64_t nRows() const = 0;
   virtual int64_t nCols() const = 0;
   virtual int threads() const = 0;
+  // Some of a few rows' entries, bit for bit the matrix's: rows[r] (count of them, want[r] falling)
+  // against the columns cols[0 .. want[r]), into out (count x stride, stride >= want[0]); entries
+  // past want[r] in its row are unspecified. Pricing evaluates the pairs its bounds leave open this
+  // way instead of whole rows. Returns false where the source cannot (the caller computes the rows
+  // whole). minBlockColumns: the fewest columns a call may compute to round as the whole matrix did
+  // (OpenBLAS's small-matrix kernels round differently: see CostPanels::compute).
+  virtual bool prefixBlock(const int32_t* /*rows*/, const int64_t* /*want*/, int64_t /*count*/, const int32_t* /*cols*/,
+                           int64_t /*stride*/, float* /*out*/) const {
+    return false;
+  }
+  virtual int64_t minBlockColumns() const { return 1; }
 };
 
 class CostPanels : public PanelSource {
@@ -60,6 +71,11 @@ class CostPanels : public PanelSource {
   void rows(int64_t i0, int64_t rows, float* out) const override;
   // The rows list[0..count) into out (count x nCols()), their features gathered first.
   void gathered(const int32_t* list, int64_t count, float* out) const override;
+  // In the (a, b) orientation only: a 16-row tile at a time against the first columns it wants,
+  // those columns' features gathered once.
+  bool prefixBlock(const int32_t* rows, const int64_t* want, int64_t count, const int32_t* cols, int64_t stride,
+                   float* out) const override;
+  int64_t minBlockColumns() const override;
   // What ||a_i||^2 and ||b_j||^2 add to every entry of row i and of column j (squared Euclidean);
   // empty for the cosine distance, whose rows and columns carry no such offset.
   const std::vector<double>& rowOffsets() const override { return metric_ != CostMetric::SquaredEuclidean ? none_ : transposed_ ? nb_ : na_; }

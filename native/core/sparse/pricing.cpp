@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 
 #include "sparse.hpp"
 #include "../errors.hpp"
@@ -114,6 +115,10 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   std::vector<std::vector<double>> vSnap;
   std::vector<double> vRise;
   const int64_t kEval = std::max<int64_t>(1, c.k_keep / 2);
+  // What a row evaluated on its open pairs alone keeps of them (memory: src/solve/sparse.ts sparseBytes).
+  const int64_t kPartialKeep = 2 * c.k_keep;
+  const int64_t partialKeptBudget = n * c.k_keep;
+  std::atomic<int64_t> partialKept{0};
 
   // Adds rows computed whole (list) to the graph: every entry an edge.
   auto addWholeRows = [&](const std::vector<int32_t>& list) {
@@ -245,7 +250,14 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     bool fullPass = false;
     std::vector<int64_t> byRow(static_cast<size_t>(n), 0), byCol(static_cast<size_t>(n), 0);
     std::vector<uint8_t> open(static_cast<size_t>(n), 0);
+    std::vector<int64_t> openPairs(static_cast<size_t>(n), 0);
     const int64_t addPerRow = std::max<int64_t>(opt.k, 8);
+    // The columns in v order, cut into blocks each sorted by w descending (below); each row's t2 and
+    // the length of its prefix of v. Pass B walks them, and so does the evaluation of open pairs.
+    constexpr int64_t kBlock = 512;
+    std::vector<double> blkW, t2;
+    std::vector<int32_t> blkJ;
+    std::vector<int64_t> len;
     if (!keptFirst) {
       auto byDesc = [&](const std::vector<double>& key) {
         std::vector<int32_t> order(static_cast<size_t>(nc));
@@ -261,9 +273,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       auto prefix = [](const std::vector<double>& sorted, double t) {
         return static_cast<int64_t>(std::upper_bound(sorted.begin(), sorted.end(), t, [](double x, double y) { return x > y; }) - sorted.begin());
       };
-      constexpr int64_t kBlock = 512;
-      std::vector<double> blkW(static_cast<size_t>(nc));
-      std::vector<int32_t> blkJ(static_cast<size_t>(nc));
+      blkW.resize(static_cast<size_t>(nc));
+      blkJ.resize(static_cast<size_t>(nc));
       for (int64_t b0 = 0; b0 < nc; b0 += kBlock) {
         const int64_t b1 = std::min(nc, b0 + kBlock);
         std::vector<std::pair<double, int32_t>> tmp;
@@ -274,8 +285,9 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       vRise.assign(vSnap.size(), 0.0);
       for (size_t q = 0; q < vSnap.size(); ++q)
         for (int64_t j = 0; j < nc; ++j) vRise[q] = std::max(vRise[q], s.v[j] - vSnap[q][j]);
-      std::vector<double> t1(static_cast<size_t>(n)), t2(static_cast<size_t>(n), -kInf);
-      std::vector<int64_t> len(static_cast<size_t>(n), 0);
+      std::vector<double> t1(static_cast<size_t>(n));
+      t2.assign(static_cast<size_t>(n), -kInf);
+      len.assign(static_cast<size_t>(n), 0);
       for (int64_t i = 0; i < n; ++i) {
         t1[i] = static_cast<double>(kept[i].b1) - u[i] + tol;
         if (two) t2[i] = kept[i].b2 - u[i] + tol;
@@ -317,26 +329,192 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           byRow[i] = (nc - deg - keptNonEdge[i]) - rowFail;
           byCol[i] = colProven;
           open[i] = rowFail > colProven;
+          openPairs[i] = rowFail - colProven;
         }
       });
     }
     std::vector<int32_t> openRows;
     for (int64_t i = 0; i < n && !keptFirst; ++i)
       if (open[i]) openRows.push_back(static_cast<int32_t>(i));
+    if (trace && !openRows.empty()) {
+      std::vector<int64_t> o;
+      int64_t sum = 0;
+      for (int32_t i : openRows) o.push_back(openPairs[i]), sum += openPairs[i];
+      std::sort(o.begin(), o.end());
+      auto q = [&](double f) { return o[static_cast<size_t>(f * (o.size() - 1))]; };
+      std::fprintf(stderr, "  open: %zu rows, %lld pairs (%.2f%% of their entries); per row p10 %lld p50 %lld p90 %lld max %lld of %lld\n", openRows.size(),
+                   static_cast<long long>(sum), 100.0 * sum / (static_cast<double>(openRows.size()) * nc), (long long)q(0.1), (long long)q(0.5), (long long)q(0.9), (long long)o.back(), (long long)nc);
+    }
     if (static_cast<double>(openRows.size()) > opt.full_pass_share * static_cast<double>(n)) fullPass = true;
     if (fullPass) {  // every row not already whole is recomputed and checked pair by pair
       openRows.clear();
       for (int64_t i = 0; i < n; ++i)
         if (!rowWhole[i]) openRows.push_back(static_cast<int32_t>(i));
     }
+    // Rows whose open pairs are few are evaluated on those pairs alone (panels.prefixBlock), not
+    // whole: a row's open pairs lie in its prefix of v, and in each block of that prefix they are the
+    // columns of w_j > t2_i, a prefix of the block's w order. So a block's columns are gathered once
+    // and its rows, by how far into it they reach, computed a 16-row tile at a time (measured at 16k:
+    // the open pairs were 2-5 % of the recomputed rows' entries). A row whose blocks would compute
+    // more than a third of its entries is recomputed whole, as are all rows of a full pass.
+    std::vector<int32_t> partialRows;
+    const int64_t minCols = panels.minBlockColumns();
+    auto wantIn = [&](int32_t i, int64_t b0) {  // row i's columns in the block at b0 (a prefix of its w order)
+      const int64_t b1 = std::min(nc, b0 + kBlock);
+      return static_cast<int64_t>(std::upper_bound(blkW.begin() + b0, blkW.begin() + b1, t2[i], [](double t, double x) { return t > x; }) - (blkW.begin() + b0));
+    };
+    if (!fullPass && !openRows.empty() && minCols <= kBlock / 2) {
+      std::vector<int32_t> whole;
+      for (int32_t i : openRows) {
+        int64_t cost = 0;
+        for (int64_t b0 = 0; b0 < len[i]; b0 += kBlock) {
+          const int64_t m = wantIn(i, b0);
+          if (m > 0) cost += std::max(m, minCols);
+        }
+        (3 * cost <= nc ? partialRows : whole).push_back(i);
+      }
+      openRows.swap(whole);
+    }
+    std::vector<Edge> partialViol;
+    int64_t partialEvaluated = 0;
+    double partialWorst = 0;
+    if (!partialRows.empty()) {
+      const auto tp = Clock::now();
+      const int64_t np = static_cast<int64_t>(partialRows.size());
+      // Few parts: each gathers every block's columns it needs once.
+      const int64_t grain = std::max<int64_t>(16, (np + 2 * threads - 1) / (2 * threads));
+      const int pparts = parallelParts(np, threads, grain);
+      std::vector<std::vector<Edge>> pv(static_cast<size_t>(pparts));
+      std::vector<int64_t> pe(static_cast<size_t>(pparts), 0);
+      std::vector<double> pw(static_cast<size_t>(pparts), 0.0);
+      parallelFor(np, threads, grain, [&](int64_t r0, int64_t r1, int part) {
+        const int64_t cnt = r1 - r0;
+        struct Low {
+          double key;
+          int32_t j;
+          float c;
+        };
+        auto byKey = [](const Low& x, const Low& y) { return x.key < y.key; };
+        // A row's most negative reduced costs (at most addPerRow, a max-heap: the least negative on
+        // top), as Low entries keyed by the reduced cost.
+        std::vector<std::vector<Low>> viol(static_cast<size_t>(cnt));
+        std::vector<std::vector<Low>> low(static_cast<size_t>(cnt));
+        std::vector<int64_t> evalCount(static_cast<size_t>(cnt), 0);
+        std::vector<int64_t> reach(static_cast<size_t>(cnt)), want;
+        std::vector<int32_t> order, ids, cols;
+        std::vector<float> buf;
+        for (int64_t b0 = 0; b0 < nc; b0 += kBlock) {
+          const int64_t b1 = std::min(nc, b0 + kBlock);
+          order.clear();
+          for (int64_t r = 0; r < cnt; ++r) {
+            const int32_t i = partialRows[r0 + r];
+            if (b0 >= len[i]) continue;
+            reach[r] = wantIn(i, b0);
+            if (reach[r] > 0) order.push_back(static_cast<int32_t>(r));
+          }
+          if (order.empty()) continue;
+          std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return reach[x] > reach[y]; });
+          ids.resize(order.size());
+          want.resize(order.size());
+          for (size_t q = 0; q < order.size(); ++q) ids[q] = partialRows[r0 + order[q]], want[q] = reach[order[q]];
+          // The block's columns in its w order, padded (past a short last block) to the fewest a call may take.
+          const int64_t stride = std::max(want[0], minCols);
+          cols.assign(blkJ.begin() + b0, blkJ.begin() + b1);
+          for (int64_t q = 0; static_cast<int64_t>(cols.size()) < stride; ++q) cols.push_back(blkJ[q]);
+          buf.resize(static_cast<size_t>(order.size()) * static_cast<size_t>(stride));
+          if (!panels.prefixBlock(ids.data(), want.data(), static_cast<int64_t>(ids.size()), cols.data(), stride, buf.data()))
+            throw std::logic_error("pricing: the panel source refused a block it offered");
+          for (size_t q = 0; q < order.size(); ++q) {
+            const int64_t r = order[q];
+            const int32_t i = ids[q];
+            const int32_t* cb = g.col.data() + g.ptr[i];
+            const int32_t* ce = g.col.data() + g.ptr[i + 1];
+            const Kept& kp = kept[i];
+            const float* row = buf.data() + q * stride;
+            for (int64_t p = 0; p < want[q]; ++p) {
+              const int32_t j = cols[p];
+              if (std::binary_search(cb, ce, j) || std::binary_search(kp.idx.begin(), kp.idx.end(), j)) continue;
+              ++evalCount[r];
+              const double red = static_cast<double>(row[p]) - u[i] - s.v[j];
+              pw[part] = std::max(pw[part], -red);
+              if (red < -tol) {
+                auto& h = viol[r];
+                h.push_back({red, j, row[p]});
+                std::push_heap(h.begin(), h.end(), byKey);
+                if (static_cast<int64_t>(h.size()) > addPerRow) {
+                  std::pop_heap(h.begin(), h.end(), byKey);
+                  h.pop_back();
+                }
+              }
+              // Its lowest entries by c - v, at most kPartialKeep (a max-heap: the highest on top).
+              auto& lw = low[r];
+              const Low e{static_cast<double>(row[p]) - s.v[j], j, row[p]};
+              if (static_cast<int64_t>(lw.size()) < kPartialKeep) {
+                lw.push_back(e);
+                std::push_heap(lw.begin(), lw.end(), byKey);
+              } else if (e.key < lw.front().key) {
+                std::pop_heap(lw.begin(), lw.end(), byKey);
+                lw.back() = e;
+                std::push_heap(lw.begin(), lw.end(), byKey);
+              }
+            }
+          }
+        }
+        for (int64_t r = 0; r < cnt; ++r) {
+          const int32_t i = partialRows[r0 + r];
+          for (const Low& e : viol[r]) pv[part].push_back({i, e.j, e.c});
+          // Its evaluated entries join its kept entries, the kPartialKeep lowest by c - v when there
+          // are more (its b3, a bound on entries neither edges nor kept, holds all the more): the
+          // same pairs would otherwise be open again next round, their columns' bounds as before.
+          std::vector<Low>& lw = low[r];
+          // Past a budget of n k_keep such entries over the whole pricing, kEval a row, as whole rows keep.
+          const int64_t room = partialKeptBudget - partialKept.load(std::memory_order_relaxed);
+          const int64_t keepNow = room >= kPartialKeep ? kPartialKeep : kEval;
+          if (static_cast<int64_t>(lw.size()) > keepNow) {
+            std::nth_element(lw.begin(), lw.begin() + keepNow, lw.end(), [](const Low& x, const Low& y) { return x.key < y.key; });
+            lw.resize(static_cast<size_t>(keepNow));
+          }
+          partialKept.fetch_add(static_cast<int64_t>(lw.size()), std::memory_order_relaxed);
+          std::sort(lw.begin(), lw.end(), [](const Low& x, const Low& y) { return x.j < y.j; });
+          Kept& kp = kept[i];
+          std::vector<int32_t> idx;
+          std::vector<float> cost;
+          idx.reserve(kp.idx.size() + lw.size());
+          cost.reserve(kp.idx.size() + lw.size());
+          size_t a = 0, b = 0;
+          while (a < kp.idx.size() || b < lw.size()) {
+            if (b >= lw.size() || (a < kp.idx.size() && kp.idx[a] < lw[b].j)) idx.push_back(kp.idx[a]), cost.push_back(kp.cost[a]), ++a;
+            else idx.push_back(lw[b].j), cost.push_back(lw[b].c), ++b;
+          }
+          kp.idx = std::move(idx);
+          kp.cost = std::move(cost);
+          // Every pair of the row not evaluated here, an edge or kept was proven by its row bounds.
+          const int64_t deg = g.ptr[i + 1] - g.ptr[i];
+          byRow[i] = nc - deg - keptNonEdge[i] - evalCount[r];
+          byCol[i] = 0;
+          pe[part] += evalCount[r];
+        }
+      });
+      pr.rows_partial += np;
+      for (int q = 0; q < pparts; ++q) {
+        partialViol.insert(partialViol.end(), pv[q].begin(), pv[q].end());
+        partialEvaluated += pe[q];
+        partialWorst = std::max(partialWorst, pw[q]);
+      }
+      if (trace)
+        std::fprintf(stderr, "  %zu rows evaluated on their open pairs only: %lld pairs, %zu violators, %.2f s\n", partialRows.size(),
+                     static_cast<long long>(partialEvaluated), partialViol.size(), since(tp));
+    }
     // Evaluate the open rows whole, batched through the dense kernel; collect violators.
-    std::vector<Edge> violators;
+    std::vector<Edge> violators = std::move(partialViol);
     double worstEval = 0;
     int64_t evaluated = 0;
     for (int q = 0; q < parts; ++q) {
       worstEval = std::max(worstEval, keptWorst[q]);
       evaluated += keptChecked[q];
     }
+    worstEval = std::max(worstEval, partialWorst);
+    evaluated += partialEvaluated;
     // Rows about to be evaluated whole are checked pair by pair below: their kept entries' findings
     // are dropped here, so no pair is counted or added twice.
     std::vector<uint8_t> evaluating(static_cast<size_t>(n), 0);
@@ -454,7 +632,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       for (const RowWork& w : work) evaluated += w.evaluated, worstEval = std::max(worstEval, w.worst);
     }
     for (int32_t i : openRows) byRow[i] = byCol[i] = 0;  // evaluated whole: no bound needed there
-    const int64_t rowsEvaluated = static_cast<int64_t>(openRows.size());
+    const int64_t rowsEvaluated = static_cast<int64_t>(openRows.size() + partialRows.size());
     pr.proven_by_row_bound = std::accumulate(byRow.begin(), byRow.end(), int64_t{0});
     pr.proven_by_col_bound = std::accumulate(byCol.begin(), byCol.end(), int64_t{0});
     pr.evaluated = evaluated;

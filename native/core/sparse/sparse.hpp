@@ -104,6 +104,7 @@ struct Pricing {
   int64_t proven_by_col_bound = 0;
   int64_t evaluated = 0;           // pairs recomputed exactly (rows recomputed whole)
   int64_t rows_evaluated = 0;
+  int64_t rows_partial = 0;        // of those, over all rounds: evaluated on their open pairs only (panels.prefixBlock)
   int64_t rounds = 0;              // pricing rounds (the last found nothing)
   int64_t violations_added = 0;    // pairs added to the graph over all rounds
   int64_t rows_completed = 0;      // rows added whole because the graph gave them no augmenting path

@@ -57,6 +57,13 @@ class StoredPanels : public PanelSource {
       }
     });
   }
+  bool prefixBlock(const int32_t* rows, const int64_t* want, int64_t count, const int32_t* cols, int64_t stride,
+                   float* out) const override {
+    for (int64_t r = 0; r < count; ++r)
+      for (int64_t q = 0; q < want[r]; ++q)
+        out[r * stride + q] = transposed_ ? c_[static_cast<int64_t>(cols[q]) * n_cols_ + rows[r]] : c_[static_cast<int64_t>(rows[r]) * n_cols_ + cols[q]];
+    return true;
+  }
   const std::vector<double>& rowOffsets() const override { return transposed_ ? colMin_ : rowMin_; }
   const std::vector<double>& colOffsets() const override { return transposed_ ? rowMin_ : colMin_; }
   int64_t nRows() const override { return transposed_ ? n_cols_ : n_rows_; }
