@@ -115,8 +115,10 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   std::vector<std::vector<double>> vSnap;
   std::vector<double> vRise;
   const int64_t kEval = std::max<int64_t>(1, c.k_keep / 2);
-  // What a row evaluated on its open pairs alone keeps of them (memory: src/solve/sparse.ts sparseBytes).
-  const int64_t kPartialKeep = 2 * c.k_keep;
+  // What a row evaluated on its open pairs alone keeps of them, within a budget of n k_keep entries
+  // over the whole pricing (memory: src/solve/sparse.ts sparseBytes). At 16384, 2 k_keep left 359
+  // rows open in the next such round and 16 k_keep 352, but 130 in the one after it, where 185 were.
+  const int64_t kPartialKeep = 16 * c.k_keep;
   const int64_t partialKeptBudget = n * c.k_keep;
   std::atomic<int64_t> partialKept{0};
 
@@ -253,8 +255,11 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     std::vector<int64_t> openPairs(static_cast<size_t>(n), 0);
     const int64_t addPerRow = std::max<int64_t>(opt.k, 8);
     // The columns in v order, cut into blocks each sorted by w descending (below); each row's t2 and
-    // the length of its prefix of v. Pass B walks them, and so does the evaluation of open pairs.
-    constexpr int64_t kBlock = 512;
+    // the length of its prefix of v. Pass B walks them, and so does the evaluation of open pairs:
+    // 2048 columns a block, where 512 left more short tiles to that evaluation (each padded to the
+    // width OpenBLAS computes as the whole matrix does), measured at 65536: 3.3-3.6 s a round for
+    // the same rows where 512 took 4.3-5.7 s.
+    constexpr int64_t kBlock = 2048;
     std::vector<double> blkW, t2;
     std::vector<int32_t> blkJ;
     std::vector<int64_t> len;
