@@ -3,7 +3,7 @@
 // over all n_a x n_b pairs from the candidates' bounds and the duals, with the pairs no bound covers
 // evaluated exactly. Validated here; computed natively.
 import { SaeMatchInputError, SaeMatchInternalError } from '../errors.js';
-import { callNative, type NativeSparseResult, type SparseArgs, type SparsePricing } from '../binding/addon.js';
+import { callNative, nativeInfo, type NativeSparseResult, type SparseArgs, type SparsePricing } from '../binding/addon.js';
 import { checkFeatures, type CostMetric, type FeatureMatrix, type GemmKernel } from './cost.js';
 import { resolveEngine, type EngineOptions } from './engine.js';
 import { ensureMemory } from '../io/memory.js';
@@ -38,7 +38,7 @@ export interface SparseOptions {
  * column, the graph's row lists (2k) and column lists (k, with their heaps while streaming), the
  * graph itself, the duals, and what pricing keeps of the rows it recomputes.
  */
-export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: number, keepAsked = 0): number {
+export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: number, keepAsked = 0, threads = nativeInfo().threads): number {
   // The longer lists' length, as native/core/sparse/pricing.cpp sets it (keepAsked: the `keep` option).
   const keep = Math.min(nCols, keepAsked > 0 ? Math.max(keepAsked, k) : Math.max(256, 8 * k));
   // ... and, for a row pricing recomputes, keep / 2 more entries (every row, after a full pass), and
@@ -48,7 +48,8 @@ export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: 
   // ... plus the rows pricing may add whole: at most keep nRows edges (native/core/sparse/pricing.cpp).
   const graph = (nRows * 2 * (2 * k) + nCols * k * 2) * (4 + 4) * 2 + nRows * keep * (8 + 12);
   // The duals v of the rounds that recompute rows (a few dozen rounds at most) and a row's scratch.
-  const pricing = 32 * nCols * 8 + nCols * 16;
+  // ... and, while open pairs are evaluated, each thread's heaps for 256 rows of 4 keep entries.
+  const pricing = 32 * nCols * 8 + nCols * 16 + threads * 256 * 4 * keep * 16;
   return 8 * panelRows * nCols + rowLists + colLists + graph + pricing + 64 * (nRows + nCols);
 }
 

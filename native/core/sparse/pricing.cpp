@@ -117,8 +117,9 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   const int64_t kEval = std::max<int64_t>(1, c.k_keep / 2);
   // What a row evaluated on its open pairs alone keeps of them, within a budget of n k_keep entries
   // over the whole pricing (memory: src/solve/sparse.ts sparseBytes). At 16384, 2 k_keep left 359
-  // rows open in the next such round and 16 k_keep 352, but 130 in the one after it, where 185 were.
-  const int64_t kPartialKeep = 16 * c.k_keep;
+  // rows open in the next such round and 16 k_keep 352, but 130 in the one after it, where 185 were;
+  // 4 k_keep holds a part's heaps (256 rows) to 4 MiB at the default k_keep.
+  const int64_t kPartialKeep = 4 * c.k_keep;
   const int64_t partialKeptBudget = n * c.k_keep;
   std::atomic<int64_t> partialKept{0};
 
@@ -386,8 +387,9 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     if (!partialRows.empty()) {
       const auto tp = Clock::now();
       const int64_t np = static_cast<int64_t>(partialRows.size());
-      // Few parts: each gathers every block's columns it needs once.
-      const int64_t grain = std::max<int64_t>(16, (np + 2 * threads - 1) / (2 * threads));
+      // Few parts (each gathers every block's columns it needs once), of at most 256 rows: a part
+      // holds a heap of up to kPartialKeep entries a row (sparseBytes counts 256 such rows a thread).
+      const int64_t grain = std::clamp<int64_t>((np + 2 * threads - 1) / (2 * threads), 16, 256);
       const int pparts = parallelParts(np, threads, grain);
       std::vector<std::vector<Edge>> pv(static_cast<size_t>(pparts));
       std::vector<int64_t> pe(static_cast<size_t>(pparts), 0);
