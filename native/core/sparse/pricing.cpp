@@ -36,10 +36,27 @@ std::vector<double> rowDuals(const Graph& g, const State& s, std::vector<float>&
   return u;
 }
 
+// Merges entries (column, cost), sorted by column, into a row's kept list (idx, cost, sorted by
+// column): one entry a column.
+void mergeKept(std::vector<int32_t>& idx, std::vector<float>& cost, const std::vector<std::pair<int32_t, float>>& add) {
+  std::vector<int32_t> mi;
+  std::vector<float> mc;
+  mi.reserve(idx.size() + add.size());
+  mc.reserve(idx.size() + add.size());
+  size_t p = 0, q = 0;
+  while (p < idx.size() || q < add.size()) {
+    if (q >= add.size() || (p < idx.size() && idx[p] <= add[q].first)) {
+      if (q < add.size() && add[q].first == idx[p]) ++q;  // in both: one entry
+      mi.push_back(idx[p]), mc.push_back(cost[p]), ++p;
+    } else {
+      mi.push_back(add[q].first), mc.push_back(add[q].second), ++q;
+    }
+  }
+  idx.swap(mi);
+  cost.swap(mc);
+}
+
 }  // namespace
-
-
-
 
 Result solveSparse(const PanelSource& panels, const Options& opt, const std::atomic<bool>* cancel,
                    const Progress& progress) {
@@ -482,19 +499,11 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             lw.resize(static_cast<size_t>(keepNow));
           }
           partialKept.fetch_add(static_cast<int64_t>(lw.size()), std::memory_order_relaxed);
-          std::sort(lw.begin(), lw.end(), [](const Low& x, const Low& y) { return x.j < y.j; });
-          Kept& kp = kept[i];
-          std::vector<int32_t> idx;
-          std::vector<float> cost;
-          idx.reserve(kp.idx.size() + lw.size());
-          cost.reserve(kp.idx.size() + lw.size());
-          size_t a = 0, b = 0;
-          while (a < kp.idx.size() || b < lw.size()) {
-            if (b >= lw.size() || (a < kp.idx.size() && kp.idx[a] < lw[b].j)) idx.push_back(kp.idx[a]), cost.push_back(kp.cost[a]), ++a;
-            else idx.push_back(lw[b].j), cost.push_back(lw[b].c), ++b;
-          }
-          kp.idx = std::move(idx);
-          kp.cost = std::move(cost);
+          std::vector<std::pair<int32_t, float>> add;
+          add.reserve(lw.size());
+          for (const Low& l : lw) add.emplace_back(l.j, l.c);
+          std::sort(add.begin(), add.end());
+          mergeKept(kept[i].idx, kept[i].cost, add);
           // Every pair of the row not evaluated here, an edge or kept was proven by its row bounds.
           const int64_t deg = g.ptr[i + 1] - g.ptr[i];
           byRow[i] = nc - deg - keptNonEdge[i] - evalCount[r];
@@ -603,22 +612,11 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
               kp.b3 = kInf;
             }
             kp.snap = snap;
-            std::sort(low.begin(), low.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
-            std::vector<int32_t> idx;
-            std::vector<float> cost;
-            idx.reserve(kp.idx.size() + low.size());
-            cost.reserve(kp.idx.size() + low.size());
-            size_t p = 0, q = 0;
-            while (p < kp.idx.size() || q < low.size()) {
-              const bool fromOld = q >= low.size() || (p < kp.idx.size() && kp.idx[p] <= low[q].second);
-              const int32_t j = fromOld ? kp.idx[p] : low[q].second;
-              if (fromOld && q < low.size() && low[q].second == j) ++q;  // in both: one entry
-              idx.push_back(j);
-              cost.push_back(row[j]);
-              fromOld ? ++p : ++q;
-            }
-            kp.idx = std::move(idx);
-            kp.cost = std::move(cost);
+            std::vector<std::pair<int32_t, float>> add;
+            add.reserve(low.size());
+            for (const auto& [key, j] : low) add.emplace_back(j, row[j]);
+            std::sort(add.begin(), add.end());
+            mergeKept(kp.idx, kp.cost, add);
             for (int64_t q2 = g.ptr[i]; q2 < g.ptr[i + 1]; ++q2) isEdge[g.col[q2]] = 0;
           }
         });
