@@ -54,7 +54,7 @@ class PanelSource {
   // against the columns cols[0 .. want[r]), into out (count x stride, stride >= want[0]); entries
   // past want[r] in its row are unspecified. Pricing evaluates the pairs its bounds leave open this
   // way instead of whole rows. Returns false where the source cannot (the caller computes the rows
-  // whole). minBlockColumns: the fewest columns a call may compute to round as the whole matrix did
+  // whole; asked with count 0, it says whether it can). minBlockColumns: the fewest columns a call may compute to round as the whole matrix did
   // (OpenBLAS's small-matrix kernels round differently: see CostPanels::compute).
   virtual bool prefixBlock(const int32_t* /*rows*/, const int64_t* /*want*/, int64_t /*count*/, const int32_t* /*cols*/,
                            int64_t /*stride*/, float* /*out*/) const {

@@ -138,6 +138,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   // 4 k_keep holds a part's heaps (256 rows) to 4 MiB at the default k_keep.
   const int64_t kPartialKeep = 4 * c.k_keep;
   const int64_t partialKeptBudget = n * c.k_keep;
+  // Whether the source evaluates chosen pairs at all (C^T's panels do not: rows there are recomputed whole).
+  const bool pairsEvaluable = panels.prefixBlock(nullptr, nullptr, 0, nullptr, 0, nullptr);
   std::atomic<int64_t> partialKept{0};
 
   // Adds rows computed whole (list) to the graph: every entry an edge.
@@ -386,7 +388,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       const int64_t b1 = std::min(nc, b0 + kBlock);
       return static_cast<int64_t>(std::upper_bound(blkW.begin() + b0, blkW.begin() + b1, t2[i], [](double t, double x) { return t > x; }) - (blkW.begin() + b0));
     };
-    if (!fullPass && !openRows.empty() && minCols <= kBlock / 2) {
+    if (!fullPass && !openRows.empty() && minCols <= kBlock / 2 && pairsEvaluable) {
       std::vector<int32_t> whole;
       for (int32_t i : openRows) {
         int64_t cost = 0;
