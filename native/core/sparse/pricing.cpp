@@ -272,7 +272,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     bool fullPass = false;
     std::vector<int64_t> byRow(static_cast<size_t>(n), 0), byCol(static_cast<size_t>(n), 0);
     std::vector<uint8_t> open(static_cast<size_t>(n), 0);
-    std::vector<int64_t> openPairs(static_cast<size_t>(n), 0);
+    std::vector<int64_t> openPairs(trace ? static_cast<size_t>(n) : 0, 0);  // for the trace only
     const int64_t addPerRow = std::max<int64_t>(opt.k, 8);
     // The columns in v order, cut into blocks each sorted by w descending (below); each row's t2 and
     // the length of its prefix of v. Pass B walks them, and so does the evaluation of open pairs:
@@ -354,7 +354,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           byRow[i] = (nc - deg - keptNonEdge[i]) - rowFail;
           byCol[i] = colProven;
           open[i] = rowFail > colProven;
-          openPairs[i] = rowFail - colProven;
+          if (trace) openPairs[i] = rowFail - colProven;
         }
       });
     }
@@ -421,6 +421,17 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           float c;
         };
         auto byKey = [](const Low& x, const Low& y) { return x.key < y.key; };
+        // Offers e to a max-heap by key that holds at most cap entries (the cap lowest so far).
+        auto offerLowest = [&](std::vector<Low>& h, const Low& e, int64_t cap) {
+          if (static_cast<int64_t>(h.size()) < cap) {
+            h.push_back(e);
+            std::push_heap(h.begin(), h.end(), byKey);
+          } else if (e.key < h.front().key) {
+            std::pop_heap(h.begin(), h.end(), byKey);
+            h.back() = e;
+            std::push_heap(h.begin(), h.end(), byKey);
+          }
+        };
         // A row's most negative reduced costs (at most addPerRow, a max-heap: the least negative on
         // top), as Low entries keyed by the reduced cost.
         std::vector<std::vector<Low>> viol(static_cast<size_t>(cnt));
@@ -463,26 +474,9 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
               ++evalCount[r];
               const double red = static_cast<double>(row[p]) - u[i] - s.v[j];
               pw[part] = std::max(pw[part], -red);
-              if (red < -tol) {
-                auto& h = viol[r];
-                h.push_back({red, j, row[p]});
-                std::push_heap(h.begin(), h.end(), byKey);
-                if (static_cast<int64_t>(h.size()) > addPerRow) {
-                  std::pop_heap(h.begin(), h.end(), byKey);
-                  h.pop_back();
-                }
-              }
-              // Its lowest entries by c - v, at most kPartialKeep (a max-heap: the highest on top).
-              auto& lw = low[r];
-              const Low e{static_cast<double>(row[p]) - s.v[j], j, row[p]};
-              if (static_cast<int64_t>(lw.size()) < kPartialKeep) {
-                lw.push_back(e);
-                std::push_heap(lw.begin(), lw.end(), byKey);
-              } else if (e.key < lw.front().key) {
-                std::pop_heap(lw.begin(), lw.end(), byKey);
-                lw.back() = e;
-                std::push_heap(lw.begin(), lw.end(), byKey);
-              }
+              if (red < -tol) offerLowest(viol[r], {red, j, row[p]}, addPerRow);
+              // Its lowest entries by c - v, at most kPartialKeep.
+              offerLowest(low[r], {static_cast<double>(row[p]) - s.v[j], j, row[p]}, kPartialKeep);
             }
           }
         }
@@ -497,7 +491,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           const int64_t room = partialKeptBudget - partialKept.load(std::memory_order_relaxed);
           const int64_t keepNow = room >= kPartialKeep ? kPartialKeep : kEval;
           if (static_cast<int64_t>(lw.size()) > keepNow) {
-            std::nth_element(lw.begin(), lw.begin() + keepNow, lw.end(), [](const Low& x, const Low& y) { return x.key < y.key; });
+            std::nth_element(lw.begin(), lw.begin() + keepNow, lw.end(), byKey);
             lw.resize(static_cast<size_t>(keepNow));
           }
           partialKept.fetch_add(static_cast<int64_t>(lw.size()), std::memory_order_relaxed);
