@@ -92,9 +92,10 @@ class CostPanels : public PanelSource {
   static constexpr int64_t kRowTile = 16;
   // Below this M*N*K (for a 16-row call) OpenBLAS may take its small-matrix kernels (cost.cpp).
   static constexpr double kSmallBlas = 4.0e6;
-  // out (rows x cols) = the entries of a_rows (with their norms) against b_rows (with theirs).
+  // out (rows x cols) = the entries of a_rows (with their norms) against b_rows (with theirs), on
+  // `threads` threads (0: the source's own; prefixBlock's callers already split over the threads).
   void compute(const float* a_rows, const double* a_norms, int64_t rows, const float* b_rows,
-               const double* b_norms, int64_t cols, float* out) const;
+               const double* b_norms, int64_t cols, float* out, int threads = 0) const;
   // A panel of C^T: b's rows b_rows against all of a, computed as C's columns, transposed into out.
   void columns(const float* b_rows, const double* b_norms, int64_t count, float* out) const;
   const float *a_, *b_;

@@ -86,6 +86,10 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   // an edge nor kept: later, under duals v', c_ij - v'_j >= b3 - max_j (v'_j - v_j), so the row stays
   // proven without another GEMM until its u_i rises past that (v only falls while paths augment,
   // so the correction is normally 0; it is computed, not assumed).
+  // A row evaluated on its open pairs alone has the same for those pairs: under snapshot snapOpen,
+  // the pairs open then (v_j >= t1Open, w_j > t2Open in that snapshot's duals) that are neither
+  // edges nor kept have c_ij - v_j >= b3Open. Without it the same rows came back open round after
+  // round at 65536 (about 2,000 a round, their pairs already evaluated), only to be proven again.
   struct Kept {
     std::vector<int32_t> idx;
     std::vector<float> cost;
@@ -93,6 +97,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     double b2 = 0;
     double b3 = -kInf;
     int32_t snap = -1;
+    double b3Open = -kInf, t1Open = kInf, t2Open = kInf;
+    int32_t snapOpen = -1;
   };
   std::vector<Kept> kept(static_cast<size_t>(n));
   std::vector<float> scratch;
@@ -168,6 +174,19 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   auto growGraph = [&] {
     g = addEdges(g, std::move(extra));
     extra.clear();
+  };
+  // Calls f(j) once for every column j that is an edge of row i or one of its kept entries (both
+  // lists sorted by column).
+  auto forEdgesAndKept = [&](int64_t i, auto f) {
+    int64_t e = g.ptr[i];
+    const int64_t end = g.ptr[i + 1];
+    const std::vector<int32_t>& ki = kept[i].idx;
+    size_t q = 0;
+    while (e < end || q < ki.size()) {
+      if (q >= ki.size() || (e < end && g.col[e] < ki[q])) f(g.col[e++]);
+      else if (e >= end || ki[q] < g.col[e]) f(ki[q++]);
+      else f(g.col[e++]), ++q;
+    }
   };
   // Rows joining whole cost nc edges each: at most as many edges as the rows' longer lists hold
   // (256 rows of a square pair at kKeep = 256), so a wide pair's memory stays O(n k) (four times that
@@ -280,8 +299,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     // width OpenBLAS computes as the whole matrix does), measured at 65536: 3.3-3.6 s a round for
     // the same rows where 512 took 4.3-5.7 s.
     constexpr int64_t kBlock = 2048;
-    std::vector<double> blkW, t2;
-    std::vector<int32_t> blkJ;
+    std::vector<double> blkW, t1, t2;
+    std::vector<int32_t> blkJ, blkPos;  // blkPos[j]: column j's place in blkJ
     std::vector<int64_t> len;
     if (!keptFirst) {
       auto byDesc = [&](const std::vector<double>& key) {
@@ -307,10 +326,12 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
         std::sort(tmp.begin(), tmp.end());
         for (int64_t q = b0; q < b1; ++q) blkW[q] = -tmp[q - b0].first, blkJ[q] = tmp[q - b0].second;
       }
+      blkPos.resize(static_cast<size_t>(nc));
+      for (int64_t q = 0; q < nc; ++q) blkPos[blkJ[q]] = static_cast<int32_t>(q);
       vRise.assign(vSnap.size(), 0.0);
       for (size_t q = 0; q < vSnap.size(); ++q)
         for (int64_t j = 0; j < nc; ++j) vRise[q] = std::max(vRise[q], s.v[j] - vSnap[q][j]);
-      std::vector<double> t1(static_cast<size_t>(n));
+      t1.assign(static_cast<size_t>(n), kInf);
       t2.assign(static_cast<size_t>(n), -kInf);
       len.assign(static_cast<size_t>(n), 0);
       for (int64_t i = 0; i < n; ++i) {
@@ -327,20 +348,24 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             byRow[i] = nc - deg - keptNonEdge[i];
             continue;
           }
-          const int32_t* cb = g.col.data() + g.ptr[i];
-          const int32_t* ce = g.col.data() + g.ptr[i + 1];
-          const int32_t* kb = kept[i].idx.data();
-          const int32_t* ke = kb + kept[i].idx.size();
           const double ai = two ? c.alpha[i] : 0.0;
-          int64_t rowFail = 0, colProven = 0;
-          // j is open for both row bounds (v_j > t1_i, w_j > t2_i): an edge or kept entry was checked
-          // in pass A; else the column's bounds may prove it.
-          auto consider = [&](int32_t j) {
-            if (std::binary_search(cb, ce, j)) return;
-            if (std::binary_search(kb, ke, j)) return;
-            ++rowFail;
+          auto colProves = [&](int32_t j) {
             const double vj = s.v[j];
-            if (static_cast<double>(c.col_bound[j]) - u[i] - vj >= -tol || (two && c.col_bound2[j] + ai - u[i] - vj >= -tol)) ++colProven;
+            return static_cast<double>(c.col_bound[j]) - u[i] - vj >= -tol || (two && c.col_bound2[j] + ai - u[i] - vj >= -tol);
+          };
+          // The pairs its last evaluation on open pairs proves, if its b3Open still holds.
+          const bool openOk = kp.snapOpen >= 0 && kp.b3Open - vRise[kp.snapOpen] - u[i] >= -tol;
+          const double* vs = openOk ? vSnap[kp.snapOpen].data() : nullptr;
+          auto provenBefore = [&](int32_t j) { return vs && vs[j] >= kp.t1Open && (two ? vs[j] - c.beta[j] : vs[j]) > kp.t2Open; };
+          // Pairs open for both row bounds: v_j >= t1_i (its prefix of v) and w_j > t2_i. Those that
+          // are edges or kept entries were checked in pass A; they are counted apart below, from the
+          // row's own edges and kept entries (a few hundred), where asking of each open pair whether
+          // it is one (two binary searches) cost 2 s a round at 65536.
+          int64_t cand = 0, candByCol = 0;
+          auto consider = [&](int32_t j) {
+            if (provenBefore(j)) return;
+            ++cand;
+            candByCol += colProves(j);
           };
           for (int64_t b0 = 0; b0 < len[i]; b0 += kBlock) {
             const int64_t b1 = std::min(nc, b0 + kBlock);
@@ -351,6 +376,11 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
                 if (w[orderV[q]] > t2[i]) consider(orderV[q]);
             }
           }
+          int64_t excl = 0, exclByCol = 0;
+          forEdgesAndKept(i, [&](int32_t j) {
+            if (s.v[j] >= t1[i] && w[j] > t2[i] && !provenBefore(j)) ++excl, exclByCol += colProves(j);
+          });
+          const int64_t rowFail = cand - excl, colProven = candByCol - exclByCol;
           byRow[i] = (nc - deg - keptNonEdge[i]) - rowFail;
           byCol[i] = colProven;
           open[i] = rowFail > colProven;
@@ -400,15 +430,28 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       }
       openRows.swap(whole);
     }
+    // The duals of a round that evaluates rows, for the bounds those rows keep. At most kSnaps
+    // snapshots are held (memory: src/solve/sparse.ts sparseBytes); past that the older rows' b3
+    // are forgotten (their other bounds still hold) and the count starts again.
+    constexpr size_t kSnaps = 32;
+    const bool evaluatesRows = !openRows.empty() || !partialRows.empty();
+    if (evaluatesRows && vSnap.size() == kSnaps) {
+      vSnap.clear();
+      for (Kept& kp : kept) kp.snap = kp.snapOpen = -1;
+    }
+    const int32_t snap = static_cast<int32_t>(vSnap.size());
+    if (evaluatesRows) vSnap.push_back(s.v);
     std::vector<Edge> partialViol;
     int64_t partialEvaluated = 0;
     double partialWorst = 0;
     if (!partialRows.empty()) {
       const auto tp = Clock::now();
       const int64_t np = static_cast<int64_t>(partialRows.size());
-      // Few parts (each gathers every block's columns it needs once), of at most 256 rows: a part
-      // holds a heap of up to kPartialKeep entries a row (sparseBytes counts 256 such rows a thread).
-      const int64_t grain = std::clamp<int64_t>((np + 2 * threads - 1) / (2 * threads), 16, 256);
+      // Few parts, two a thread: each gathers every block's columns it needs once (a block's
+      // features are 19 MB at d_model 2304, and 20 parts of 256 rows gathered 12 GB a round at
+      // 65536), and holds a heap of up to kPartialKeep entries for each of its rows (sparseBytes
+      // counts 2048 such rows a thread, 32 MiB at the default keep).
+      const int64_t grain = std::clamp<int64_t>((np + 2 * threads - 1) / (2 * threads), 16, 2048);
       const int pparts = parallelParts(np, threads, grain);
       std::vector<std::vector<Edge>> pv(static_cast<size_t>(pparts));
       std::vector<int64_t> pe(static_cast<size_t>(pparts), 0);
@@ -437,7 +480,10 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
         std::vector<std::vector<Low>> viol(static_cast<size_t>(cnt));
         std::vector<std::vector<Low>> low(static_cast<size_t>(cnt));
         std::vector<int64_t> evalCount(static_cast<size_t>(cnt), 0);
+        std::vector<uint8_t> dropped(static_cast<size_t>(cnt), 0);
         std::vector<int64_t> reach(static_cast<size_t>(cnt)), want;
+        const int64_t nBlocks = (nc + kBlock - 1) / kBlock;
+        std::vector<int64_t> reachAll(static_cast<size_t>(cnt * nBlocks), 0);  // each row's reach into each block
         std::vector<int32_t> order, ids, cols;
         std::vector<float> buf;
         for (int64_t b0 = 0; b0 < nc; b0 += kBlock) {
@@ -445,8 +491,9 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           order.clear();
           for (int64_t r = 0; r < cnt; ++r) {
             const int32_t i = partialRows[r0 + r];
-            if (b0 >= len[i]) continue;
-            reach[r] = wantIn(i, b0);
+            reach[r] = 0;
+            if (b0 < len[i]) reach[r] = wantIn(i, b0);
+            reachAll[r * nBlocks + b0 / kBlock] = reach[r];
             if (reach[r] > 0) order.push_back(static_cast<int32_t>(r));
           }
           if (order.empty()) continue;
@@ -467,18 +514,40 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             const int32_t* cb = g.col.data() + g.ptr[i];
             const int32_t* ce = g.col.data() + g.ptr[i + 1];
             const Kept& kp = kept[i];
+            // An edge or kept entry was checked in pass A (none violates in a round that evaluates
+            // open pairs, so a violator here is neither) and must not take a place among the new
+            // kept entries: asked only of the few entries that would (two binary searches for every
+            // entry cost as much as its arithmetic). The count of those in the block is taken below.
+            auto excluded = [&](int32_t j) { return std::binary_search(cb, ce, j) || std::binary_search(kp.idx.begin(), kp.idx.end(), j); };
             const float* row = buf.data() + q * stride;
+            std::vector<Low>& lw = low[r];
             for (int64_t p = 0; p < want[q]; ++p) {
               const int32_t j = cols[p];
-              if (std::binary_search(cb, ce, j) || std::binary_search(kp.idx.begin(), kp.idx.end(), j)) continue;
-              ++evalCount[r];
               const double red = static_cast<double>(row[p]) - u[i] - s.v[j];
               pw[part] = std::max(pw[part], -red);
-              if (red < -tol) offerLowest(viol[r], {red, j, row[p]}, addPerRow);
+              if (red < -tol && !excluded(j)) offerLowest(viol[r], {red, j, row[p]}, addPerRow);
               // Its lowest entries by c - v, at most kPartialKeep.
-              offerLowest(low[r], {static_cast<double>(row[p]) - s.v[j], j, row[p]}, kPartialKeep);
+              // A full heap drops an entry (the one offered or its top): the row's b3Open is then that
+              // top, which only falls, at most any dropped key.
+              const double key = static_cast<double>(row[p]) - s.v[j];
+              const bool full = static_cast<int64_t>(lw.size()) == kPartialKeep;
+              dropped[r] |= full;
+              if ((!full || key < lw.front().key) && !excluded(j)) offerLowest(lw, {key, j, row[p]}, kPartialKeep);
             }
+            evalCount[r] += want[q];
           }
+        }
+        // The evaluated pairs less the row's edges and kept entries among them: a column j was
+        // evaluated for row i when its block (by j's place in the blocks' w order) is in the row's
+        // prefix of v and j within the first reach of that block.
+        for (int64_t r = 0; r < cnt; ++r) {
+          const int32_t i = partialRows[r0 + r];
+          int64_t inBlocks = 0;
+          forEdgesAndKept(i, [&](int32_t j) {
+            const int64_t at = blkPos[j], b0 = at / kBlock * kBlock;
+            inBlocks += b0 < len[i] && at - b0 < reachAll[r * nBlocks + b0 / kBlock];
+          });
+          evalCount[r] -= inBlocks;
         }
         for (int64_t r = 0; r < cnt; ++r) {
           const int32_t i = partialRows[r0 + r];
@@ -490,10 +559,14 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           // Past a budget of n k_keep such entries over the whole pricing, kEval a row, as whole rows keep.
           const int64_t room = partialKeptBudget - partialKept.load(std::memory_order_relaxed);
           const int64_t keepNow = room >= kPartialKeep ? kPartialKeep : kEval;
+          Kept& kp = kept[i];
+          kp.b3Open = dropped[r] ? lw.front().key : kInf;
           if (static_cast<int64_t>(lw.size()) > keepNow) {
             std::nth_element(lw.begin(), lw.begin() + keepNow, lw.end(), byKey);
+            kp.b3Open = lw[keepNow].key;  // the least of those cut, at most the top
             lw.resize(static_cast<size_t>(keepNow));
           }
+          kp.snapOpen = snap, kp.t1Open = t1[i], kp.t2Open = t2[i];
           partialKept.fetch_add(static_cast<int64_t>(lw.size()), std::memory_order_relaxed);
           std::vector<std::pair<int32_t, float>> add;
           add.reserve(lw.size());
@@ -548,15 +621,6 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       std::vector<RowWork> work(static_cast<size_t>(parallelParts(B, threads, 4)));
       for (RowWork& w : work) w.isEdge.assign(static_cast<size_t>(nc), 0);
       std::vector<std::vector<Edge>> rowAdds(static_cast<size_t>(B));
-      // At most kSnaps snapshots are held (memory: src/solve/sparse.ts sparseBytes); past that the
-      // older rows' b3 are forgotten (their other bounds still hold) and the count starts again.
-      constexpr size_t kSnaps = 32;
-      if (!openRows.empty() && vSnap.size() == kSnaps) {
-        vSnap.clear();
-        for (Kept& kp : kept) kp.snap = -1;
-      }
-      const int32_t snap = static_cast<int32_t>(vSnap.size());
-      if (!openRows.empty()) vSnap.push_back(s.v);
       for (size_t s0 = 0; s0 < openRows.size(); s0 += B) {
         if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
         const int64_t cnt = std::min<int64_t>(B, static_cast<int64_t>(openRows.size() - s0));
