@@ -179,6 +179,41 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
     }
   });
 
+  it('pricing\'s shortcuts hold when checked the slow way: open and evaluated pairs counted by searching each one, every kept bound against its row recomputed', async () => {
+    // SAE_MATCH_SPARSE_CHECK makes pricing check, as it runs, what it otherwise takes on trust: the
+    // counts of open pairs and of evaluated pairs (taken from a row's edges and kept entries, not by a
+    // search per pair) and each bound a row keeps for later rounds (b3 of a row recomputed whole,
+    // b3Open of a row evaluated on its open pairs), against the row recomputed whole. Shapes where
+    // many rows are evaluated on their open pairs over several rounds: features at d = 2048 (the
+    // GEMM path), and stored uniform costs with short lists (keep = 4).
+    const was = process.env.SAE_MATCH_SPARSE_CHECK;
+    process.env.SAE_MATCH_SPARSE_CHECK = '1';
+    try {
+      const { a, b } = saeLikeFeatures(3000, 2048, 81);
+      const dense = await costMatrix(a, b, { kernel: 'blas' });
+      const m = { data: dense.data, nRows: a.rows, nCols: b.rows };
+      const sp = await sparseAssignment(a, b, { candidates: 2, kernel: 'blas' });
+      expect(sp.pricing.rowsPartial).toBeGreaterThan(0);
+      expect(sp.pricing.selfChecks).toBeGreaterThan(1000);
+      expect(sp.pricing.selfCheckFailures).toBe(0);
+      expect(Math.abs(sp.totalCost - (await solveAssignment(m)).totalCost)).toBeLessThanOrEqual(1e-9 * Math.abs(sp.totalCost));
+      const rng = prng(7);
+      const n = 2048;
+      const u = { data: Float32Array.from({ length: n * n }, () => rng()), nRows: n, nCols: n };
+      const su = await sparseSolve(u, { candidates: 1, keep: 4 });
+      expect(su.pricing.rowsPartial).toBeGreaterThan(100);
+      expect(su.pricing.selfChecks).toBeGreaterThan(1000);
+      expect(su.pricing.selfCheckFailures).toBe(0);
+      expect(Math.abs(su.totalCost - (await solveAssignment(u)).totalCost)).toBeLessThanOrEqual(1e-9 * Math.abs(su.totalCost));
+      // Without the variable nothing is checked.
+      delete process.env.SAE_MATCH_SPARSE_CHECK;
+      expect((await sparseSolve(u, { candidates: 1, keep: 4 })).pricing.selfChecks).toBe(0);
+    } finally {
+      if (was === undefined) delete process.env.SAE_MATCH_SPARSE_CHECK;
+      else process.env.SAE_MATCH_SPARSE_CHECK = was;
+    }
+  });
+
   it('open pairs evaluated alone (not their whole rows) are the dense matrix\'s entries, with either GEMM kernel', async () => {
     // d = 2048 puts a 16-row call over a few hundred columns past OpenBLAS's small-matrix kernels, so
     // pricing evaluates open pairs in blocks (native/core/cost/cost.cpp prefixBlock); k = 2 leaves

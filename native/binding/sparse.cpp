@@ -92,6 +92,8 @@ class SparseWorker : public PromiseWorker {
     pr.Set("evaluated", static_cast<double>(p.evaluated));
     pr.Set("rowsEvaluated", static_cast<double>(p.rows_evaluated));
     pr.Set("rowsPartial", static_cast<double>(p.rows_partial));
+    pr.Set("selfChecks", static_cast<double>(p.self_checks));
+    pr.Set("selfCheckFailures", static_cast<double>(p.self_check_failures));
     pr.Set("rounds", static_cast<double>(p.rounds));
     pr.Set("violationsAdded", static_cast<double>(p.violations_added));
     pr.Set("rowsCompleted", static_cast<double>(p.rows_completed));

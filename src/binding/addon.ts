@@ -246,6 +246,9 @@ export interface SparsePricing {
   rowsEvaluated: number;
   /** Rows evaluated on their open pairs only, over all rounds (the rest were recomputed whole). */
   rowsPartial: number;
+  /** With SAE_MATCH_SPARSE_CHECK set (tests): pricing's counts and kept bounds checked the slow way, and how many checks failed. */
+  selfChecks: number;
+  selfCheckFailures: number;
   rounds: number;
   violationsAdded: number;
   rowsCompleted: number;

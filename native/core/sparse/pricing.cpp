@@ -229,6 +229,14 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   std::vector<double> u;
   // SAE_MATCH_SPARSE_TRACE set: a line per pricing round on stderr (where the time goes).
   const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
+  // SAE_MATCH_SPARSE_CHECK set (tests): the shortcuts below are checked the slow way as they run
+  // (Pricing::self_checks, self_check_failures).
+  const bool selfCheck = std::getenv("SAE_MATCH_SPARSE_CHECK") != nullptr;
+  std::atomic<int64_t> checks{0}, checkFailures{0};
+  auto checked = [&](bool ok) {
+    checks.fetch_add(1, std::memory_order_relaxed);
+    if (!ok) checkFailures.fetch_add(1, std::memory_order_relaxed);
+  };
   if (trace)
     std::fprintf(stderr, "sparse: stream %.2f s, %lld edges; solve %.2f s: %lld free after the start, %lld augmentations, %lld heap pops, %lld edge scans\n",
                  res.seconds_stream, static_cast<long long>(g.edges()), res.seconds_solve, static_cast<long long>(res.solve.free_after_init),
@@ -361,26 +369,39 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           // are edges or kept entries were checked in pass A; they are counted apart below, from the
           // row's own edges and kept entries (a few hundred), where asking of each open pair whether
           // it is one (two binary searches) cost 2 s a round at 65536.
+          auto walk = [&](auto consider) {
+            for (int64_t b0 = 0; b0 < len[i]; b0 += kBlock) {
+              const int64_t b1 = std::min(nc, b0 + kBlock);
+              if (b1 <= len[i]) {
+                for (int64_t q = b0; q < b1 && blkW[q] > t2[i]; ++q) consider(blkJ[q]);
+              } else {
+                for (int64_t q = b0; q < len[i]; ++q)
+                  if (w[orderV[q]] > t2[i]) consider(orderV[q]);
+              }
+            }
+          };
           int64_t cand = 0, candByCol = 0;
-          auto consider = [&](int32_t j) {
+          walk([&](int32_t j) {
             if (provenBefore(j)) return;
             ++cand;
             candByCol += colProves(j);
-          };
-          for (int64_t b0 = 0; b0 < len[i]; b0 += kBlock) {
-            const int64_t b1 = std::min(nc, b0 + kBlock);
-            if (b1 <= len[i]) {
-              for (int64_t q = b0; q < b1 && blkW[q] > t2[i]; ++q) consider(blkJ[q]);
-            } else {
-              for (int64_t q = b0; q < len[i]; ++q)
-                if (w[orderV[q]] > t2[i]) consider(orderV[q]);
-            }
-          }
+          });
           int64_t excl = 0, exclByCol = 0;
           forEdgesAndKept(i, [&](int32_t j) {
             if (s.v[j] >= t1[i] && w[j] > t2[i] && !provenBefore(j)) ++excl, exclByCol += colProves(j);
           });
           const int64_t rowFail = cand - excl, colProven = candByCol - exclByCol;
+          if (selfCheck) {  // the same counts by asking of each open pair whether it is an edge or kept
+            int64_t fail2 = 0, col2 = 0;
+            walk([&](int32_t j) {
+              if (provenBefore(j) || std::binary_search(g.col.begin() + g.ptr[i], g.col.begin() + g.ptr[i + 1], j) ||
+                  std::binary_search(kp.idx.begin(), kp.idx.end(), j))
+                return;
+              ++fail2;
+              col2 += colProves(j);
+            });
+            checked(fail2 == rowFail && col2 == colProven);
+          }
           byRow[i] = (nc - deg - keptNonEdge[i]) - rowFail;
           byCol[i] = colProven;
           open[i] = rowFail > colProven;
@@ -481,6 +502,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
         std::vector<std::vector<Low>> low(static_cast<size_t>(cnt));
         std::vector<int64_t> evalCount(static_cast<size_t>(cnt), 0);
         std::vector<uint8_t> dropped(static_cast<size_t>(cnt), 0);
+        std::vector<int64_t> evalSlow(selfCheck ? static_cast<size_t>(cnt) : 0, 0);
         std::vector<int64_t> reach(static_cast<size_t>(cnt)), want;
         const int64_t nBlocks = (nc + kBlock - 1) / kBlock;
         std::vector<int64_t> reachAll(static_cast<size_t>(cnt * nBlocks), 0);  // each row's reach into each block
@@ -523,6 +545,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             std::vector<Low>& lw = low[r];
             for (int64_t p = 0; p < want[q]; ++p) {
               const int32_t j = cols[p];
+              if (selfCheck) evalSlow[r] += !excluded(j);
               const double red = static_cast<double>(row[p]) - u[i] - s.v[j];
               pw[part] = std::max(pw[part], -red);
               if (red < -tol && !excluded(j)) offerLowest(viol[r], {red, j, row[p]}, addPerRow);
@@ -548,6 +571,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             inBlocks += b0 < len[i] && at - b0 < reachAll[r * nBlocks + b0 / kBlock];
           });
           evalCount[r] -= inBlocks;
+          if (selfCheck) checked(evalSlow[r] == evalCount[r]);
         }
         for (int64_t r = 0; r < cnt; ++r) {
           const int32_t i = partialRows[r0 + r];
@@ -567,12 +591,27 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             lw.resize(static_cast<size_t>(keepNow));
           }
           kp.snapOpen = snap, kp.t1Open = t1[i], kp.t2Open = t2[i];
+          // (Checked below, once the row's new kept entries are merged.)
           partialKept.fetch_add(static_cast<int64_t>(lw.size()), std::memory_order_relaxed);
           std::vector<std::pair<int32_t, float>> add;
           add.reserve(lw.size());
           for (const Low& l : lw) add.emplace_back(l.j, l.c);
           std::sort(add.begin(), add.end());
           mergeKept(kept[i].idx, kept[i].cost, add);
+          if (selfCheck) {  // b3Open against the row recomputed whole: every pair it covers is at least it
+            std::vector<float> whole(static_cast<size_t>(nc));
+            panels.gathered(&i, 1, whole.data());
+            bool ok = true;
+            for (int64_t j = 0; j < nc; ++j) {
+              const double wj = two ? s.v[j] - c.beta[j] : s.v[j];
+              if (!(s.v[j] >= t1[i] && wj > t2[i])) continue;
+              if (std::binary_search(g.col.begin() + g.ptr[i], g.col.begin() + g.ptr[i + 1], static_cast<int32_t>(j)) ||
+                  std::binary_search(kp.idx.begin(), kp.idx.end(), static_cast<int32_t>(j)))
+                continue;
+              ok = ok && static_cast<double>(whole[j]) - s.v[j] >= kp.b3Open;
+            }
+            checked(ok);
+          }
           // Every pair of the row not evaluated here, an edge or kept was proven by its row bounds.
           const int64_t deg = g.ptr[i + 1] - g.ptr[i];
           byRow[i] = nc - deg - keptNonEdge[i] - evalCount[r];
@@ -677,6 +716,13 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             for (const auto& [key, j] : low) add.emplace_back(j, row[j]);
             std::sort(add.begin(), add.end());
             mergeKept(kp.idx, kp.cost, add);
+            if (selfCheck) {  // b3 covers every entry neither an edge nor kept
+              bool ok = true;
+              for (int64_t j = 0; j < nc; ++j)
+                if (!isEdge[j] && !std::binary_search(kp.idx.begin(), kp.idx.end(), static_cast<int32_t>(j)))
+                  ok = ok && static_cast<double>(row[j]) - s.v[j] >= kp.b3;
+              checked(ok);
+            }
             for (int64_t q2 = g.ptr[i]; q2 < g.ptr[i + 1]; ++q2) isEdge[g.col[q2]] = 0;
           }
         });
@@ -734,6 +780,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       augmentAll();
     }
   }
+  pr.self_checks = checks.load();
+  pr.self_check_failures = checkFailures.load();
   pr.ok = pr.max_violation <= tol;
   if (!pr.ok) pr.message = "pricing left a reduced cost of " + std::to_string(-pr.max_violation) + " (tolerance " + std::to_string(tol) + ")";
   pr.seconds = since(tPricing);

@@ -111,6 +111,10 @@ struct Pricing {
   int64_t rows_made_whole = 0;     // rows recomputed in two rounds, then added whole (all their entries edges)
   int64_t cold_restarts = 0;       // rectangular rounds solved again from the cold start (a freed column left free)
   double max_violation = 0;        // worst -(reduced cost) over every pair, after the last round
+  // SAE_MATCH_SPARSE_CHECK set (tests): pricing's shortcuts checked the slow way as it runs: the
+  // counts of open and evaluated pairs by a binary search per pair, and every b3 / b3Open bound a
+  // row keeps against the row recomputed whole. How many checks, and how many failed (0 when sound).
+  int64_t self_checks = 0, self_check_failures = 0;
   double tolerance = 0;
   bool ok = false;
   std::string message;
