@@ -183,16 +183,17 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
     // SAE_MATCH_SPARSE_CHECK makes pricing check, as it runs, what it otherwise takes on trust: the
     // counts of open pairs and of evaluated pairs (taken from a row's edges and kept entries, not by a
     // search per pair) and each bound a row keeps for later rounds (b3 of a row recomputed whole,
-    // b3Open of a row evaluated on its open pairs), against the row recomputed whole. Shapes where
-    // many rows are evaluated on their open pairs over several rounds: features at d = 2048 (the
-    // GEMM path), and stored uniform costs with short lists (keep = 4).
+    // b3Open of a row evaluated on its open pairs), against the row recomputed whole. Features at
+    // d = 2048 (the GEMM path), where rows are evaluated on their open pairs over several rounds, and
+    // stored uniform costs with short lists (keep = 4), where rows are recomputed whole.
     const was = process.env.SAE_MATCH_SPARSE_CHECK;
     process.env.SAE_MATCH_SPARSE_CHECK = '1';
     try {
       const { a, b } = saeLikeFeatures(3000, 2048, 81);
       const dense = await costMatrix(a, b, { kernel: 'blas' });
       const m = { data: dense.data, nRows: a.rows, nCols: b.rows };
-      const sp = await sparseAssignment(a, b, { candidates: 2, kernel: 'blas' });
+      // keep = 16: a row evaluated on its open pairs keeps 64 of them, so its b3Open bounds the rest.
+      const sp = await sparseAssignment(a, b, { candidates: 2, kernel: 'blas', keep: 16 });
       expect(sp.pricing.rowsPartial).toBeGreaterThan(0);
       expect(sp.pricing.selfChecks).toBeGreaterThan(1000);
       expect(sp.pricing.selfCheckFailures).toBe(0);
@@ -201,7 +202,6 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
       const n = 2048;
       const u = { data: Float32Array.from({ length: n * n }, () => rng()), nRows: n, nCols: n };
       const su = await sparseSolve(u, { candidates: 1, keep: 4 });
-      expect(su.pricing.rowsPartial).toBeGreaterThan(100);
       expect(su.pricing.selfChecks).toBeGreaterThan(1000);
       expect(su.pricing.selfCheckFailures).toBe(0);
       expect(Math.abs(su.totalCost - (await solveAssignment(u)).totalCost)).toBeLessThanOrEqual(1e-9 * Math.abs(su.totalCost));

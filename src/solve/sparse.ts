@@ -45,8 +45,9 @@ export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: 
   // what rows evaluated on their open pairs keep of them (nRows keep entries over the whole pricing).
   const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8 + nRows * (keep / 2) * 8 + nRows * keep * 8;
   const colLists = nCols * k * 2 * (8 + 16);
-  // ... plus the rows pricing may add whole: at most keep nRows edges (native/core/sparse/pricing.cpp).
-  const graph = (nRows * 2 * (2 * k) + nCols * k * 2) * (4 + 4) * 2 + nRows * keep * (8 + 12);
+  // ... with k kept entries a row that join before the solve, plus the rows pricing may add whole:
+  // at most keep nRows edges (native/core/sparse/pricing.cpp).
+  const graph = (nRows * 2 * (2 * k) + nCols * k * 2 + nRows * k) * (4 + 4) * 2 + nRows * keep * (8 + 12);
   // The duals v of the rounds that recompute rows (a few dozen rounds at most) and a row's scratch.
   // ... and, while open pairs are evaluated, each thread's heaps for 2048 rows of 4 keep entries.
   const pricing = 32 * nCols * 8 + nCols * 16 + threads * 2048 * 4 * keep * 16;

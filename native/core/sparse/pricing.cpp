@@ -205,6 +205,43 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       growGraph();
     }
   };
+  // Before the solve, each row's kept entries of least c_ij - v_j under the start's duals (v_j the
+  // column minima) join the graph, k_start of them. Pricing's first round used to find these among
+  // the kept entries once the graph was solved (53,358 violators in 679 rows at 16384) and to free
+  // and augment those rows again (0.75-0.97 s); as edges from the start they cost the solve nothing
+  // measurable (BENCHMARKS.md, "fifth round"). The duals only fall while paths augment, so an entry
+  // low under the start's duals is the likeliest to violate under the solved ones. Square pairs only:
+  // with more columns than rows every v_j starts at 0, where these are the row's next lowest costs.
+  const int64_t kStart = opt.k_start >= 0 ? opt.k_start : opt.k;
+  if (kStart > 0 && !rect) {
+    std::vector<double> vStart(static_cast<size_t>(nc), kInf);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) vStart[g.col[e]] = std::min(vStart[g.col[e]], static_cast<double>(g.cost[e]));
+    const int parts = parallelParts(n, threads, 256);
+    std::vector<std::vector<Edge>> add(static_cast<size_t>(parts));
+    parallelFor(n, threads, 256, [&](int64_t b, int64_t e, int part) {
+      std::vector<std::pair<double, int32_t>> low;
+      for (int64_t i = b; i < e; ++i) {
+        low.clear();
+        const Kept& kp = kept[i];
+        int64_t at = g.ptr[i];
+        const int64_t end = g.ptr[i + 1];
+        for (size_t q = 0; q < kp.idx.size(); ++q) {
+          const int32_t j = kp.idx[q];
+          while (at < end && g.col[at] < j) ++at;
+          if (at < end && g.col[at] == j) continue;
+          low.emplace_back(static_cast<double>(kp.cost[q]) - vStart[j], static_cast<int32_t>(q));
+        }
+        if (static_cast<int64_t>(low.size()) > kStart) {
+          std::nth_element(low.begin(), low.begin() + kStart, low.end());
+          low.resize(static_cast<size_t>(kStart));
+        }
+        for (const auto& [key, q] : low) add[part].push_back({static_cast<int32_t>(i), kp.idx[q], kp.cost[q]});
+      }
+    });
+    for (const auto& a : add) extra.insert(extra.end(), a.begin(), a.end());
+    growGraph();
+  }
   coldStart(g, s, res.solve);
   augmentAll();
   res.seconds_solve = since(t1);

@@ -146,6 +146,9 @@ struct Options {
   double full_pass_share = 0.25;
   // Entries per row in the longer lists the stream keeps (0: max(256, 8 k)).
   int64_t k_keep = 0;
+  // Kept entries per row that join the graph before the solve, those of least c_ij - v_j under the
+  // start's duals (negative: k; 0: none; square pairs only).
+  int64_t k_start = -1;
   // The stream alone, no assignment (the benchmark of the pass against the dense kernel).
   bool stream_only = false;
 };
