@@ -188,6 +188,18 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       else f(g.col[e++]), ++q;
     }
   };
+  // Calls f(q) for every kept entry q of row i (kept[i].idx[q]) that is not an edge.
+  auto forKeptNonEdges = [&](int64_t i, auto f) {
+    const Kept& kp = kept[i];
+    int64_t at = g.ptr[i];
+    const int64_t end = g.ptr[i + 1];
+    for (size_t q = 0; q < kp.idx.size(); ++q) {
+      const int32_t j = kp.idx[q];
+      while (at < end && g.col[at] < j) ++at;
+      if (at < end && g.col[at] == j) continue;
+      f(q);
+    }
+  };
   // Rows joining whole cost nc edges each: at most as many edges as the rows' longer lists hold
   // (256 rows of a square pair at kKeep = 256), so a wide pair's memory stays O(n k) (four times that
   // took a 131072-wide pair at d_model 32 to 4.6 GiB); past that a row is recomputed when its bounds
@@ -214,9 +226,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   // with more columns than rows every v_j starts at 0, where these are the row's next lowest costs.
   const int64_t kStart = opt.k_start >= 0 ? opt.k_start : opt.k;
   if (kStart > 0 && !rect) {
-    std::vector<double> vStart(static_cast<size_t>(nc), kInf);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) vStart[g.col[e]] = std::min(vStart[g.col[e]], static_cast<double>(g.cost[e]));
+    const std::vector<double> vStart = columnMinima(g);
     const int parts = parallelParts(n, threads, 256);
     std::vector<std::vector<Edge>> add(static_cast<size_t>(parts));
     parallelFor(n, threads, 256, [&](int64_t b, int64_t e, int part) {
@@ -224,14 +234,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       for (int64_t i = b; i < e; ++i) {
         low.clear();
         const Kept& kp = kept[i];
-        int64_t at = g.ptr[i];
-        const int64_t end = g.ptr[i + 1];
-        for (size_t q = 0; q < kp.idx.size(); ++q) {
-          const int32_t j = kp.idx[q];
-          while (at < end && g.col[at] < j) ++at;
-          if (at < end && g.col[at] == j) continue;
-          low.emplace_back(static_cast<double>(kp.cost[q]) - vStart[j], static_cast<int32_t>(q));
-        }
+        forKeptNonEdges(i, [&](size_t q) { low.emplace_back(static_cast<double>(kp.cost[q]) - vStart[kp.idx[q]], static_cast<int32_t>(q)); });
         if (static_cast<int64_t>(low.size()) > kStart) {
           std::nth_element(low.begin(), low.begin() + kStart, low.end());
           low.resize(static_cast<size_t>(kStart));
@@ -299,19 +302,16 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           worst = std::max(worst, -(static_cast<double>(g.cost[q]) - u[i] - s.v[g.col[q]]));
         if (rowWhole[i]) continue;
         const Kept& kp = kept[i];
-        int64_t at = g.ptr[i], nonEdge = 0;
-        const int64_t end = g.ptr[i + 1];
-        for (size_t q = 0; q < kp.idx.size(); ++q) {
+        int64_t nonEdge = 0;
+        forKeptNonEdges(i, [&](size_t q) {
           const int32_t j = kp.idx[q];
-          while (at < end && g.col[at] < j) ++at;
-          if (at < end && g.col[at] == j) continue;
           ++nonEdge;
           const double red = static_cast<double>(kp.cost[q]) - u[i] - s.v[j];
           worstKept = std::max(worstKept, -red);
           // Every violating kept entry joins (at most 2 kKeep a row): checking them costs no GEMM,
           // and a row left with violators would come back round after round.
           if (red < -tol) keptViol[part].push_back({static_cast<int32_t>(i), j, kp.cost[q]});
-        }
+        });
         keptNonEdge[i] = static_cast<int32_t>(nonEdge);
         keptChecked[part] += nonEdge;
       }

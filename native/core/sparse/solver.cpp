@@ -16,6 +16,13 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 }  // namespace
 
+std::vector<double> columnMinima(const Graph& g) {
+  std::vector<double> v(static_cast<size_t>(g.n_cols), kInf);
+  for (int64_t i = 0; i < g.n_rows; ++i)
+    for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) v[g.col[e]] = std::min(v[g.col[e]], static_cast<double>(g.cost[e]));
+  return v;
+}
+
 void coldStart(const Graph& g, State& s, SolveStats& stats) {
   s.x.assign(static_cast<size_t>(g.n_rows), -1);
   s.xc.assign(static_cast<size_t>(g.n_rows), 0.0f);
@@ -28,9 +35,7 @@ void coldStart(const Graph& g, State& s, SolveStats& stats) {
   if (g.n_cols > g.n_rows) {
     s.v.assign(static_cast<size_t>(g.n_cols), 0.0);
   } else {
-  s.v.assign(static_cast<size_t>(g.n_cols), kInf);
-  for (int64_t i = 0; i < g.n_rows; ++i)
-    for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) s.v[g.col[e]] = std::min(s.v[g.col[e]], static_cast<double>(g.cost[e]));
+  s.v = columnMinima(g);
   for (int64_t j = 0; j < g.n_cols; ++j)
     if (s.v[j] == kInf) throw InputError("internal: column " + std::to_string(j) + " has no candidate");
   }

@@ -87,6 +87,9 @@ struct SolveStats {
   double seconds = 0;
 };
 
+// The least edge cost of every column (+inf where a column has no edge).
+std::vector<double> columnMinima(const Graph& g);
+
 // Column minima for v and every row whose cheapest reduced column is still free gets it: a dual
 // feasible start on the graph (every column needs an edge: the column candidates give it k).
 void coldStart(const Graph& g, State& s, SolveStats& stats);
