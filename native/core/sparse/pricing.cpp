@@ -188,6 +188,11 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
       else f(g.col[e++]), ++q;
     }
   };
+  // Whether column j is an edge of row i or one of its kept entries (two binary searches).
+  auto edgeOrKept = [&](int64_t i, int32_t j) {
+    return std::binary_search(g.col.begin() + g.ptr[i], g.col.begin() + g.ptr[i + 1], j) ||
+           std::binary_search(kept[i].idx.begin(), kept[i].idx.end(), j);
+  };
   // Calls f(q) for every kept entry q of row i (kept[i].idx[q]) that is not an edge.
   auto forKeptNonEdges = [&](int64_t i, auto f) {
     const Kept& kp = kept[i];
@@ -431,9 +436,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           if (selfCheck) {  // the same counts by asking of each open pair whether it is an edge or kept
             int64_t fail2 = 0, col2 = 0;
             walk([&](int32_t j) {
-              if (provenBefore(j) || std::binary_search(g.col.begin() + g.ptr[i], g.col.begin() + g.ptr[i + 1], j) ||
-                  std::binary_search(kp.idx.begin(), kp.idx.end(), j))
-                return;
+              if (provenBefore(j) || edgeOrKept(i, j)) return;
               ++fail2;
               col2 += colProves(j);
             });
@@ -570,29 +573,25 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           for (size_t q = 0; q < order.size(); ++q) {
             const int64_t r = order[q];
             const int32_t i = ids[q];
-            const int32_t* cb = g.col.data() + g.ptr[i];
-            const int32_t* ce = g.col.data() + g.ptr[i + 1];
-            const Kept& kp = kept[i];
             // An edge or kept entry was checked in pass A (none violates in a round that evaluates
             // open pairs, so a violator here is neither) and must not take a place among the new
             // kept entries: asked only of the few entries that would (two binary searches for every
             // entry cost as much as its arithmetic). The count of those in the block is taken below.
-            auto excluded = [&](int32_t j) { return std::binary_search(cb, ce, j) || std::binary_search(kp.idx.begin(), kp.idx.end(), j); };
             const float* row = buf.data() + q * stride;
             std::vector<Low>& lw = low[r];
             for (int64_t p = 0; p < want[q]; ++p) {
               const int32_t j = cols[p];
-              if (selfCheck) evalSlow[r] += !excluded(j);
+              if (selfCheck) evalSlow[r] += !edgeOrKept(i, j);
               const double red = static_cast<double>(row[p]) - u[i] - s.v[j];
               pw[part] = std::max(pw[part], -red);
-              if (red < -tol && !excluded(j)) offerLowest(viol[r], {red, j, row[p]}, addPerRow);
+              if (red < -tol && !edgeOrKept(i, j)) offerLowest(viol[r], {red, j, row[p]}, addPerRow);
               // Its lowest entries by c - v, at most kPartialKeep.
               // A full heap drops an entry (the one offered or its top): the row's b3Open is then that
               // top, which only falls, at most any dropped key.
               const double key = static_cast<double>(row[p]) - s.v[j];
               const bool full = static_cast<int64_t>(lw.size()) == kPartialKeep;
               dropped[r] |= full;
-              if ((!full || key < lw.front().key) && !excluded(j)) offerLowest(lw, {key, j, row[p]}, kPartialKeep);
+              if ((!full || key < lw.front().key) && !edgeOrKept(i, j)) offerLowest(lw, {key, j, row[p]}, kPartialKeep);
             }
             evalCount[r] += want[q];
           }
@@ -642,9 +641,7 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
             for (int64_t j = 0; j < nc; ++j) {
               const double wj = two ? s.v[j] - c.beta[j] : s.v[j];
               if (!(s.v[j] >= t1[i] && wj > t2[i])) continue;
-              if (std::binary_search(g.col.begin() + g.ptr[i], g.col.begin() + g.ptr[i + 1], static_cast<int32_t>(j)) ||
-                  std::binary_search(kp.idx.begin(), kp.idx.end(), static_cast<int32_t>(j)))
-                continue;
+              if (edgeOrKept(i, static_cast<int32_t>(j))) continue;
               ok = ok && static_cast<double>(whole[j]) - s.v[j] >= kp.b3Open;
             }
             checked(ok);
