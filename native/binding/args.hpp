@@ -109,8 +109,9 @@ class Args {
   Napi::Object o_;
 };
 
-template <typename T>
-Napi::TypedArrayOf<T> toTyped(Napi::Env env, const std::vector<T>& src) {
+// Any std::vector of T, whatever its allocator (the sparse method's lists are LargeVectors).
+template <typename T, typename Alloc>
+Napi::TypedArrayOf<T> toTyped(Napi::Env env, const std::vector<T, Alloc>& src) {
   auto arr = Napi::TypedArrayOf<T>::New(env, src.size());
   std::copy(src.begin(), src.end(), arr.Data());
   return arr;

@@ -77,7 +77,9 @@ class SparseWorker : public PromiseWorker {
     r.Set("topkColCosts", toTyped<float>(env, result.cand.col_cost));
     r.Set("kernel", kernelName);
     Napi::Object s = Napi::Object::New(env);
+    s.Set("freeAfterCold", static_cast<double>(result.solve.free_after_cold));
     s.Set("freeAfterInit", static_cast<double>(result.solve.free_after_init));
+    s.Set("arrScans", static_cast<double>(result.solve.arr_scans));
     s.Set("augmentations", static_cast<double>(result.solve.augmentations));
     s.Set("heapPops", static_cast<double>(result.solve.heap_pops));
     s.Set("edgeScans", static_cast<double>(result.solve.edge_scans));

@@ -30,7 +30,7 @@ namespace saematch {
 void* allocLarge(size_t bytes) {
   if (bytes == 0) bytes = 1;
   constexpr size_t kHuge = size_t{2} << 20;
-  if (bytes < 2 * kHuge) {
+  if (bytes < kHuge) {
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     return p;

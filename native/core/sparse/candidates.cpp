@@ -106,13 +106,14 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
   cols.init(n_b, c.k_col);
   if (two) cols2.init(n_b, c.k_col);
   const int64_t P = std::max<int64_t>(1, std::min(panel_rows, n_a));
-  std::vector<float> panel(static_cast<size_t>(P * n_b));
+  LargeVector<float> panel(static_cast<size_t>(P * n_b));
   // SAE_MATCH_SPARSE_TRACE set: where the stream's time goes, and how well the row thresholds filter.
   const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
   double tGemm = 0, tRows = 0, tCols = 0;
   std::atomic<int64_t> passedFilter{0}, scannedTwice{0};
   auto since = [](std::chrono::steady_clock::time_point t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
 
+  const double tSetup = since(t0);
   for (int64_t i0 = 0; i0 < n_a; i0 += P) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     const int64_t rows = std::min(P, n_a - i0);
@@ -263,7 +264,7 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
     tCols += since(tp);
     if (progress) progress(i0 + rows);
   }
-  if (trace) std::fprintf(stderr, "stream: panels %.2f s, row lists %.2f s, column lists %.2f s (panel %lld rows; %lld entries passed the row filter, %lld rows scanned twice)\n", tGemm, tRows, tCols, static_cast<long long>(P), static_cast<long long>(passedFilter.load()), static_cast<long long>(scannedTwice.load()));
+  if (trace) std::fprintf(stderr, "stream: buffers %.2f s, panels %.2f s, row lists %.2f s, column lists %.2f s (panel %lld rows; %lld entries passed the row filter, %lld rows scanned twice)\n", tSetup, tGemm, tRows, tCols, static_cast<long long>(P), static_cast<long long>(passedFilter.load()), static_cast<long long>(scannedTwice.load()));
   parallelFor(n_b, threads, 256, [&](int64_t j0, int64_t j1, int) {
     for (int64_t j = j0; j < j1; ++j) {
       c.col_bound[j] = static_cast<float>(finish(cols.heap.data() + j * c.k_col, cols.size[j], c.k_col, n_a,
@@ -284,12 +285,12 @@ Graph buildGraph(const Candidates& c, const std::vector<Edge>& extra) {
   // Every list's entries as (row, column, cost), then sorted per row and deduplicated (a pair kept by
   // several lists has one value: all came from the same panel entry).
   std::vector<int64_t> count(static_cast<size_t>(c.n_rows), 0);
-  auto rowLists = [&](const std::vector<int32_t>& idx, auto f) {
+  auto rowLists = [&](const LargeVector<int32_t>& idx, auto f) {
     for (int64_t i = 0; i < c.n_rows && !idx.empty(); ++i)
       for (int64_t r = 0; r < c.k_row; ++r)
         if (idx[i * c.k_row + r] >= 0) f(i, idx[i * c.k_row + r], i * c.k_row + r);
   };
-  auto colLists = [&](const std::vector<int32_t>& idx, auto f) {
+  auto colLists = [&](const LargeVector<int32_t>& idx, auto f) {
     for (int64_t j = 0; j < c.n_cols && !idx.empty(); ++j)
       for (int64_t r = 0; r < c.k_col; ++r)
         if (idx[j * c.k_col + r] >= 0) f(idx[j * c.k_col + r], j, j * c.k_col + r);
@@ -301,7 +302,7 @@ Graph buildGraph(const Candidates& c, const std::vector<Edge>& extra) {
   for (int64_t i = 0; i < c.n_rows; ++i) ptr[i + 1] = ptr[i] + count[i];
   std::vector<std::pair<int32_t, float>> edges(static_cast<size_t>(ptr[c.n_rows]));
   std::vector<int64_t> fill(ptr.begin(), ptr.end() - 1);
-  auto filler = [&](const std::vector<float>& cost) {
+  auto filler = [&](const LargeVector<float>& cost) {
     return [&](int64_t i, int64_t j, int64_t at) { edges[fill[i]++] = {static_cast<int32_t>(j), cost[at]}; };
   };
   rowLists(c.row_idx, filler(c.row_cost)), rowLists(c.row_idx2, filler(c.row_cost2));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../cost/cost.hpp"
+#include "../large_vector.hpp"
 
 namespace saematch::sparse {
 
@@ -29,8 +30,8 @@ namespace saematch::sparse {
 struct Candidates {
   int64_t n_rows = 0, n_cols = 0, k_row = 0, k_col = 0;
   bool offsets = false;  // the second lists exist (squared Euclidean); else they are empty
-  std::vector<int32_t> row_idx, col_idx, row_idx2, col_idx2;
-  std::vector<float> row_cost, col_cost, row_cost2, col_cost2;
+  LargeVector<int32_t> row_idx, col_idx, row_idx2, col_idx2;
+  LargeVector<float> row_cost, col_cost, row_cost2, col_cost2;
   std::vector<float> row_bound, col_bound;
   std::vector<double> row_bound2, col_bound2;
   std::vector<double> alpha, beta;
@@ -39,8 +40,8 @@ struct Candidates {
   // from memory and needs a row recomputed only where even these bounds leave pairs open. A row
   // list costs the stream little (its offers are sequential); the column lists stay at k.
   int64_t k_keep = 0;
-  std::vector<int32_t> keep_idx, keep_idx2;
-  std::vector<float> keep_cost, keep_cost2;
+  LargeVector<int32_t> keep_idx, keep_idx2;
+  LargeVector<float> keep_cost, keep_cost2;
   std::vector<float> keep_bound;
   std::vector<double> keep_bound2;
   double seconds = 0;
@@ -57,8 +58,8 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
 struct Graph {
   int64_t n_rows = 0, n_cols = 0;
   std::vector<int64_t> ptr;
-  std::vector<int32_t> col;
-  std::vector<float> cost;
+  LargeVector<int32_t> col;
+  LargeVector<float> cost;
   int64_t edges() const { return static_cast<int64_t>(col.size()); }
 };
 
@@ -83,7 +84,10 @@ struct State {
 };
 
 struct SolveStats {
-  int64_t augmentations = 0, heap_pops = 0, edge_scans = 0, free_after_init = 0;
+  int64_t augmentations = 0, heap_pops = 0, edge_scans = 0;
+  int64_t free_after_cold = 0;  // rows the column minima left free
+  int64_t free_after_init = 0;  // ... and the augmenting row reduction after them (the paths' share)
+  int64_t arr_scans = 0;        // row scans of the augmenting row reduction
   double seconds = 0;
 };
 
@@ -93,6 +97,10 @@ std::vector<double> columnMinima(const Graph& g);
 // Column minima for v and every row whose cheapest reduced column is still free gets it: a dual
 // feasible start on the graph (every column needs an edge: the column candidates give it k).
 void coldStart(const Graph& g, State& s, SolveStats& stats);
+
+// JV's augmenting row reduction over the graph's edges for the rows coldStart left free (it ends
+// coldStart): settles most of them with one scan of their edges each, dual feasible on every edge.
+void reduceRows(const Graph& g, State& s, SolveStats& stats);
 
 // Shortest augmenting paths (Dijkstra with a binary heap over the graph's edges) for every free row,
 // keeping every edge's reduced cost c_ij - u_i - v_j >= 0. Rows that reach no free column through
