@@ -15,6 +15,7 @@
         "native/core/threads.cpp",
         "native/core/io/fileio.cpp",
         "native/core/sae/fold.cpp",
+        "native/core/cost/blas_rules.cpp",
         "native/core/cost/cost.cpp",
         "native/core/cost/gemm_builtin.cpp",
         "native/core/cost/topk.cpp",

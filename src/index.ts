@@ -44,8 +44,8 @@ export { resolveEngine, validateEngineOptions, parseEngineOptions, engineFromEnv
 export type { EngineOptions, Engine } from './solve/engine.js';
 export { selectBackend, cpuBackend, nativeCudaBackend, solveAssignmentCuda, DEVICES } from './solve/backend.js';
 export type { MatchBackend, DeviceChoice } from './solve/backend.js';
-export { nativeInfo, setThreads, parallelCounters } from './binding/addon.js';
-export type { NativeInfo, ParallelCounters } from './binding/addon.js';
+export { nativeInfo, setThreads, parallelCounters, blasRules } from './binding/addon.js';
+export type { NativeInfo, ParallelCounters, BlasRules } from './binding/addon.js';
 
 // Low level: the cost matrix, the assignment solver and its certificate, top-k candidates.
 export { costMatrix } from './solve/cost.js';

@@ -1,6 +1,7 @@
 // The cost matrix's exports (src/solve/cost.ts and src/solve/topk.ts call them): costMatrix, topkRows.
 #include "../core/cost/cost.hpp"
 #include "../core/cost/topk.hpp"
+#include "../core/errors.hpp"
 #include "args.hpp"
 #include "cost_options.hpp"
 #include "register.hpp"
@@ -45,6 +46,55 @@ class CostWorker : public PromiseWorker {
   CostInfo result;
 };
 
+// costRows({a, nA, b, nB, k, metric, kernel, threads, rows (Int32Array), transposed, out}, token)
+//   -> {kernel}: the given rows of the (a, b) cost matrix, or of its transpose (rows index b), through
+// the cost panels the sparse method recomputes rows with (test/blas.test.ts checks them, bit for bit,
+// against the whole matrix under each BLAS's rules).
+class CostRowsWorker : public PromiseWorker {
+ public:
+  explicit CostRowsWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
+    Args o(info, "costRows", this);
+    a = o.f32s("a");
+    na = o.i64("nA");
+    b = o.f32s("b");
+    nb = o.i64("nB");
+    k = o.i64("k");
+    metric = costMetricOf(o);
+    kernel = gemmKernelOf(o);
+    threads = o.i32("threads");
+    rows = o.i32s("rows");
+    count = static_cast<int64_t>(o.length("rows"));
+    transposed = o.flag("transposed");
+    out = o.f32out("out");
+    outLength = static_cast<int64_t>(o.length("out"));
+  }
+  void Run() override {
+    const int64_t limit = transposed ? nb : na;
+    for (int64_t q = 0; q < count; ++q)
+      if (rows[q] < 0 || rows[q] >= limit) throw InputError("costRows: row " + std::to_string(rows[q]) + " does not exist");
+    if (outLength != count * (transposed ? na : nb)) throw InputError("costRows: out must hold rows x columns floats");
+    const CostPanels panels(a, na, b, nb, k, metric, kernel, threads, transposed);
+    kernelName = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
+    panels.gathered(rows, count, out);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("kernel", kernelName);
+    return r;
+  }
+
+ private:
+  const float *a = nullptr, *b = nullptr;
+  const int32_t* rows = nullptr;
+  float* out = nullptr;
+  int64_t na = 0, nb = 0, k = 0, count = 0, outLength = 0;
+  bool transposed = false;
+  CostMetric metric = CostMetric::SquaredEuclidean;
+  GemmKernel kernel = GemmKernel::Auto;
+  int threads = 0;
+  std::string kernelName;
+};
+
 // topkRows({cost (float32), nRows, nCols, k, indices (Int32Array out), costs (Float32Array out),
 //           threads}, token) -> undefined
 class TopkWorker : public PromiseWorker {
@@ -75,6 +125,7 @@ class TopkWorker : public PromiseWorker {
 void registerCost(Napi::Env env, Napi::Object exports) {
   exports.Set("costMatrix", Napi::Function::New(env, queue<CostWorker>));
   exports.Set("topkRows", Napi::Function::New(env, queue<TopkWorker>));
+  exports.Set("costRows", Napi::Function::New(env, queue<CostRowsWorker>));
 }
 
 }  // namespace saematch::binding

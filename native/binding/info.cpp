@@ -71,12 +71,24 @@ Napi::Value Counters(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// blasRules(k) -> what the BLAS keeps bit for bit across call shapes at inner dimension k
+// (native/core/cost/blas_rules.cpp): {rowTile, slotted, columnSubsets}; rowTile 0 when no tile does.
+Napi::Value BlasRulesOf(const Napi::CallbackInfo& info) {
+  const BlasRules r = blasRules(info[0].As<Napi::Number>().Int64Value());
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("rowTile", static_cast<double>(r.row_tile));
+  o.Set("slotted", r.slotted);
+  o.Set("columnSubsets", r.column_subsets);
+  return o;
+}
+
 }  // namespace
 
 void registerInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("parallelCounters", Napi::Function::New(env, Counters));
+  exports.Set("blasRules", Napi::Function::New(env, BlasRulesOf));
 }
 
 }  // namespace saematch::binding

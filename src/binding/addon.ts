@@ -144,6 +144,8 @@ interface NativeAddon {
   // native/binding/cost.cpp
   costMatrix(o: CostArgs, token: CancelToken): Promise<{ kernel: string; threads: number; seconds: number }>;
   topkRows(o: TopkArgs, token: CancelToken): Promise<void>;
+  /** Rows of the (a, b) cost matrix, or of its transpose, through the sparse method's cost panels (tests). */
+  costRows(o: Omit<CostArgs, 'costPanelRows' | 'out'> & { rows: Int32Array; transposed: boolean; out: Float32Array }, token: CancelToken): Promise<{ kernel: string }>;
   // native/binding/cuda.cpp
   cudaMatchPair(o: CudaPairArgs, token: CancelToken): Promise<NativeCudaPair>;
   cudaInitMatrix(o: CudaInitArgs, token: CancelToken): Promise<NativeCudaPair>;
@@ -170,6 +172,7 @@ interface NativeAddon {
   info(): NativeInfo;
   setThreads(threads: number): number;
   parallelCounters(testWorkerDelayUs?: number): ParallelCounters;
+  blasRules(k: number): BlasRules;
 }
 
 /** A dense row-major cost matrix as the solver takes it. */
@@ -273,7 +276,8 @@ export interface NativeSparseResult {
   topkColIndices: Int32Array;
   topkColCosts: Float32Array;
   kernel: string;
-  stats: { freeAfterInit: number; augmentations: number; heapPops: number; edgeScans: number };
+  /** freeAfterCold: rows the column minima left free; freeAfterInit: still free after the augmenting row reduction (arrScans row scans). */
+  stats: { freeAfterCold: number; freeAfterInit: number; arrScans: number; augmentations: number; heapPops: number; edgeScans: number };
   pricing: SparsePricing;
   seconds: { stream: number; solve: number; pricing: number };
 }
@@ -545,4 +549,22 @@ export function setThreads(threads: number): number {
 /** Counters of the native fork-join passes (tests assert on them; see native/core/parallel.hpp). */
 export function parallelCounters(testWorkerDelayUs?: number): ParallelCounters {
   return loadAddon().addon.parallelCounters(testWorkerDelayUs);
+}
+
+/**
+ * What this process's BLAS keeps bit for bit across GEMM call shapes at inner dimension k, measured
+ * once per k (native/core/cost/blas_rules.cpp): the row tile its calls are made of (0: none keeps the
+ * entries, so the cost panels compute with the built-in kernel), whether a row keeps its entries only
+ * in the slot of its index (mod rowTile: OpenBLAS's Haswell kernels), and whether a subset of the
+ * columns keeps them (if not, pricing recomputes rows whole and a pair with more features in a than
+ * in b streams the (b, a) matrix).
+ */
+export interface BlasRules {
+  rowTile: number;
+  slotted: boolean;
+  columnSubsets: boolean;
+}
+export function blasRules(k: number): BlasRules {
+  if (!Number.isInteger(k) || k < 1) throw new SaeMatchInputError(`blasRules: k must be a positive integer, got ${k}`);
+  return loadAddon().addon.blasRules(k);
 }

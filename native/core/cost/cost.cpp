@@ -1,5 +1,7 @@
 #include "cost.hpp"
 
+#include "../large_vector.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -90,6 +92,17 @@ CostPanels::CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b,
   if (kernel == GemmKernel::Auto) kernel = haveBlas() ? GemmKernel::Blas : GemmKernel::Builtin;
   if (kernel == GemmKernel::Blas && !haveBlas())
     throw InputError("this build of sae-match has no BLAS (kernel 'blas' requested)");
+  if (kernel == GemmKernel::Blas) {
+    const BlasRules rules = blasRules(k);
+    if (rules.row_tile == 0) {
+      kernel = GemmKernel::Builtin;  // no call shape keeps its entries: recomputed rows would differ
+    } else {
+      row_tile_ = rules.row_tile;
+      slotted_ = rules.slotted;
+      column_subsets_ = rules.column_subsets;
+      direct_ = transposed && !rules.column_subsets;
+    }
+  }
   kernel_ = kernel;
   na_ = squaredNorms(a, n_a, k, threads_);
   nb_ = squaredNorms(b, n_b, k, threads_);
@@ -100,7 +113,7 @@ CostPanels::CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b,
 }
 
 void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows, const float* b_rows,
-                         const double* nb, int64_t cols, float* out, int threadsAsked) const {
+                         const double* nb, int64_t cols, float* out, int threadsAsked, int64_t slot0) const {
   const int nt = threadsAsked > 0 ? threadsAsked : threads_;
   const float alpha = metric_ == CostMetric::SquaredEuclidean ? -2.0f : 1.0f;
   // OpenBLAS sends small products (M*N*K up to about 1e6 on x86-64) to separate small-matrix
@@ -108,27 +121,36 @@ void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows,
   // the last bits (measured: 4 of 64 assigned costs of a 64 x 64 x 32 sparse solve). Shapes where a
   // 16-row call could be small take the built-in kernel, whose entries do not depend on the call's
   // shape; they are cheap either way.
-  if (kernel_ == GemmKernel::Blas && static_cast<double>(kRowTile) * static_cast<double>(cols) * static_cast<double>(k_) <= kSmallBlas) {
+  if (kernel_ == GemmKernel::Blas && static_cast<double>(row_tile_) * static_cast<double>(cols) * static_cast<double>(k_) <= kBlasSmallProduct) {
     gemmNT(GemmKernel::Builtin, rows, cols, k_, alpha, a_rows, b_rows, out, cols, nt);
   } else if (kernel_ == GemmKernel::Blas) {
-    // BLAS calls are single-threaded, on blocks of a multiple of kRowTile rows (a short last block
+    // BLAS calls are single-threaded, on blocks of a multiple of row_tile_ rows (a short last block
     // padded with zero rows), one block per thread. OpenBLAS's value for an entry depends on where
     // its row falls in the micro-kernel's tiles and in OpenBLAS's own thread split (measured: most
     // entries of a 300-row matrix differ in the last bits from the same rows computed 17 at a time);
     // in whole tiles of a one-thread call it does not, so a row computed in any panel, alone or
     // gathered with others (the sparse method's pricing), is bit for bit the row of the full matrix.
-    const int64_t per = std::max<int64_t>(kRowTile, (rows + nt - 1) / nt);
-    const int64_t grain = (per + kRowTile - 1) / kRowTile * kRowTile;
-    parallelFor(rows, nt, grain, [&](int64_t r0, int64_t r1, int) {
-      const int64_t whole = (r1 - r0) / kRowTile * kRowTile;
-      if (whole > 0) gemmNT(GemmKernel::Blas, whole, cols, k_, alpha, a_rows + r0 * k_, b_rows, out + r0 * cols, cols, 1);
+    const int64_t tile = row_tile_;
+    // Rows put in slots [at, at + count) of a zero-padded tile of their own (a short last block, or
+    // a slotted BLAS's first rows when the first is not in slot 0).
+    auto paddedTile = [&](const float* rowsIn, int64_t at, int64_t count, float* rowsOut) {
+      std::vector<float> pa(static_cast<size_t>(tile * k_), 0.0f), pc(static_cast<size_t>(tile * cols));
+      std::copy(rowsIn, rowsIn + count * k_, pa.data() + at * k_);
+      gemmNT(GemmKernel::Blas, tile, cols, k_, alpha, pa.data(), b_rows, pc.data(), cols, 1);
+      std::copy(pc.data() + at * cols, pc.data() + (at + count) * cols, rowsOut);
+    };
+    const int64_t head = slotted_ && slot0 % tile != 0 ? std::min(rows, tile - slot0 % tile) : 0;
+    if (head > 0) paddedTile(a_rows, slot0 % tile, head, out);
+    const int64_t body = rows - head;
+    const float* bodyA = a_rows + head * k_;
+    float* bodyOut = out + head * cols;
+    const int64_t per = std::max<int64_t>(tile, (body + nt - 1) / nt);
+    const int64_t grain = (per + tile - 1) / tile * tile;
+    parallelFor(body, nt, grain, [&](int64_t r0, int64_t r1, int) {
+      const int64_t whole = (r1 - r0) / tile * tile;
+      if (whole > 0) gemmNT(GemmKernel::Blas, whole, cols, k_, alpha, bodyA + r0 * k_, b_rows, bodyOut + r0 * cols, cols, 1);
       const int64_t rest = r1 - r0 - whole;
-      if (rest > 0) {
-        std::vector<float> pa(static_cast<size_t>(kRowTile * k_), 0.0f), pc(static_cast<size_t>(kRowTile * cols));
-        std::copy(a_rows + (r0 + whole) * k_, a_rows + r1 * k_, pa.data());
-        gemmNT(GemmKernel::Blas, kRowTile, cols, k_, alpha, pa.data(), b_rows, pc.data(), cols, 1);
-        std::copy(pc.data(), pc.data() + rest * cols, out + (r0 + whole) * cols);
-      }
+      if (rest > 0) paddedTile(bodyA + (r0 + whole) * k_, 0, rest, bodyOut + (r0 + whole) * cols);
     });
   } else {
     gemmNT(kernel_, rows, cols, k_, alpha, a_rows, b_rows, out, cols, nt);
@@ -157,7 +179,7 @@ void CostPanels::columns(const float* b_rows, const double* b_norms, int64_t cou
   std::vector<float> block(static_cast<size_t>(std::min(kPanel, n_a_) * count));
   for (int64_t i0 = 0; i0 < n_a_; i0 += kPanel) {
     const int64_t rows = std::min(kPanel, n_a_ - i0);
-    compute(a_ + i0 * k_, na_.data() + i0, rows, b_rows, b_norms, count, block.data());
+    compute(a_ + i0 * k_, na_.data() + i0, rows, b_rows, b_norms, count, block.data(), 0, i0);
     parallelFor(count, threads_, 16, [&](int64_t c0, int64_t c1, int) {
       for (int64_t c = c0; c < c1; ++c)
         for (int64_t r = 0; r < rows; ++r) out[c * n_a_ + i0 + r] = block[r * count + c];
@@ -166,35 +188,76 @@ void CostPanels::columns(const float* b_rows, const double* b_norms, int64_t cou
 }
 
 void CostPanels::rows(int64_t i0, int64_t rows, float* out) const {
+  if (direct_) return compute(b_ + i0 * k_, nb_.data() + i0, rows, a_, na_.data(), n_a_, out, 0, i0);
   if (transposed_) return columns(b_ + i0 * k_, nb_.data() + i0, rows, out);
-  compute(a_ + i0 * k_, na_.data() + i0, rows, b_, nb_.data(), n_b_, out);
+  compute(a_ + i0 * k_, na_.data() + i0, rows, b_, nb_.data(), n_b_, out, 0, i0);
 }
 
 void CostPanels::gathered(const int32_t* list, int64_t count, float* out) const {
   const float* src = transposed_ ? b_ : a_;
   const std::vector<double>& srcNorms = transposed_ ? nb_ : na_;
+  if (slotted_ && kernel_ == GemmKernel::Blas && !(transposed_ && !direct_)) return gatheredInSlots(list, count, out);
   std::vector<float> x(static_cast<size_t>(count * k_));
   std::vector<double> norms(static_cast<size_t>(count));
   for (int64_t r = 0; r < count; ++r) {
     std::copy(src + list[r] * k_, src + (list[r] + 1) * k_, x.data() + r * k_);
     norms[r] = srcNorms[list[r]];
   }
+  if (direct_) return compute(x.data(), norms.data(), count, a_, na_.data(), n_a_, out);
   if (transposed_) return columns(x.data(), norms.data(), count, out);
   compute(x.data(), norms.data(), count, b_, nb_.data(), n_b_, out);
+}
+
+void CostPanels::gatheredInSlots(const int32_t* list, int64_t count, float* out) const {
+  // Each row in the slot of its own index (list[q] mod the tile), tiles padded with zero rows where
+  // the list has fewer rows of some slot; a chunk of tiles at a time, so the extra memory is a chunk
+  // of rows, not a second copy of the output.
+  const float* src = transposed_ ? b_ : a_;
+  const std::vector<double>& srcNorms = transposed_ ? nb_ : na_;
+  const float* other = transposed_ ? a_ : b_;
+  const std::vector<double>& otherNorms = transposed_ ? na_ : nb_;
+  const int64_t cols = transposed_ ? n_a_ : n_b_;
+  const int64_t tile = row_tile_;
+  std::vector<std::vector<int64_t>> bySlot(static_cast<size_t>(tile));
+  for (int64_t q = 0; q < count; ++q) bySlot[static_cast<size_t>(list[q] % tile)].push_back(q);
+  int64_t tiles = 0;
+  for (const auto& b : bySlot) tiles = std::max<int64_t>(tiles, static_cast<int64_t>(b.size()));
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(tiles, 512 / tile));
+  std::vector<float> x(static_cast<size_t>(chunk * tile * k_));
+  std::vector<double> norms(static_cast<size_t>(chunk * tile));
+  LargeVector<float> rowsOut(static_cast<size_t>(chunk * tile * cols));
+  for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
+    const int64_t nt = std::min(chunk, tiles - t0);
+    std::fill(x.begin(), x.end(), 0.0f);
+    std::fill(norms.begin(), norms.end(), 0.0);
+    for (int64_t t = 0; t < nt; ++t)
+      for (int64_t sl = 0; sl < tile; ++sl)
+        if (t0 + t < static_cast<int64_t>(bySlot[sl].size())) {
+          const int32_t i = list[bySlot[sl][t0 + t]];
+          std::copy(src + i * k_, src + (i + 1) * k_, x.data() + (t * tile + sl) * k_);
+          norms[t * tile + sl] = srcNorms[i];
+        }
+    compute(x.data(), norms.data(), nt * tile, other, otherNorms.data(), cols, rowsOut.data());
+    for (int64_t t = 0; t < nt; ++t)
+      for (int64_t sl = 0; sl < tile; ++sl)
+        if (t0 + t < static_cast<int64_t>(bySlot[sl].size()))
+          std::copy(rowsOut.data() + (t * tile + sl) * cols, rowsOut.data() + (t * tile + sl + 1) * cols, out + bySlot[sl][t0 + t] * cols);
+  }
 }
 
 int64_t CostPanels::minBlockColumns() const {
   // The whole matrix's calls (16-row tiles against all n_b columns) took BLAS's large-matrix path
   // unless they too were small; a narrower call must stay past the same threshold.
   if (kernel_ != GemmKernel::Blas) return 1;
-  const double tile = static_cast<double>(kRowTile) * static_cast<double>(k_);
-  if (tile * static_cast<double>(n_b_) <= kSmallBlas) return 1;  // the whole matrix took the built-in kernel too
-  return static_cast<int64_t>(kSmallBlas / tile) + 1;
+  const double tile = static_cast<double>(row_tile_) * static_cast<double>(k_);
+  if (tile * static_cast<double>(n_b_) <= kBlasSmallProduct) return 1;  // the whole matrix took the built-in kernel too
+  return static_cast<int64_t>(kBlasSmallProduct / tile) + 1;
 }
 
 bool CostPanels::prefixBlock(const int32_t* rows, const int64_t* want, int64_t count, const int32_t* cols, int64_t stride,
                              float* out) const {
-  if (transposed_ || count <= 0) return !transposed_;
+  // C^T's panels, and a BLAS that gives a subset of the columns other values, cannot.
+  if (transposed_ || !column_subsets_ || slotted_ || count <= 0) return !transposed_ && column_subsets_ && !slotted_;
   const int64_t minCols = minBlockColumns();
   const int64_t widest = std::min(n_b_, std::max(want[0], minCols));
   if (widest > stride) return false;
@@ -215,8 +278,8 @@ bool CostPanels::prefixBlock(const int32_t* rows, const int64_t* want, int64_t c
   std::vector<double> an;
   for (int64_t r0 = 0; r0 < count;) {
     const int64_t w = std::min(widest, std::max(want[r0], minCols));
-    int64_t r1 = std::min(count, r0 + kRowTile);
-    while (r1 < count && r1 - r0 < kMaxTileRows && 2 * std::max(want[r1], minCols) >= w) r1 = std::min(count, r1 + kRowTile);
+    int64_t r1 = std::min(count, r0 + row_tile_);
+    while (r1 < count && r1 - r0 < kMaxTileRows && 2 * std::max(want[r1], minCols) >= w) r1 = std::min(count, r1 + row_tile_);
     const int64_t tile = r1 - r0;
     ax.resize(static_cast<size_t>(tile * k_));
     an.resize(static_cast<size_t>(tile));

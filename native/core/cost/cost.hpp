@@ -63,6 +63,22 @@ class PanelSource {
   virtual int64_t minBlockColumns() const { return 1; }
 };
 
+// Below this M*N*K OpenBLAS may take its small-matrix kernels, which round differently from its
+// large-matrix path (a 16-row call and a 32-row one over the same columns disagree in the last bits).
+constexpr double kBlasSmallProduct = 4.0e6;
+
+// What the BLAS's sgemm keeps bit for bit across call shapes at inner dimension k (blas_rules.cpp,
+// measured once per k): calls whose row count is a whole multiple of row_tile give every row the value
+// the whole matrix gave it, wherever the row sits, or (slotted) as long as it sits in the same slot of
+// a tile, its index mod row_tile (0: no tile tried does, and the built-in kernel computes instead);
+// column_subsets: so do calls over a subset of the columns.
+struct BlasRules {
+  int64_t row_tile = 16;
+  bool slotted = false;
+  bool column_subsets = true;
+};
+BlasRules blasRules(int64_t k);
+
 class CostPanels : public PanelSource {
  public:
   CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t k, CostMetric metric,
@@ -88,14 +104,24 @@ class CostPanels : public PanelSource {
   int threads() const override { return threads_; }
 
  private:
-  // BLAS blocks are whole multiples of this many rows (OpenBLAS's sgemm M tile on x86-64 is 16).
-  static constexpr int64_t kRowTile = 16;
-  // Below this M*N*K (for a 16-row call) OpenBLAS may take its small-matrix kernels (cost.cpp).
-  static constexpr double kSmallBlas = 4.0e6;
+  // BLAS calls are on whole multiples of this many rows (blasRules; 16 for the built-in kernel, whose
+  // entries do not depend on the call), so every row is computed as in the whole matrix.
+  int64_t row_tile_ = 16;
+  // C^T's panels are computed as (b, a) products, not as C's column blocks: the BLAS gives a subset of
+  // C's columns other values than the whole matrix (blasRules), so the method's entries are those of
+  // the (b, a) matrix, transposed.
+  bool direct_ = false;
+  bool column_subsets_ = true;
+  // A row's entries depend on its slot in the tile (its index mod row_tile_): calls put every row in
+  // the slot of its index (compute's slot0, gathered's placement).
+  bool slotted_ = false;
   // out (rows x cols) = the entries of a_rows (with their norms) against b_rows (with theirs), on
   // `threads` threads (0: the source's own; prefixBlock's callers already split over the threads).
+  // slot0: the index of a_rows' first row in its matrix (a slotted BLAS puts it in slot slot0 mod row_tile_).
   void compute(const float* a_rows, const double* a_norms, int64_t rows, const float* b_rows,
-               const double* b_norms, int64_t cols, float* out, int threads = 0) const;
+               const double* b_norms, int64_t cols, float* out, int threads = 0, int64_t slot0 = 0) const;
+  // gathered() for a slotted BLAS: each row in the slot of its own index.
+  void gatheredInSlots(const int32_t* list, int64_t count, float* out) const;
   // A panel of C^T: b's rows b_rows against all of a, computed as C's columns, transposed into out.
   void columns(const float* b_rows, const double* b_norms, int64_t count, float* out) const;
   const float *a_, *b_;
