@@ -283,10 +283,10 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     if (!ok) checkFailures.fetch_add(1, std::memory_order_relaxed);
   };
   if (trace)
-    std::fprintf(stderr, "sparse: stream %.2f s, %lld edges; solve %.2f s: %lld free after the column minima, %lld after %lld row reduction scans, %lld augmentations, %lld heap pops, %lld edge scans\n",
+    std::fprintf(stderr, "sparse: stream %.2f s, %lld edges; solve %.2f s: %lld free after the column minima, %lld after %lld row reduction scans, %lld augmentations (%.2f s), %lld heap pops, %lld edge scans\n",
                  res.seconds_stream, static_cast<long long>(g.edges()), res.seconds_solve, static_cast<long long>(res.solve.free_after_cold),
                  static_cast<long long>(res.solve.free_after_init), static_cast<long long>(res.solve.arr_scans),
-                 static_cast<long long>(res.solve.augmentations), static_cast<long long>(res.solve.heap_pops), static_cast<long long>(res.solve.edge_scans));
+                 static_cast<long long>(res.solve.augmentations), res.solve.seconds, static_cast<long long>(res.solve.heap_pops), static_cast<long long>(res.solve.edge_scans));
   for (;;) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     ++pr.rounds;
