@@ -3,7 +3,7 @@
 // planted pair at a small d_model (the 64 GiB dense matrix of Gemma Scope 9B's width, at a d_model CI
 // can afford), through `sae-match pair --method sparse --duals`, then checked from outside the method:
 //  - the certificate passed over all 131072² pairs and the peak memory stayed small;
-//  - 256 sampled rows recomputed by the dense cost kernel (package API, a separate code path from the
+//  - 288 sampled rows recomputed by the dense cost kernel (package API, a separate code path from the
 //    stream) have no pair with a negative reduced cost under the written duals, and are tight on the
 //    assignment;
 //  - the planted partners (synth's truth) are recovered for most features (at d_model 32, 98.7 %; at
@@ -53,9 +53,15 @@ try {
   // Sampled rows through the dense cost kernel: reduced costs >= -tol everywhere, 0 on the assignment.
   const fa = await layerFeatures(await loadSae(a), { metric: 'enc-dec' });
   const fb = await layerFeatures(await loadSae(b), { metric: 'enc-dec' });
-  const rows = 256, sample = new Float32Array(rows * fa.dim), picked = [];
+  // Blocks of 48 consecutive rows at multiples of 48: each sampled row sits in the GEMM tile slot it
+  // had in the stream (its index mod 48, a multiple of the 16 of OpenBLAS's SkylakeX kernels and of
+  // the 12 of its Haswell kernels, whose entries depend on the slot: native/core/cost/blas_rules.cpp),
+  // so its entries are the stream's bit for bit.
+  const block = 48, rows = 6 * block, sample = new Float32Array(rows * fa.dim), picked = [];
   for (let s = 0; s < rows; s++) {
-    const i = Math.floor(((s * 2654435761) % 4294967296) / 4294967296 * width);
+    const q = Math.floor(s / block);
+    const start = Math.floor(((q * 2654435761 + 12345) % 4294967296) / 4294967296 * (width / block)) * block;
+    const i = start + (s % block);
     picked.push(i);
     sample.set(fa.data.subarray(i * fa.dim, (i + 1) * fa.dim), s * fa.dim);
   }

@@ -50,7 +50,8 @@ export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: 
   const graph = (nRows * 2 * (2 * k) + nCols * k * 2 + nRows * k) * (4 + 4) * 2 + nRows * keep * (8 + 12);
   // The duals v of the rounds that recompute rows (a few dozen rounds at most) and a row's scratch.
   // ... and, while open pairs are evaluated, each thread's heaps for 2048 rows of 4 keep entries.
-  const pricing = 32 * nCols * 8 + nCols * 16 + threads * 2048 * 4 * keep * 16;
+  // ... and, on a BLAS whose rows keep their entries only in their tile slot, a chunk of slotted rows (64 MiB).
+  const pricing = 32 * nCols * 8 + nCols * 16 + threads * 2048 * 4 * keep * 16 + 64 * 2 ** 20;
   return 8 * panelRows * nCols + rowLists + colLists + graph + pricing + 64 * (nRows + nCols);
 }
 

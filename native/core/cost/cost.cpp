@@ -210,8 +210,8 @@ void CostPanels::gathered(const int32_t* list, int64_t count, float* out) const 
 
 void CostPanels::gatheredInSlots(const int32_t* list, int64_t count, float* out) const {
   // Each row in the slot of its own index (list[q] mod the tile), tiles padded with zero rows where
-  // the list has fewer rows of some slot; a chunk of tiles at a time, so the extra memory is a chunk
-  // of rows, not a second copy of the output.
+  // the list has fewer rows of some slot; a chunk of tiles at a time, at most 64 MiB of rows (counted in
+  // src/solve/sparse.ts sparseBytes), not a second copy of the output.
   const float* src = transposed_ ? b_ : a_;
   const std::vector<double>& srcNorms = transposed_ ? nb_ : na_;
   const float* other = transposed_ ? a_ : b_;
@@ -222,7 +222,8 @@ void CostPanels::gatheredInSlots(const int32_t* list, int64_t count, float* out)
   for (int64_t q = 0; q < count; ++q) bySlot[static_cast<size_t>(list[q] % tile)].push_back(q);
   int64_t tiles = 0;
   for (const auto& b : bySlot) tiles = std::max<int64_t>(tiles, static_cast<int64_t>(b.size()));
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(tiles, 512 / tile));
+  const int64_t chunkRows = std::clamp<int64_t>((int64_t{64} << 20) / (4 * std::max<int64_t>(1, cols)), tile, 512);
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(tiles, chunkRows / tile));
   std::vector<float> x(static_cast<size_t>(chunk * tile * k_));
   std::vector<double> norms(static_cast<size_t>(chunk * tile));
   LargeVector<float> rowsOut(static_cast<size_t>(chunk * tile * cols));
