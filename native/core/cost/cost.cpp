@@ -113,7 +113,8 @@ CostPanels::CostPanels(const float* a, int64_t n_a, const float* b, int64_t n_b,
 }
 
 void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows, const float* b_rows,
-                         const double* nb, int64_t cols, float* out, int threadsAsked, int64_t slot0) const {
+                         const double* nb, int64_t cols, float* out, int threadsAsked, int64_t slot0,
+                         const RowDone* rowDone) const {
   const int nt = threadsAsked > 0 ? threadsAsked : threads_;
   const float alpha = metric_ == CostMetric::SquaredEuclidean ? -2.0f : 1.0f;
   // OpenBLAS sends small products (M*N*K up to about 1e6 on x86-64) to separate small-matrix
@@ -168,8 +169,22 @@ void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows,
         for (int64_t j = 0; j < cols; ++j)
           cr[j] = static_cast<float>(1.0 - static_cast<double>(cr[j]) * ni * nb[j]);
       }
+      if (rowDone) (*rowDone)(r);
     }
   });
+}
+
+void PanelSource::rowsThen(int64_t i0, int64_t rows, float* out, const RowDone& rowDone) const {
+  this->rows(i0, rows, out);
+  parallelFor(rows, threads(), 16, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) rowDone(r);
+  });
+}
+
+void CostPanels::rowsThen(int64_t i0, int64_t rows, float* out, const RowDone& rowDone) const {
+  if (transposed_ && !direct_) return PanelSource::rowsThen(i0, rows, out, rowDone);
+  if (direct_) return compute(b_ + i0 * k_, nb_.data() + i0, rows, a_, na_.data(), n_a_, out, 0, i0, &rowDone);
+  compute(a_ + i0 * k_, na_.data() + i0, rows, b_, nb_.data(), n_b_, out, 0, i0, &rowDone);
 }
 
 void CostPanels::columns(const float* b_rows, const double* b_norms, int64_t count, float* out) const {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class PanelSource {
  public:
   virtual ~PanelSource() = default;
   virtual void rows(int64_t i0, int64_t rows, float* out) const = 0;
+  // rows(), calling rowDone(r) for each row r of out as soon as its entries are final, on the thread
+  // that finished it (in any order, several at once): the sparse stream reads a row while it is still
+  // in cache. By default after all of them, in parallel.
+  using RowDone = std::function<void(int64_t r)>;
+  virtual void rowsThen(int64_t i0, int64_t rows, float* out, const RowDone& rowDone) const;
   virtual void gathered(const int32_t* list, int64_t count, float* out) const = 0;
   virtual const std::vector<double>& rowOffsets() const = 0;
   virtual const std::vector<double>& colOffsets() const = 0;
@@ -85,6 +91,8 @@ class CostPanels : public PanelSource {
              GemmKernel kernel, int threads, bool transposed = false);
   // Rows [i0, i0 + rows) of the matrix into out (rows x nCols(), row-major).
   void rows(int64_t i0, int64_t rows, float* out) const override;
+  // rows() with rowDone called in the epilogue, row by row (C^T's column panels: after them).
+  void rowsThen(int64_t i0, int64_t rows, float* out, const RowDone& rowDone) const override;
   // The rows list[0..count) into out (count x nCols()), their features gathered first.
   void gathered(const int32_t* list, int64_t count, float* out) const override;
   // In the (a, b) orientation only: a 16-row tile at a time against the first columns it wants,
@@ -119,7 +127,8 @@ class CostPanels : public PanelSource {
   // `threads` threads (0: the source's own; prefixBlock's callers already split over the threads).
   // slot0: the index of a_rows' first row in its matrix (a slotted BLAS puts it in slot slot0 mod row_tile_).
   void compute(const float* a_rows, const double* a_norms, int64_t rows, const float* b_rows,
-               const double* b_norms, int64_t cols, float* out, int threads = 0, int64_t slot0 = 0) const;
+               const double* b_norms, int64_t cols, float* out, int threads = 0, int64_t slot0 = 0,
+               const RowDone* rowDone = nullptr) const;
   // gathered() for a slotted BLAS: each row in the slot of its own index.
   void gatheredInSlots(const int32_t* list, int64_t count, float* out) const;
   // A panel of C^T: b's rows b_rows against all of a, computed as C's columns, transposed into out.

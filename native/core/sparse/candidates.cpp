@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <utility>
 
 #include "sparse.hpp"
@@ -109,136 +111,174 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
   LargeVector<float> panel(static_cast<size_t>(P * n_b));
   // SAE_MATCH_SPARSE_TRACE set: where the stream's time goes, and how well the row thresholds filter.
   const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
-  double tGemm = 0, tRows = 0, tCols = 0;
+  double tGemm = 0, tCols = 0;
   std::atomic<int64_t> passedFilter{0}, scannedTwice{0};
   auto since = [](std::chrono::steady_clock::time_point t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
 
   const double tSetup = since(t0);
+  // Rows: a row's long lists are gathered in a buffer of 2 kk behind a threshold (cut back to the kk
+  // best whenever it fills), amortised O(1) an entry where a heap of kk costs log kk per entry that
+  // enters (flat rows let many in). Same set as a heap's: the kk smallest by (key, column), since a
+  // later entry with an equal key has the larger column. A row is taken as soon as the panel's
+  // epilogue has finished it (PanelSource::rowsThen), on the thread that did, while it is still in
+  // cache: read again after the whole panel it came from memory, a second pass over 128-512 MiB a
+  // panel, and the strided sample its threshold comes from missed the cache at every entry.
+  const int64_t kk = c.k_keep, kr = c.k_row;
+  // The buffers are filled field by field at a running count (a push_back of a built Entry stored it
+  // through the stack, two narrow stores read back as one wide load: a store forwarding stall on
+  // every entry that passed the filter).
+  struct Buf {
+    std::vector<Entry> e;
+    int64_t n = 0;
+    void put(double key, int64_t j, float x) {
+      Entry& d = e[n++];
+      d.key = key, d.idx = static_cast<int32_t>(j), d.cost = x;
+    }
+  };
+  // A row's threshold is about the 2 kk m / n_b-th of m samples: m = 16 n_b / kk puts it near the
+  // 33rd, steady enough that few rows need the second scan (at 65536 columns 1024 samples, the 9th,
+  // left 1.9 % of rows short), and a narrow row samples no more than that needs (8192 columns: 512,
+  // which took an eighth off the learned pair's stream); at most 2048.
+  const int64_t nSample = n_b >= 8 * kk ? std::min<int64_t>(n_b, std::clamp<int64_t>(16 * n_b / kk, 256, 2048)) : 0;
+  std::vector<int32_t> where(static_cast<size_t>(nSample));
+  for (int64_t q = 0; q < nSample; ++q) where[q] = static_cast<int32_t>(q * n_b / nSample);
+  // One scratch a thread at work on a row, taken from a pool (the threads that finish rows are the
+  // panel's, started anew for each panel).
+  struct Scratch {
+    Buf buf, buf2;
+    std::vector<int32_t> hits;
+    std::vector<double> sample, sample2;
+  };
+  std::mutex poolMutex;
+  std::vector<std::unique_ptr<Scratch>> pool;
+  auto take = [&] {
+    std::lock_guard<std::mutex> lock(poolMutex);
+    if (!pool.empty()) {
+      std::unique_ptr<Scratch> s = std::move(pool.back());
+      pool.pop_back();
+      return s;
+    }
+    auto s = std::make_unique<Scratch>();
+    s->buf.e.resize(static_cast<size_t>(2 * kk));
+    s->buf2.e.resize(static_cast<size_t>(2 * kk));
+    s->hits.resize(static_cast<size_t>(n_b));
+    s->sample.resize(static_cast<size_t>(nSample));
+    s->sample2.resize(static_cast<size_t>(nSample));
+    return s;
+  };
+  auto giveBack = [&](std::unique_ptr<Scratch> s) {
+    std::lock_guard<std::mutex> lock(poolMutex);
+    pool.push_back(std::move(s));
+  };
+  std::atomic<int64_t> rowNanos{0};
+  // Row i's lists from its entries cr (the panel's row).
+  auto rowLists = [&](int64_t i, const float* cr, Scratch& sc) {
+    Buf& buf = sc.buf;
+    Buf& buf2 = sc.buf2;
+    std::vector<double>& sample = sc.sample;
+    std::vector<double>& sample2 = sc.sample2;
+    auto cut = [&](Buf& b) {
+      std::nth_element(b.e.begin(), b.e.begin() + (kk - 1), b.e.begin() + b.n);
+      b.n = kk;
+      return b.e[kk - 1].key;
+    };
+    // b's kk best into idx/cost, the kr best first; returns the bound of what was dropped (+inf when
+    // nothing was). sorted: all ascending (the c list: --topk writes its first k); else only the
+    // kr-th in place with the kr best before it (the c - beta list: pricing reorders it by column).
+    auto finishBuf = [&](Buf& b, int64_t seen, int32_t* idx, float* cost, bool sorted) {
+      if (b.n > kk) cut(b);
+      const int64_t m = b.n;
+      const auto first = b.e.begin(), last = b.e.begin() + m;
+      const double bound = seen > kk ? std::max_element(first, last)->key : kInf;
+      if (sorted) std::sort(first, last);
+      else if (m >= kr) std::nth_element(first, first + (kr - 1), last);
+      for (int64_t q = 0; q < kk; ++q) {
+        idx[q] = q < m ? b.e[q].idx : -1;
+        cost[q] = q < m ? b.e[q].cost : std::numeric_limits<float>::infinity();
+      }
+      return bound;
+    };
+    auto quantile = [&](std::vector<double>& v, int64_t m) {
+      const int64_t q = std::min<int64_t>(m - 1, (2 * kk * m) / n_b + 1);
+      std::nth_element(v.begin(), v.begin() + q, v.begin() + m);
+      return v[q];
+    };
+    // A row whose entries fall along its columns (features stored in order of norm, say) would let
+    // nearly every entry in and cut the buffer every kk entries; a threshold from a strided sample
+    // (about 2 kk entries of the row below it) keeps the scan to one comparison an entry. When it
+    // lets fewer than kk in, the row is scanned again without it.
+    double t = kInf, t2 = kInf;
+    if (nSample) {
+      int64_t m = 0;
+      for (int64_t q = 0; q < nSample; ++q) {
+        const int32_t j = where[q];
+        const float x = cr[j];
+        if (std::isnan(x)) continue;
+        sample[m] = static_cast<double>(x);
+        if (two) sample2[m] = static_cast<double>(x) - beta[j];
+        ++m;
+      }
+      if (m > 0) t = quantile(sample, m);
+      if (m > 0 && two) t2 = quantile(sample2, m);
+    }
+    int64_t seen = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+      buf.n = 0, buf2.n = 0;
+      double w = t, w2 = t2;
+      const int64_t passed = filterRow(cr, n_b, w, two ? beta : nullptr, w2, sc.hits.data(), &seen);
+      if (trace) passedFilter.fetch_add(passed, std::memory_order_relaxed);
+      if (trace && pass == 1) scannedTwice.fetch_add(1, std::memory_order_relaxed);
+      for (int64_t h = 0; h < passed; ++h) {
+        const int64_t j = sc.hits[h];
+        const float x = cr[j];
+        if (static_cast<double>(x) < w) {
+          buf.put(static_cast<double>(x), j, x);
+          if (buf.n == 2 * kk) w = cut(buf);
+        }
+        if (two) {
+          const double key = static_cast<double>(x) - beta[j];
+          if (key < w2) {
+            buf2.put(key, j, x);
+            if (buf2.n == 2 * kk) w2 = cut(buf2);
+          }
+        }
+      }
+      // Enough below both thresholds (or no threshold): the kk best of the row are in the buffers.
+      const int64_t want = std::min(kk, seen);
+      if ((t == kInf || buf.n >= want) && (!two || t2 == kInf || buf2.n >= want)) break;
+      t = kInf, t2 = kInf;
+    }
+    c.keep_bound[i] = static_cast<float>(finishBuf(buf, seen, c.keep_idx.data() + i * kk, c.keep_cost.data() + i * kk, true));
+    if (two) c.keep_bound2[i] = finishBuf(buf2, seen, c.keep_idx2.data() + i * kk, c.keep_cost2.data() + i * kk, false);
+    // The graph's lists: the first kr of the longer ones, bounded by the kr-th key (every entry
+    // past it in the sorted list, and every entry the list dropped, is >= it).
+    std::copy_n(c.keep_idx.data() + i * kk, kr, c.row_idx.data() + i * kr);
+    std::copy_n(c.keep_cost.data() + i * kk, kr, c.row_cost.data() + i * kr);
+    c.row_bound[i] = seen > kr ? c.keep_cost[i * kk + kr - 1] : std::numeric_limits<float>::infinity();
+    if (two) {
+      std::copy_n(c.keep_idx2.data() + i * kk, kr, c.row_idx2.data() + i * kr);
+      std::copy_n(c.keep_cost2.data() + i * kk, kr, c.row_cost2.data() + i * kr);
+      const int32_t jb = c.keep_idx2[i * kk + kr - 1];
+      c.row_bound2[i] = seen > kr && jb >= 0 ? static_cast<double>(c.keep_cost2[i * kk + kr - 1]) - beta[jb] : kInf;
+    }
+  };
+  int64_t panelStart = 0;
+  const PanelSource::RowDone rowDone = [&](int64_t r) {
+    const auto t = trace ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    std::unique_ptr<Scratch> sc = take();
+    rowLists(panelStart + r, panel.data() + r * n_b, *sc);
+    giveBack(std::move(sc));
+    if (trace) rowNanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t).count(), std::memory_order_relaxed);
+  };
+
   for (int64_t i0 = 0; i0 < n_a; i0 += P) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     const int64_t rows = std::min(P, n_a - i0);
     auto tp = std::chrono::steady_clock::now();
-    panels.rows(i0, rows, panel.data());
+    panelStart = i0;
+    panels.rowsThen(i0, rows, panel.data(), rowDone);
     tGemm += since(tp);
     tp = std::chrono::steady_clock::now();
-    // Rows: each part its own rows. A row's long lists are gathered in a buffer of 2 kk behind a
-    // threshold (cut back to the kk best whenever it fills), amortised O(1) an entry where a heap
-    // of kk costs log kk per entry that enters (flat rows let many in). Same set as a heap's: the
-    // kk smallest by (key, column), since a later entry with an equal key has the larger column.
-    parallelFor(rows, threads, 16, [&](int64_t r0, int64_t r1, int) {
-      const int64_t kk = c.k_keep, kr = c.k_row;
-      // The buffers are filled field by field at a running count (a push_back of a built Entry
-      // stored it through the stack, two narrow stores read back as one wide load: a store
-      // forwarding stall on every entry that passed the filter).
-      struct Buf {
-        std::vector<Entry> e;
-        int64_t n = 0;
-        void put(double key, int64_t j, float x) {
-          Entry& d = e[n++];
-          d.key = key, d.idx = static_cast<int32_t>(j), d.cost = x;
-        }
-      } buf, buf2;
-      buf.e.resize(static_cast<size_t>(2 * kk));
-      buf2.e.resize(static_cast<size_t>(2 * kk));
-      auto cut = [&](Buf& b) {
-        std::nth_element(b.e.begin(), b.e.begin() + (kk - 1), b.e.begin() + b.n);
-        b.n = kk;
-        return b.e[kk - 1].key;
-      };
-      // b's kk best into idx/cost, the kr best first; returns the bound of what was dropped (+inf when
-      // nothing was). sorted: all ascending (the c list: --topk writes its first k); else only the
-      // kr-th in place with the kr best before it (the c - beta list: pricing reorders it by column).
-      auto finishBuf = [&](Buf& b, int64_t seen, int32_t* idx, float* cost, bool sorted) {
-        if (b.n > kk) cut(b);
-        const int64_t m = b.n;
-        const auto first = b.e.begin(), last = b.e.begin() + m;
-        const double bound = seen > kk ? std::max_element(first, last)->key : kInf;
-        if (sorted) std::sort(first, last);
-        else if (m >= kr) std::nth_element(first, first + (kr - 1), last);
-        for (int64_t q = 0; q < kk; ++q) {
-          idx[q] = q < m ? b.e[q].idx : -1;
-          cost[q] = q < m ? b.e[q].cost : std::numeric_limits<float>::infinity();
-        }
-        return bound;
-      };
-      // A row whose entries fall along its columns (features stored in order of norm, say) would let
-      // nearly every entry in and cut the buffer every kk entries; a threshold from a strided sample
-      // (about 2 kk entries of the row below it) keeps the scan to one comparison an entry. When it
-      // lets fewer than kk in, the row is scanned again without it.
-      std::vector<int32_t> hits(static_cast<size_t>(n_b));
-      // The threshold is about the 2 kk m / n_b-th of m samples: m = 16 n_b / kk puts it near the 33rd,
-      // steady enough that few rows need the second scan (at 65536 columns 1024 samples, the 9th,
-      // left 1.9 % of rows short), and a narrow row samples no more than that needs (8192 columns:
-      // 512, which took an eighth off the learned pair's stream); at most 2048.
-      const int64_t nSample = n_b >= 8 * kk ? std::min<int64_t>(n_b, std::clamp<int64_t>(16 * n_b / kk, 256, 2048)) : 0;
-      std::vector<int32_t> where(static_cast<size_t>(nSample));
-      for (int64_t q = 0; q < nSample; ++q) where[q] = static_cast<int32_t>(q * n_b / nSample);
-      std::vector<double> sample(static_cast<size_t>(nSample)), sample2(static_cast<size_t>(nSample));
-      auto quantile = [&](std::vector<double>& v, int64_t m) {
-        const int64_t q = std::min<int64_t>(m - 1, (2 * kk * m) / n_b + 1);
-        std::nth_element(v.begin(), v.begin() + q, v.begin() + m);
-        return v[q];
-      };
-      for (int64_t r = r0; r < r1; ++r) {
-        const float* cr = panel.data() + r * n_b;
-        double t = kInf, t2 = kInf;
-        if (nSample) {
-          int64_t m = 0;
-          for (int64_t q = 0; q < nSample; ++q) {
-            const int32_t j = where[q];
-            const float x = cr[j];
-            if (std::isnan(x)) continue;
-            sample[m] = static_cast<double>(x);
-            if (two) sample2[m] = static_cast<double>(x) - beta[j];
-            ++m;
-          }
-          if (m > 0) t = quantile(sample, m);
-          if (m > 0 && two) t2 = quantile(sample2, m);
-        }
-        int64_t seen = 0;
-        for (int pass = 0; pass < 2; ++pass) {
-          buf.n = 0, buf2.n = 0;
-          double w = t, w2 = t2;
-          const int64_t passed = filterRow(cr, n_b, w, two ? beta : nullptr, w2, hits.data(), &seen);
-          if (trace) passedFilter.fetch_add(passed, std::memory_order_relaxed);
-          if (trace && pass == 1) scannedTwice.fetch_add(1, std::memory_order_relaxed);
-          for (int64_t h = 0; h < passed; ++h) {
-            const int64_t j = hits[h];
-            const float x = cr[j];
-            if (static_cast<double>(x) < w) {
-              buf.put(static_cast<double>(x), j, x);
-              if (buf.n == 2 * kk) w = cut(buf);
-            }
-            if (two) {
-              const double key = static_cast<double>(x) - beta[j];
-              if (key < w2) {
-                buf2.put(key, j, x);
-                if (buf2.n == 2 * kk) w2 = cut(buf2);
-              }
-            }
-          }
-          // Enough below both thresholds (or no threshold): the kk best of the row are in the buffers.
-          const int64_t want = std::min(kk, seen);
-          if ((t == kInf || buf.n >= want) && (!two || t2 == kInf || buf2.n >= want)) break;
-          t = kInf, t2 = kInf;
-        }
-        const int64_t i = i0 + r;
-        c.keep_bound[i] = static_cast<float>(finishBuf(buf, seen, c.keep_idx.data() + i * kk, c.keep_cost.data() + i * kk, true));
-        if (two) c.keep_bound2[i] = finishBuf(buf2, seen, c.keep_idx2.data() + i * kk, c.keep_cost2.data() + i * kk, false);
-        // The graph's lists: the first kr of the longer ones, bounded by the kr-th key (every entry
-        // past it in the sorted list, and every entry the list dropped, is >= it).
-        std::copy_n(c.keep_idx.data() + i * kk, kr, c.row_idx.data() + i * kr);
-        std::copy_n(c.keep_cost.data() + i * kk, kr, c.row_cost.data() + i * kr);
-        c.row_bound[i] = seen > kr ? c.keep_cost[i * kk + kr - 1] : std::numeric_limits<float>::infinity();
-        if (two) {
-          std::copy_n(c.keep_idx2.data() + i * kk, kr, c.row_idx2.data() + i * kr);
-          std::copy_n(c.keep_cost2.data() + i * kk, kr, c.row_cost2.data() + i * kr);
-          const int32_t jb = c.keep_idx2[i * kk + kr - 1];
-          c.row_bound2[i] = seen > kr && jb >= 0 ? static_cast<double>(c.keep_cost2[i * kk + kr - 1]) - beta[jb] : kInf;
-        }
-      }
-    });
-    tRows += since(tp);
     tp = std::chrono::steady_clock::now();
     // Columns: each part its own columns, scanning the panel's rows in order.
     // Columns in chunks that keep their thresholds in L1 while every row of the panel passes over.
@@ -264,7 +304,7 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
     tCols += since(tp);
     if (progress) progress(i0 + rows);
   }
-  if (trace) std::fprintf(stderr, "stream: buffers %.2f s, panels %.2f s, row lists %.2f s, column lists %.2f s (panel %lld rows; %lld entries passed the row filter, %lld rows scanned twice)\n", tSetup, tGemm, tRows, tCols, static_cast<long long>(P), static_cast<long long>(passedFilter.load()), static_cast<long long>(scannedTwice.load()));
+  if (trace) std::fprintf(stderr, "stream: buffers %.2f s, panels %.2f s (of it, row lists %.2f s of thread time), column lists %.2f s (panel %lld rows; %lld entries passed the row filter, %lld rows scanned twice)\n", tSetup, tGemm, static_cast<double>(rowNanos.load()) * 1e-9, tCols, static_cast<long long>(P), static_cast<long long>(passedFilter.load()), static_cast<long long>(scannedTwice.load()));
   parallelFor(n_b, threads, 256, [&](int64_t j0, int64_t j1, int) {
     for (int64_t j = j0; j < j1; ++j) {
       c.col_bound[j] = static_cast<float>(finish(cols.heap.data() + j * c.k_col, cols.size[j], c.k_col, n_a,
