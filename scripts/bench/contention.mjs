@@ -13,18 +13,23 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, flag, opt } from './common.mjs';
+import { cli, flag, opt, root } from './common.mjs';
 const families = opt('families', 'sae,uniform,geometric').split(',').filter(Boolean);
 const n = Number(opt('n', 8192));
 const repeat = Number(opt('repeat', 10));
 const cores = cpus().length;
 
-function solves(family, env) {
-  const r = spawnSync(process.execPath, [cli, 'bench', '--family', family, '--n', String(n), '--repeat', String(repeat), '--no-scipy', '--no-munkres', '--json'],
-    { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 1_800_000 });
-  if (r.status !== 0) return { error: (r.error?.message ?? r.stderr).slice(0, 200) };
-  const s = JSON.parse(r.stdout).solve[0];
-  return { ...spread(s.secondsAll), helperSteps: s.stats.helperSteps, stepsTakenOver: s.stats.stepsTakenOver };
+// Both solvers (phase 4 on two threads, and on one: the reference) under one load, alternating in
+// one process (scripts/bench/contention-solves.mjs).
+function solvesBoth(family) {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'bench', 'contention-solves.mjs'), family, String(n), String(repeat)],
+    { encoding: 'utf8', timeout: 1_800_000 });
+  if (r.status !== 0) {
+    const error = { error: (r.error?.message ?? r.stderr).slice(0, 200) };
+    return [error, error];
+  }
+  const o = JSON.parse(r.stdout);
+  return [{ ...spread(o.two), helperSteps: o.helperSteps, stepsTakenOver: o.stepsTakenOver }, spread(o.one)];
 }
 
 /** Median and worst of a run's times, with the times themselves. */
@@ -45,14 +50,11 @@ function withLoad(busy, fn) {
 const results = [];
 for (const family of families) {
   const row = { family, n, repeat, cores };
-  row.quiet = solves(family, {});
-  row.quietOneThread = solves(family, { SAE_MATCH_LAP_THREADS: '1' });
-  if (cores > 1) row.oneCoreFree = withLoad(cores - 1, () => solves(family, {}));
+  [row.quiet, row.quietOneThread] = solvesBoth(family);
   // The same load on the single-thread solve: what the machine itself loses to a busy neighbour
   // (shared caches, memory bandwidth, clock), which no thread policy can win back.
-  if (cores > 1) row.oneCoreFreeOneThread = withLoad(cores - 1, () => solves(family, { SAE_MATCH_LAP_THREADS: '1' }));
-  row.allBusy = withLoad(cores, () => solves(family, {}));
-  row.allBusyOneThread = withLoad(cores, () => solves(family, { SAE_MATCH_LAP_THREADS: '1' }));
+  if (cores > 1) [row.oneCoreFree, row.oneCoreFreeOneThread] = withLoad(cores - 1, () => solvesBoth(family));
+  [row.allBusy, row.allBusyOneThread] = withLoad(cores, () => solvesBoth(family));
   results.push(row);
   if (!flag('json')) {
     const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(3)} s, worst ${x.worst.toFixed(3)} s`);
