@@ -16,18 +16,12 @@ class CostWorker : public PromiseWorker {
  public:
   explicit CostWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
     Args o(info, "costMatrix", this);
-    a = o.f32s("a");
-    na = o.i64("nA");
-    b = o.f32s("b");
-    nb = o.i64("nB");
-    k = o.i64("k");
-    metric = costMetricOf(o);
-    kernel = gemmKernelOf(o);
+    p = featurePairOf(o);
     threads = o.i32("threads");
     panelRows = o.i64("costPanelRows");
     out = o.f32out("out");
   }
-  void Run() override { result = costMatrix(a, na, b, nb, k, metric, kernel, threads, panelRows, out, cancel.get()); }
+  void Run() override { result = costMatrix(p.a, p.na, p.b, p.nb, p.k, p.metric, p.kernel, threads, panelRows, out, cancel.get()); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
     r.Set("kernel", result.kernel);
@@ -37,11 +31,9 @@ class CostWorker : public PromiseWorker {
   }
 
  private:
-  const float *a = nullptr, *b = nullptr;
+  FeaturePair p;
   float* out = nullptr;
-  int64_t na = 0, nb = 0, k = 0, panelRows = 0;
-  CostMetric metric = CostMetric::SquaredEuclidean;
-  GemmKernel kernel = GemmKernel::Auto;
+  int64_t panelRows = 0;
   int threads = 0;
   CostInfo result;
 };
@@ -54,13 +46,7 @@ class CostRowsWorker : public PromiseWorker {
  public:
   explicit CostRowsWorker(const Napi::CallbackInfo& info) : PromiseWorker(info) {
     Args o(info, "costRows", this);
-    a = o.f32s("a");
-    na = o.i64("nA");
-    b = o.f32s("b");
-    nb = o.i64("nB");
-    k = o.i64("k");
-    metric = costMetricOf(o);
-    kernel = gemmKernelOf(o);
+    p = featurePairOf(o);
     threads = o.i32("threads");
     rows = o.i32s("rows");
     count = static_cast<int64_t>(o.length("rows"));
@@ -69,11 +55,11 @@ class CostRowsWorker : public PromiseWorker {
     outLength = static_cast<int64_t>(o.length("out"));
   }
   void Run() override {
-    const int64_t limit = transposed ? nb : na;
+    const int64_t limit = transposed ? p.nb : p.na;
     for (int64_t q = 0; q < count; ++q)
       if (rows[q] < 0 || rows[q] >= limit) throw InputError("costRows: row " + std::to_string(rows[q]) + " does not exist");
-    if (outLength != count * (transposed ? na : nb)) throw InputError("costRows: out must hold rows x columns floats");
-    const CostPanels panels(a, na, b, nb, k, metric, kernel, threads, transposed);
+    if (outLength != count * (transposed ? p.na : p.nb)) throw InputError("costRows: out must hold rows x columns floats");
+    const CostPanels panels(p.a, p.na, p.b, p.nb, p.k, p.metric, p.kernel, threads, transposed);
     kernelName = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
     panels.gathered(rows, count, out);
   }
@@ -84,13 +70,11 @@ class CostRowsWorker : public PromiseWorker {
   }
 
  private:
-  const float *a = nullptr, *b = nullptr;
+  FeaturePair p;
   const int32_t* rows = nullptr;
   float* out = nullptr;
-  int64_t na = 0, nb = 0, k = 0, count = 0, outLength = 0;
+  int64_t count = 0, outLength = 0;
   bool transposed = false;
-  CostMetric metric = CostMetric::SquaredEuclidean;
-  GemmKernel kernel = GemmKernel::Auto;
   int threads = 0;
   std::string kernelName;
 };

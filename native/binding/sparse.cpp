@@ -22,13 +22,9 @@ class SparseWorker : public PromiseWorker {
       na = o.i64("nRows");
       nb = o.i64("nCols");
     } else {
-      a = o.f32s("a");
-      b = o.f32s("b");
-      na = o.i64("nA");
-      nb = o.i64("nB");
-      dim = o.i64("k");
-      metric = costMetricOf(o);
-      kernel = gemmKernelOf(o);
+      pair = featurePairOf(o);
+      na = pair.na;
+      nb = pair.nb;
     }
     threads = o.i32("threads");
     opt.panel_rows = o.i64("costPanelRows");
@@ -54,7 +50,7 @@ class SparseWorker : public PromiseWorker {
       result = sparse::solveSparse(panels, opt, cancel.get(), report);
       return;
     }
-    const CostPanels panels(a, na, b, nb, dim, metric, kernel, threads, /*transposed=*/na > nb);
+    const CostPanels panels(pair.a, na, pair.b, nb, pair.k, pair.metric, pair.kernel, threads, /*transposed=*/na > nb);
     kernelName = panels.kernel() == GemmKernel::Blas ? "blas" : "builtin";
     result = sparse::solveSparse(panels, opt, cancel.get(), report);
   }
@@ -113,10 +109,9 @@ class SparseWorker : public PromiseWorker {
   }
 
  private:
-  const float *a = nullptr, *b = nullptr, *cost = nullptr;
-  int64_t na = 0, nb = 0, dim = 0;
-  CostMetric metric = CostMetric::SquaredEuclidean;
-  GemmKernel kernel = GemmKernel::Auto;
+  FeaturePair pair;             // features (the cost panels), or
+  const float* cost = nullptr;  // a stored matrix
+  int64_t na = 0, nb = 0;
   int threads = 0;
   sparse::Options opt;
   std::string kernelName;
