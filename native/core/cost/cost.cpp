@@ -120,7 +120,7 @@ void CostPanels::compute(const float* a_rows, const double* norms, int64_t rows,
   // OpenBLAS sends small products (M*N*K up to about 1e6 on x86-64) to separate small-matrix
   // kernels, which round differently: a 16-row call there and a 32-row one outside it disagree in
   // the last bits (measured: 4 of 64 assigned costs of a 64 x 64 x 32 sparse solve). Shapes where a
-  // 16-row call could be small take the built-in kernel, whose entries do not depend on the call's
+  // row-tile call could be small take the built-in kernel, whose entries do not depend on the call's
   // shape; they are cheap either way.
   if (kernel_ == GemmKernel::Blas && static_cast<double>(row_tile_) * static_cast<double>(cols) * static_cast<double>(k_) <= kBlasSmallProduct) {
     gemmNT(GemmKernel::Builtin, rows, cols, k_, alpha, a_rows, b_rows, out, cols, nt);
@@ -262,7 +262,7 @@ void CostPanels::gatheredInSlots(const int32_t* list, int64_t count, float* out)
 }
 
 int64_t CostPanels::minBlockColumns() const {
-  // The whole matrix's calls (16-row tiles against all n_b columns) took BLAS's large-matrix path
+  // The whole matrix's calls (row tiles against all n_b columns) took BLAS's large-matrix path
   // unless they too were small; a narrower call must stay past the same threshold.
   if (kernel_ != GemmKernel::Blas) return 1;
   const double tile = static_cast<double>(row_tile_) * static_cast<double>(k_);
@@ -277,12 +277,13 @@ bool CostPanels::prefixBlock(const int32_t* rows, const int64_t* want, int64_t c
   const int64_t minCols = minBlockColumns();
   const int64_t widest = std::min(n_b_, std::max(want[0], minCols));
   if (widest > stride) return false;
-  // Rows go to the GEMM in tiles of whole 16-row groups, as wide as the tile's first (widest) row
+  // Rows go to the GEMM in tiles of whole row-tile groups (16 rows where the BLAS keeps entries over
+  // column subsets at all: blasRules), as wide as the tile's first (widest) row
   // wants. Each call packs its columns' features again, which on a 16-row call cost about twice
   // its arithmetic (measured at 65536 x 2304: 18 GFLOP/s over 25 million entries where the panels
   // run at 115), so a group joins the tile before it while it wants at least half the tile's width:
   // the columns it computes past its own then cost less than a pack of its own would. Entries do
-  // not depend on the tile (whole 16-row tiles of a one-thread call: see compute).
+  // not depend on the tile (whole row tiles of a one-thread call: see compute).
   constexpr int64_t kMaxTileRows = 256;
   std::vector<float> bx(static_cast<size_t>(widest * k_));
   std::vector<double> bn(static_cast<size_t>(widest));

@@ -95,7 +95,8 @@ class CostPanels : public PanelSource {
   void rowsThen(int64_t i0, int64_t rows, float* out, const RowDone& rowDone) const override;
   // The rows list[0..count) into out (count x nCols()), their features gathered first.
   void gathered(const int32_t* list, int64_t count, float* out) const override;
-  // In the (a, b) orientation only: a 16-row tile at a time against the first columns it wants,
+  // In the (a, b) orientation, on a BLAS that keeps entries over column subsets (blasRules): a row
+  // tile at a time against the first columns it wants,
   // those columns' features gathered once.
   bool prefixBlock(const int32_t* rows, const int64_t* want, int64_t count, const int32_t* cols, int64_t stride,
                    float* out) const override;
