@@ -39,19 +39,23 @@ function crowded(n: number, dim: number, seed: number): { a: FeatureMatrix; b: F
   return { a, b };
 }
 
+/** The matrix the sparse method's entries are for a pair (a, b): the (a, b) one, or, for more features in a on a BLAS that gives column subsets other values, the (b, a) one transposed. */
+async function compareMatrix(a: FeatureMatrix, b: FeatureMatrix): Promise<{ data: Float32Array; kernel: string }> {
+  const ab = await costMatrix(a, b);
+  if (a.rows <= b.rows || ab.kernel !== 'blas' || blasRules(a.dim).columnSubsets) return ab;
+  const ba = await costMatrix(b, a);
+  const t = new Float32Array(a.rows * b.rows);
+  for (let j = 0; j < b.rows; j++) for (let i = 0; i < a.rows; i++) t[i * b.rows + j] = ba.data[j * a.rows + i]!;
+  return { data: t, kernel: ba.kernel };
+}
+
 /**
  * compare() for a pair with more features in a than in b: the method runs on C^T, whose entries are
  * the (a, b) matrix's, or the (b, a) matrix's on a BLAS that gives a subset of the columns other
  * values (blasRules; it then computes C^T as a product of its own).
  */
 async function compareTall(a: FeatureMatrix, b: FeatureMatrix, candidates: number) {
-  const rules = blasRules(a.dim);
-  const blas = (await costMatrix(a, b)).kernel === 'blas';
-  if (!blas || rules.columnSubsets) return compare(a, b, candidates);
-  const ba = await costMatrix(b, a);
-  const t = new Float32Array(a.rows * b.rows);
-  for (let j = 0; j < b.rows; j++) for (let i = 0; i < a.rows; i++) t[i * b.rows + j] = ba.data[j * a.rows + i]!;
-  return compare(a, b, candidates, 'sqeuclidean', { data: t, kernel: ba.kernel });
+  return compare(a, b, candidates, 'sqeuclidean', await compareMatrix(a, b));
 }
 
 /** Whether pricing may evaluate open pairs alone with the BLAS at inner dimension d (blasRules). */
@@ -226,6 +230,16 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
       expect(sp.pricing.selfChecks).toBeGreaterThan(1000);
       expect(sp.pricing.selfCheckFailures).toBe(0);
       expect(Math.abs(sp.totalCost - (await solveAssignment(m)).totalCost)).toBeLessThanOrEqual(1e-9 * Math.abs(sp.totalCost));
+      // More features in a than in b: C^T's panels cannot compute open pairs alone, so a bound on their
+      // rounding proves them where it can (CostPanels::lowerBounds), each bound checked against the
+      // row recomputed whole.
+      const tall = saeLikeFeatures(1200, 512, 83);
+      const narrow = saeLikeFeatures(1000, 512, 84);
+      const st = await sparseAssignment(tall.a, narrow.b, { candidates: 1, keep: 8 });
+      expect(st.pricing.selfChecks).toBeGreaterThan(0);
+      expect(st.pricing.selfCheckFailures).toBe(0);
+      const stRef = await solveAssignment({ data: (await compareMatrix(tall.a, narrow.b)).data, nRows: tall.a.rows, nCols: narrow.b.rows });
+      expect(Math.abs(st.totalCost - stRef.totalCost)).toBeLessThanOrEqual(1e-9 * Math.abs(st.totalCost));
       const rng = prng(7);
       const n = 2048;
       const u = { data: Float32Array.from({ length: n * n }, () => rng()), nRows: n, nCols: n };

@@ -270,6 +270,46 @@ int64_t CostPanels::minBlockColumns() const {
   return static_cast<int64_t>(kBlasSmallProduct / tile) + 1;
 }
 
+bool CostPanels::lowerBounds(int64_t row, const int32_t* cols, int64_t count, double* lo) const {
+  // The entry is the epilogue's fl32(n_x + n_y + g) (squared Euclidean; clamped at 0) or
+  // fl32(1 - g n_x n_y) (cosine, n the inverse lengths), with g = -2 x.y or x.y as the GEMM summed it
+  // in float32: in any order of summation, |fl(x.y) - x.y| <= gamma_K sum |x_k y_k| (Higham, Accuracy
+  // and Stability, 3.1), gamma_K = K u / (1 - K u), u = 2^-24. x.y and the sum are taken here in
+  // double (error <= gamma'_K sum |x_k y_k|, u' = 2^-53), the epilogue's double operations and the
+  // final rounding to float32 are bounded on top. So lo <= the entry, whichever kernel computed it.
+  const float* xs = transposed_ ? b_ : a_;
+  const float* ys = transposed_ ? a_ : b_;
+  const double nx = (transposed_ ? nb_ : na_)[static_cast<size_t>(row)];
+  const std::vector<double>& ny = transposed_ ? na_ : nb_;
+  const double K = static_cast<double>(k_);
+  const double gf = K * 0x1p-24 / (1.0 - K * 0x1p-24);
+  const double gd = (K + 4.0) * 0x1p-53 / (1.0 - (K + 4.0) * 0x1p-53);
+  const float* x = xs + row * k_;
+  for (int64_t q = 0; q < count; ++q) {
+    const float* y = ys + static_cast<int64_t>(cols[q]) * k_;
+    double dot = 0, mag = 0;
+    for (int64_t t = 0; t < k_; ++t) {
+      const double p = static_cast<double>(x[t]) * static_cast<double>(y[t]);
+      dot += p;
+      mag += std::fabs(p);
+    }
+    mag *= 1.0 + gd;  // the sum of magnitudes itself, rounded
+    const double dotHi = dot + (gf + gd) * mag, dotLo = dot - (gf + gd) * mag;
+    double e;  // the entry before its rounding to float32, at its lowest
+    if (metric_ == CostMetric::SquaredEuclidean) {
+      const double n2 = nx + ny[static_cast<size_t>(cols[q])];
+      e = n2 - 2.0 * dotHi - 4.0 * gd * (n2 + 2.0 * mag);
+      e = std::max(e, 0.0);
+    } else {
+      const double s = nx * ny[static_cast<size_t>(cols[q])];
+      const double prod = std::max(dotHi * s, dotLo * s);
+      e = 1.0 - prod - 4.0 * gd * (1.0 + std::fabs(prod));
+    }
+    lo[q] = e - (std::fabs(e) + 1e-300) * 0x1p-23;  // the rounding to float32 (round to nearest: half that)
+  }
+  return true;
+}
+
 bool CostPanels::prefixBlock(const int32_t* rows, const int64_t* want, int64_t count, const int32_t* cols, int64_t stride,
                              float* out) const {
   // C^T's panels, and a BLAS that gives a subset of the columns other values, cannot.

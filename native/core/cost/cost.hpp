@@ -67,6 +67,11 @@ class PanelSource {
     return false;
   }
   virtual int64_t minBlockColumns() const { return 1; }
+  // For row `row` and the columns cols[0..count), a number no greater than the entry the matrix has,
+  // whatever order the GEMM sums in (a rounding-error bound, not the entry): pricing proves open pairs
+  // with it where it cannot compute them bit for bit but by recomputing their rows whole. Returns
+  // false where the source has no such bound.
+  virtual bool lowerBounds(int64_t /*row*/, const int32_t* /*cols*/, int64_t /*count*/, double* /*lo*/) const { return false; }
 };
 
 // Below this M*N*K OpenBLAS may take its small-matrix kernels, which round differently from its
@@ -101,6 +106,7 @@ class CostPanels : public PanelSource {
   bool prefixBlock(const int32_t* rows, const int64_t* want, int64_t count, const int32_t* cols, int64_t stride,
                    float* out) const override;
   int64_t minBlockColumns() const override;
+  bool lowerBounds(int64_t row, const int32_t* cols, int64_t count, double* lo) const override;
   // What ||a_i||^2 and ||b_j||^2 add to every entry of row i and of column j (squared Euclidean);
   // empty for the cosine distance, whose rows and columns carry no such offset.
   const std::vector<double>& rowOffsets() const override { return metric_ != CostMetric::SquaredEuclidean ? none_ : transposed_ ? nb_ : na_; }

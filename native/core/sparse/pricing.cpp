@@ -343,6 +343,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     std::vector<int64_t> byRow(static_cast<size_t>(n), 0), byCol(static_cast<size_t>(n), 0);
     std::vector<uint8_t> open(static_cast<size_t>(n), 0);
     std::vector<int64_t> openPairs(trace ? static_cast<size_t>(n) : 0, 0);  // for the trace only
+    std::vector<int64_t> boundProven(static_cast<size_t>(n), 0);  // a row's open pairs its rounding bound proved
+    const bool boundProofs = !pairsEvaluable;
     const int64_t addPerRow = std::max<int64_t>(opt.k, 8);
     // The columns in v order, cut into blocks each sorted by w descending (below); each row's t2 and
     // the length of its prefix of v. Pass B walks them, and so does the evaluation of open pairs:
@@ -447,6 +449,32 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
           byCol[i] = colProven;
           open[i] = rowFail > colProven;
           if (trace) openPairs[i] = rowFail - colProven;
+          // Where open pairs cannot be computed alone bit for bit (only by recomputing the row whole:
+          // C^T's panels, a BLAS that gives column subsets other values), a bound on their rounding
+          // may prove them: a lower bound on each entry, whatever order the GEMM sums in.
+          if (open[i] && boundProofs) {
+            std::vector<int32_t> cols;
+            walk([&](int32_t j) {
+              if (!provenBefore(j) && !colProves(j) && !edgeOrKept(i, j)) cols.push_back(j);
+            });
+            std::vector<double> lo(cols.size());
+            if (panels.lowerBounds(i, cols.data(), static_cast<int64_t>(cols.size()), lo.data())) {
+              bool all = true;
+              for (size_t q = 0; q < cols.size() && all; ++q) all = lo[q] - u[i] - s.v[cols[q]] >= -tol;
+              if (all) {
+                open[i] = 0;
+                boundProven[i] = static_cast<int64_t>(cols.size());
+              }
+              if (selfCheck) {  // every bound below the entry the row has, and the pairs those counted
+                std::vector<float> whole(static_cast<size_t>(nc));
+                const int32_t ii = static_cast<int32_t>(i);
+                panels.gathered(&ii, 1, whole.data());
+                bool ok = static_cast<int64_t>(cols.size()) == rowFail - colProven;
+                for (size_t q = 0; q < cols.size(); ++q) ok = ok && lo[q] <= static_cast<double>(whole[cols[q]]);
+                checked(ok);
+              }
+            }
+          }
         }
       });
     }
@@ -674,6 +702,9 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     }
     worstEval = std::max(worstEval, partialWorst);
     evaluated += partialEvaluated;
+    // (A full pass recomputes those rows too, and counts their pairs there.)
+    const int64_t byRounding = fullPass ? 0 : std::accumulate(boundProven.begin(), boundProven.end(), int64_t{0});
+    evaluated += byRounding;
     // Rows about to be evaluated whole are checked pair by pair below: their kept entries' findings
     // are dropped here, so no pair is counted or added twice.
     std::vector<uint8_t> evaluating(static_cast<size_t>(n), 0);
@@ -786,8 +817,8 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     pr.in_graph = g.edges();
     pr.max_violation = std::max({worstEdge, worstEval, freeGap()});
     if (trace)
-      std::fprintf(stderr, "sparse round %lld: %zu rows evaluated (gemm %.2f s), %zu violators, round %.2f s so far\n",
-                   static_cast<long long>(pr.rounds), openRows.size(), traceGemm, violators.size(), since(tPricing));
+      std::fprintf(stderr, "sparse round %lld: %zu rows evaluated (gemm %.2f s), %lld pairs proven by the rounding bound, %zu violators, round %.2f s so far\n",
+                   static_cast<long long>(pr.rounds), openRows.size(), traceGemm, static_cast<long long>(byRounding), violators.size(), since(tPricing));
     if (violators.empty()) break;
     // Re-solve from the warm start: a row with a violating pair has u_i too high for it; freeing the
     // row (and its column) and augmenting it again over the enlarged graph restores feasibility.
