@@ -53,6 +53,7 @@ program.parseAsync().catch((e: Error & { exitCode?: number }) => {
     return;
   }
   const aborted = e.name === 'AbortError';
-  process.stderr.write(`sae-match: ${aborted ? 'stopped by a signal; rerun the same command to resume' : e.message}\n`);
+  // Messages meant for API users too (the addon loader's) already name the tool: one prefix, not two.
+  process.stderr.write(`sae-match: ${aborted ? 'stopped by a signal; rerun the same command to resume' : e.message.replace(/^sae-match: /, '')}\n`);
   process.exitCode = e instanceof SaeMatchInputError ? 2 : aborted ? interruptExitCode() : 1;
 });
