@@ -238,6 +238,10 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
       const st = await sparseAssignment(tall.a, narrow.b, { candidates: 1, keep: 8 });
       expect(st.pricing.selfChecks).toBeGreaterThan(0);
       expect(st.pricing.selfCheckFailures).toBe(0);
+      // The cosine distance's bound (1 - x.y / (|x| |y|)) too.
+      const sc = await sparseAssignment(tall.a, narrow.b, { candidates: 1, keep: 8, metric: 'cosine' });
+      expect(sc.pricing.selfChecks).toBeGreaterThan(0);
+      expect(sc.pricing.selfCheckFailures).toBe(0);
       const stRef = await solveAssignment({ data: (await compareMatrix(tall.a, narrow.b)).data, nRows: tall.a.rows, nCols: narrow.b.rows });
       expect(Math.abs(st.totalCost - stRef.totalCost)).toBeLessThanOrEqual(1e-9 * Math.abs(st.totalCost));
       const rng = prng(7);
