@@ -305,7 +305,7 @@ bool CostPanels::lowerBounds(int64_t row, const int32_t* cols, int64_t count, do
       const double prod = std::max(dotHi * s, dotLo * s);
       e = 1.0 - prod - 4.0 * gd * (1.0 + std::fabs(prod));
     }
-    lo[q] = e - (std::fabs(e) + 1e-300) * 0x1p-23;  // the rounding to float32 (round to nearest: half that)
+    lo[q] = e - std::fabs(e) * 0x1p-24 - 0x1p-149;  // the rounding to float32, to nearest: half an ulp (subnormals: 2^-150)
   }
   return true;
 }
