@@ -1,13 +1,12 @@
 #include "cost.hpp"
 
-#include "../large_vector.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <vector>
 
 #include "../errors.hpp"
+#include "../large_vector.hpp"
 #include "../parallel.hpp"
 
 #ifdef SAE_MATCH_HAVE_CBLAS
@@ -183,8 +182,16 @@ void PanelSource::rowsThen(int64_t i0, int64_t rows, float* out, const RowDone& 
 
 void CostPanels::rowsThen(int64_t i0, int64_t rows, float* out, const RowDone& rowDone) const {
   if (transposed_ && !direct_) return PanelSource::rowsThen(i0, rows, out, rowDone);
-  if (direct_) return compute(b_ + i0 * k_, nb_.data() + i0, rows, a_, na_.data(), n_a_, out, 0, i0, &rowDone);
-  compute(a_ + i0 * k_, na_.data() + i0, rows, b_, nb_.data(), n_b_, out, 0, i0, &rowDone);
+  const float* src = transposed_ ? b_ : a_;
+  const std::vector<double>& srcNorms = transposed_ ? nb_ : na_;
+  computeRows(src + i0 * k_, srcNorms.data() + i0, rows, out, i0, &rowDone);
+}
+
+void CostPanels::computeRows(const float* x, const double* norms, int64_t count, float* out, int64_t slot0,
+                             const RowDone* rowDone) const {
+  if (direct_) return compute(x, norms, count, a_, na_.data(), n_a_, out, 0, slot0, rowDone);
+  if (transposed_) return columns(x, norms, count, out);  // never with rowDone: rowsThen keeps it apart
+  compute(x, norms, count, b_, nb_.data(), n_b_, out, 0, slot0, rowDone);
 }
 
 void CostPanels::columns(const float* b_rows, const double* b_norms, int64_t count, float* out) const {
@@ -203,24 +210,23 @@ void CostPanels::columns(const float* b_rows, const double* b_norms, int64_t cou
 }
 
 void CostPanels::rows(int64_t i0, int64_t rows, float* out) const {
-  if (direct_) return compute(b_ + i0 * k_, nb_.data() + i0, rows, a_, na_.data(), n_a_, out, 0, i0);
-  if (transposed_) return columns(b_ + i0 * k_, nb_.data() + i0, rows, out);
-  compute(a_ + i0 * k_, na_.data() + i0, rows, b_, nb_.data(), n_b_, out, 0, i0);
+  const float* src = transposed_ ? b_ : a_;
+  const std::vector<double>& srcNorms = transposed_ ? nb_ : na_;
+  computeRows(src + i0 * k_, srcNorms.data() + i0, rows, out, i0);
 }
 
 void CostPanels::gathered(const int32_t* list, int64_t count, float* out) const {
+  // (C^T's column panels compute b's rows as columns: their slots are those of a's rows.)
+  if (slotted_ && !(transposed_ && !direct_)) return gatheredInSlots(list, count, out);
   const float* src = transposed_ ? b_ : a_;
   const std::vector<double>& srcNorms = transposed_ ? nb_ : na_;
-  if (slotted_ && kernel_ == GemmKernel::Blas && !(transposed_ && !direct_)) return gatheredInSlots(list, count, out);
   std::vector<float> x(static_cast<size_t>(count * k_));
   std::vector<double> norms(static_cast<size_t>(count));
   for (int64_t r = 0; r < count; ++r) {
     std::copy(src + list[r] * k_, src + (list[r] + 1) * k_, x.data() + r * k_);
     norms[r] = srcNorms[list[r]];
   }
-  if (direct_) return compute(x.data(), norms.data(), count, a_, na_.data(), n_a_, out);
-  if (transposed_) return columns(x.data(), norms.data(), count, out);
-  compute(x.data(), norms.data(), count, b_, nb_.data(), n_b_, out);
+  computeRows(x.data(), norms.data(), count, out, 0);
 }
 
 void CostPanels::gatheredInSlots(const int32_t* list, int64_t count, float* out) const {
@@ -229,9 +235,7 @@ void CostPanels::gatheredInSlots(const int32_t* list, int64_t count, float* out)
   // src/solve/sparse.ts sparseBytes), not a second copy of the output.
   const float* src = transposed_ ? b_ : a_;
   const std::vector<double>& srcNorms = transposed_ ? nb_ : na_;
-  const float* other = transposed_ ? a_ : b_;
-  const std::vector<double>& otherNorms = transposed_ ? na_ : nb_;
-  const int64_t cols = transposed_ ? n_a_ : n_b_;
+  const int64_t cols = nCols();
   const int64_t tile = row_tile_;
   std::vector<std::vector<int64_t>> bySlot(static_cast<size_t>(tile));
   for (int64_t q = 0; q < count; ++q) bySlot[static_cast<size_t>(list[q] % tile)].push_back(q);
@@ -253,7 +257,7 @@ void CostPanels::gatheredInSlots(const int32_t* list, int64_t count, float* out)
           std::copy(src + i * k_, src + (i + 1) * k_, x.data() + (t * tile + sl) * k_);
           norms[t * tile + sl] = srcNorms[i];
         }
-    compute(x.data(), norms.data(), nt * tile, other, otherNorms.data(), cols, rowsOut.data());
+    computeRows(x.data(), norms.data(), nt * tile, rowsOut.data(), 0);
     for (int64_t t = 0; t < nt; ++t)
       for (int64_t sl = 0; sl < tile; ++sl)
         if (t0 + t < static_cast<int64_t>(bySlot[sl].size()))

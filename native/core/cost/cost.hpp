@@ -136,6 +136,11 @@ class CostPanels : public PanelSource {
   void compute(const float* a_rows, const double* a_norms, int64_t rows, const float* b_rows,
                const double* b_norms, int64_t cols, float* out, int threads = 0, int64_t slot0 = 0,
                const RowDone* rowDone = nullptr) const;
+  // count rows of this source's orientation (a's rows, or b's for C^T), given their features x and
+  // norms, against all of the other side: the one place that knows how C^T is computed (as C's
+  // column blocks, or as the (b, a) product: direct_). slot0: the index of x's first row.
+  void computeRows(const float* x, const double* norms, int64_t count, float* out, int64_t slot0,
+                   const RowDone* rowDone = nullptr) const;
   // gathered() for a slotted BLAS: each row in the slot of its own index.
   void gatheredInSlots(const int32_t* list, int64_t count, float* out) const;
   // A panel of C^T: b's rows b_rows against all of a, computed as C's columns, transposed into out.

@@ -262,23 +262,19 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
       c.row_bound2[i] = seen > kr && jb >= 0 ? static_cast<double>(c.keep_cost2[i * kk + kr - 1]) - beta[jb] : kInf;
     }
   };
-  int64_t panelStart = 0;
-  const PanelSource::RowDone rowDone = [&](int64_t r) {
-    const auto t = trace ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    std::unique_ptr<Scratch> sc = take();
-    rowLists(panelStart + r, panel.data() + r * n_b, *sc);
-    giveBack(std::move(sc));
-    if (trace) rowNanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t).count(), std::memory_order_relaxed);
-  };
 
   for (int64_t i0 = 0; i0 < n_a; i0 += P) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     const int64_t rows = std::min(P, n_a - i0);
     auto tp = std::chrono::steady_clock::now();
-    panelStart = i0;
-    panels.rowsThen(i0, rows, panel.data(), rowDone);
+    panels.rowsThen(i0, rows, panel.data(), [&](int64_t r) {
+      const auto t = trace ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      std::unique_ptr<Scratch> sc = take();
+      rowLists(i0 + r, panel.data() + r * n_b, *sc);
+      giveBack(std::move(sc));
+      if (trace) rowNanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t).count(), std::memory_order_relaxed);
+    });
     tGemm += since(tp);
-    tp = std::chrono::steady_clock::now();
     tp = std::chrono::steady_clock::now();
     // Columns: each part its own columns, scanning the panel's rows in order.
     // Columns in chunks that keep their thresholds in L1 while every row of the panel passes over.

@@ -67,11 +67,11 @@ void coldStart(const Graph& g, State& s, SolveStats& stats) {
 // second least u2, so its own reduced cost there is u2, the least of its other edges (dual feasible
 // on every edge of the row), while every other row's reduced costs only rise; a displaced row bids
 // again at once when the drop was strict, next pass otherwise. A scan costs a row's degree where a
-// Dijkstra search settles hundreds of columns (learned SAEs: 4174 searches, 2.0 million heap pops
-// at 8192), and the rows it settles are the easy ones each search would have had to find a path
-// for. Columns only fall, and a column once taken stays taken, so free columns keep their start
-// (the rectangular pairs' common dual). Bounded as the dense phase is (jv.cpp); the rows still free
-// go to the augmenting paths.
+// Dijkstra search settles many columns; it settles the rows with a clear best edge (synthetic 16384:
+// 557 rows left to the paths become 17), not the long searches of flat rows (the learned pair keeps
+// its 2.0 million heap pops: BENCHMARKS.md, "sixth round"). Columns only fall, and a column once
+// taken stays taken, so free columns keep their start (the rectangular pairs' common dual). Bounded
+// as the dense phase is (jv.cpp); the rows still free go to the augmenting paths.
 void reduceRows(const Graph& g, State& s, SolveStats& stats) {
   std::vector<int32_t> freeRows;
   for (int64_t i = 0; i < g.n_rows; ++i)
