@@ -56,6 +56,43 @@ void mergeKept(std::vector<int32_t>& idx, std::vector<float>& cost, const std::v
   cost.swap(mc);
 }
 
+// A set of columns with a cost each, read back in column order and left empty: a bit a column, and a
+// summary bit a word of them, so a drain visits only the words that hold members.
+class ColumnSet {
+ public:
+  explicit ColumnSet(int64_t nc)
+      : bits_(static_cast<size_t>((nc + 63) / 64), 0), summary_(static_cast<size_t>((nc + 4095) / 4096), 0), cost_(static_cast<size_t>(nc)) {}
+  void add(int32_t j, float cost) {
+    uint64_t& w = bits_[static_cast<size_t>(j) >> 6];
+    const uint64_t bit = uint64_t{1} << (j & 63);
+    size_ += (w & bit) == 0;
+    w |= bit;
+    summary_[static_cast<size_t>(j) >> 12] |= uint64_t{1} << ((j >> 6) & 63);
+    cost_[static_cast<size_t>(j)] = cost;
+  }
+  size_t size() const { return size_; }
+  template <typename F>
+  void drain(F f) {
+    for (size_t s = 0; s < summary_.size(); ++s) {
+      for (uint64_t sw = summary_[s]; sw; sw &= sw - 1) {
+        const size_t w = s * 64 + static_cast<size_t>(__builtin_ctzll(sw));
+        for (uint64_t bw = bits_[w]; bw; bw &= bw - 1) {
+          const int32_t j = static_cast<int32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bw)));
+          f(j, cost_[static_cast<size_t>(j)]);
+        }
+        bits_[w] = 0;
+      }
+      summary_[s] = 0;
+    }
+    size_ = 0;
+  }
+
+ private:
+  std::vector<uint64_t> bits_, summary_;
+  std::vector<float> cost_;
+  size_t size_ = 0;
+};
+
 }  // namespace
 
 Result solveSparse(const PanelSource& panels, const Options& opt, const std::atomic<bool>* cancel,
@@ -109,23 +146,25 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
   for (float x : c.row_bound) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
   for (float x : c.row_cost2) if (std::isfinite(x)) scale = std::max(scale, std::fabs(static_cast<double>(x)));
 
-  // Every row's longer lists from the stream, as one column-sorted list with their two bounds.
+  // Every row's longer lists from the stream, as one column-sorted list with their two bounds. The
+  // two lists (2 k_keep entries) are merged through a bit set over the columns, read back in column
+  // order with a summary word per 4096 columns, instead of a sort of the pairs: the learned pair's
+  // 8192 rows took 0.12 s sorted (BENCHMARKS.md, "seventh round"). An entry in both lists is the same
+  // matrix entry, so the set's one cost per column is it.
   parallelFor(n, threads, 256, [&](int64_t b, int64_t e, int) {
+    ColumnSet set(nc);
     for (int64_t i = b; i < e; ++i) {
       Kept& kp = kept[i];
       const int64_t kk = c.k_keep;
-      std::vector<std::pair<int32_t, float>> all;
-      all.reserve(static_cast<size_t>(2 * kk));
       for (int64_t q = 0; q < kk; ++q)
-        if (c.keep_idx[i * kk + q] >= 0) all.emplace_back(c.keep_idx[i * kk + q], c.keep_cost[i * kk + q]);
+        if (c.keep_idx[i * kk + q] >= 0) set.add(c.keep_idx[i * kk + q], c.keep_cost[i * kk + q]);
       if (c.offsets)
         for (int64_t q = 0; q < kk; ++q)
-          if (c.keep_idx2[i * kk + q] >= 0) all.emplace_back(c.keep_idx2[i * kk + q], c.keep_cost2[i * kk + q]);
-      std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-      all.erase(std::unique(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first == y.first; }), all.end());
-      kp.idx.resize(all.size());
-      kp.cost.resize(all.size());
-      for (size_t q = 0; q < all.size(); ++q) kp.idx[q] = all[q].first, kp.cost[q] = all[q].second;
+          if (c.keep_idx2[i * kk + q] >= 0) set.add(c.keep_idx2[i * kk + q], c.keep_cost2[i * kk + q]);
+      kp.idx.resize(set.size());
+      kp.cost.resize(set.size());
+      size_t q = 0;
+      set.drain([&](int32_t j, float cost) { kp.idx[q] = j, kp.cost[q] = cost, ++q; });
       kp.b1 = c.keep_bound[i];
       kp.b2 = c.offsets ? c.keep_bound2[i] : kInf;
     }
@@ -283,10 +322,11 @@ Result solveSparse(const PanelSource& panels, const Options& opt, const std::ato
     if (!ok) checkFailures.fetch_add(1, std::memory_order_relaxed);
   };
   if (trace)
-    std::fprintf(stderr, "sparse: stream %.2f s, %lld edges; solve %.2f s: %lld free after the column minima, %lld after %lld row reduction scans, %lld augmentations (%.2f s), %lld heap pops, %lld edge scans\n",
+    std::fprintf(stderr, "sparse: stream %.2f s, %lld edges; solve %.2f s: %lld free after the column minima, %lld after %lld row reduction scans, %lld augmentations (%.2f s), %lld heap pops, %lld edge scans, %lld row keyings\n",
                  res.seconds_stream, static_cast<long long>(g.edges()), res.seconds_solve, static_cast<long long>(res.solve.free_after_cold),
                  static_cast<long long>(res.solve.free_after_init), static_cast<long long>(res.solve.arr_scans),
-                 static_cast<long long>(res.solve.augmentations), res.solve.seconds, static_cast<long long>(res.solve.heap_pops), static_cast<long long>(res.solve.edge_scans));
+                 static_cast<long long>(res.solve.augmentations), res.solve.seconds, static_cast<long long>(res.solve.heap_pops), static_cast<long long>(res.solve.edge_scans),
+                 static_cast<long long>(res.solve.row_keyings));
   for (;;) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
     ++pr.rounds;

@@ -195,21 +195,65 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
     }
     return top;
   };
-  // A row's edges as (column, cost) pairs side by side: a scan reads one stream, not two.
+  // A row's edges side by side (a scan reads one stream), each with a key: its reduced cost c - v_l
+  // when the row was last keyed. Duals only fall while paths augment (a settled column moves by
+  // d - mu <= 0), so a key stays a lower bound on the edge's reduced cost, and a row keeps its edges
+  // sorted by key. A search needs no column at or past ub, the least distance of a free column it
+  // has reached (it ends there, or earlier): a scan from a row at h stops at the first edge with
+  // key - h >= ub, every later edge being at least that far. Measured on the learned pair (flat rows,
+  // long searches): 187 million edge scans became 10-13 million, the paths 1.24 -> 0.4 s
+  // (BENCHMARKS.md, "seventh round"). Stale keys only make scans longer, so a row is keyed again
+  // when it is scanned more than kKeyAge augmentations after its last keying (64-512 measured alike;
+  // keying every row at every augmentation would cost the scans it saves). A row is first keyed when
+  // first scanned: the rows no search reaches are never sorted.
   struct Arc {
     int32_t j;
     float c;
+    double key;
   };
+  constexpr int64_t kKeyAge = 128;
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::min() / 2;
   LargeVector<Arc> arcs(static_cast<size_t>(g.edges()));
-  for (int64_t e = 0; e < g.edges(); ++e) arcs[e] = {g.col[e], g.cost[e]};
-  auto relax = [&](int32_t l, double nd, int32_t i, float c) {
-    Col& cl = col[l];
-    if (nd < cl.d && !cl.done) {
-      if (cl.d == kInf) touched.push_back(l);
-      cl.d = nd;
-      cl.pred = i;
-      cl.predCost = c;
-      push(nd, l);
+  for (int64_t e = 0; e < g.edges(); ++e) arcs[e] = {g.col[e], g.cost[e], 0.0};
+  std::vector<int64_t> keyedAt(static_cast<size_t>(g.n_rows), kNever);
+  int64_t augmented = 0;
+  auto keyRow = [&](int64_t i) {
+    if (augmented - keyedAt[i] < kKeyAge) return;
+    Arc* a = arcs.data() + g.ptr[i];
+    const int64_t m = g.ptr[i + 1] - g.ptr[i];
+    for (int64_t q = 0; q < m; ++q) a[q].key = static_cast<double>(a[q].c) - col[a[q].j].v;
+    if (keyedAt[i] == kNever) {
+      std::sort(a, a + m, [](const Arc& x, const Arc& y) { return x.key < y.key; });
+    } else {  // nearly in order already: an insertion sort moves the few keys that changed
+      for (int64_t q = 1; q < m; ++q) {
+        const Arc t = a[q];
+        int64_t p = q;
+        for (; p > 0 && a[p - 1].key > t.key; --p) a[p] = a[p - 1];
+        a[p] = t;
+      }
+    }
+    keyedAt[i] = augmented;
+    ++stats.row_keyings;
+  };
+  double ub = kInf;
+  // Scans row i's edges from a point at offset h (the distance of an edge l is c - v_l - h).
+  auto scanRow = [&](int32_t i, double h) {
+    keyRow(i);
+    for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) {
+      const Arc a = arcs[e];
+      if (a.key - h >= ub) break;
+      ++stats.edge_scans;
+      const int32_t l = a.j;
+      const double nd = static_cast<double>(a.c) - col[l].v - h;
+      Col& cl = col[l];
+      if (nd < cl.d && nd < ub && !cl.done) {
+        if (cl.d == kInf) touched.push_back(l);
+        if (s.y[l] < 0) ub = nd;
+        cl.d = nd;
+        cl.pred = i;
+        cl.predCost = a.c;
+        push(nd, l);
+      }
     }
   };
   std::vector<int32_t> stuck;
@@ -224,14 +268,14 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
     }
     for (const Slot& e : heap) col[e.j].pos = -1;
     heap.clear();
-    for (int64_t e = g.ptr[f]; e < g.ptr[f + 1]; ++e) {
-      const Arc a = arcs[e];
-      relax(a.j, static_cast<double>(a.c) - col[a.j].v, f, a.c);
-    }
+    ub = kInf;
+    scanRow(f, 0.0);
     int32_t end = -1;
     double mu = 0;
     while (!heap.empty()) {
       const int32_t j = popMin();
+      // The next pop's row, fetched while this one is scanned (rows are far apart in arcs).
+      if (!heap.empty() && s.y[heap[0].j] >= 0) __builtin_prefetch(&arcs[g.ptr[s.y[heap[0].j]]]);
       const double dist = col[j].d;
       ++stats.heap_pops;
       col[j].done = 1;
@@ -244,12 +288,7 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
       // Through column j's row i: distances to i's other columns, relative to i's reduced costs
       // (h = u_i - mu, with u_i = c_ij - v_j as j = x_i).
       const int32_t i = s.y[j];
-      const double h = static_cast<double>(s.xc[i]) - col[j].v - mu;
-      stats.edge_scans += g.ptr[i + 1] - g.ptr[i];
-      for (int64_t e = g.ptr[i]; e < g.ptr[i + 1]; ++e) {
-        const Arc a = arcs[e];
-        relax(a.j, static_cast<double>(a.c) - col[a.j].v - h, i, a.c);
-      }
+      scanRow(i, static_cast<double>(s.xc[i]) - col[j].v - mu);
     }
     if (end >= 0) {
       // Dual update: every column settled before the end moves by its distance's shortfall, which
@@ -265,6 +304,7 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
         j = prev;
       }
       ++stats.augmentations;
+      ++augmented;
     } else {
       stuck.push_back(f);
     }

@@ -88,6 +88,7 @@ struct SolveStats {
   int64_t free_after_cold = 0;  // rows the column minima left free
   int64_t free_after_init = 0;  // ... and the augmenting row reduction after them (the paths' share)
   int64_t arr_scans = 0;        // row scans of the augmenting row reduction
+  int64_t row_keyings = 0;      // rows (re)sorted by their edges' reduced costs for the paths' scans
   double seconds = 0;
 };
 
@@ -102,7 +103,8 @@ void coldStart(const Graph& g, State& s, SolveStats& stats);
 // coldStart): settles most of them with one scan of their edges each, dual feasible on every edge.
 void reduceRows(const Graph& g, State& s, SolveStats& stats);
 
-// Shortest augmenting paths (Dijkstra with a binary heap over the graph's edges) for every free row,
+// Shortest augmenting paths (Dijkstra with a 4-ary heap over the graph's edges, a row's scan cut
+// short by its edges' sorted lower bounds) for every free row,
 // keeping every edge's reduced cost c_ij - u_i - v_j >= 0. Rows that reach no free column through
 // the graph are returned (the graph has no perfect matching with them): the caller enlarges it.
 std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, const std::atomic<bool>* cancel);
