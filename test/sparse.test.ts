@@ -92,6 +92,18 @@ describe('sparse exact method = dense optimum, certified over all pairs', () => 
       const wide = await compare(a, b, 32);
       // The bounds and the stream's longer row lists do the proving: few rows are recomputed.
       expect(wide.pricing.rowsEvaluated).toBeLessThan(0.1 * n);
+      // The lists are each row's lowest entries of the dense matrix (ascending), and an answer asked
+      // without them is the same answer.
+      const dense = (await costMatrix(a, b)).data;
+      for (const i of [0, n - 1]) {
+        const row = Array.from(dense.subarray(i * n, (i + 1) * n)).sort((x, y) => x - y);
+        const got = Array.from(wide.topkCosts.subarray(i * wide.kRow, i * wide.kRow + 8));
+        expect(got).toEqual(row.slice(0, 8));
+      }
+      const bare = await sparseAssignment(a, b, { candidates: 32, lists: false });
+      expect(bare.topkIndices.length + bare.topkCosts.length + bare.topkColIndices.length + bare.topkColCosts.length).toBe(0);
+      expect(Array.from(bare.rowToCol)).toEqual(Array.from(wide.rowToCol));
+      expect(bare.totalCost).toBe(wide.totalCost);
       await compare(a, b, 4);
     }
   });

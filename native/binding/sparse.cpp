@@ -34,6 +34,7 @@ class SparseWorker : public PromiseWorker {
     opt.stream_only = o.has("streamOnly") && o.flag("streamOnly");
     if (o.has("keep")) opt.k_keep = o.i64("keep");
     if (o.has("rowCandidates")) opt.k_row = o.i64("rowCandidates");
+    if (o.has("lists")) lists = o.flag("lists");
   }
   void Run() override {
     // The smaller side is the rows: with more features in a, the panels are those of C^T (entries
@@ -62,15 +63,21 @@ class SparseWorker : public PromiseWorker {
     r.Set("costs", toTyped<float>(env, result.assigned_cost));
     r.Set("totalCost", result.total);
     r.Set("graphEdges", static_cast<double>(result.graph_edges));
-    // --topk from each row's longer list (k_keep entries, ascending).
-    r.Set("kRow", static_cast<double>(result.cand.k_keep));
-    r.Set("topkIndices", toTyped<int32_t>(env, result.cand.keep_idx));
-    r.Set("topkCosts", toTyped<float>(env, result.cand.keep_cost));
+    // --topk from each row's longer list (k_keep entries, ascending), unless the caller has no use
+    // for the lists (empty then: 16 MiB copied for nothing at 8192 features).
+    const sparse::Candidates& c = result.cand;
+    const auto list = [&](const auto& v) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      return lists ? toTyped<T>(env, v) : toTyped<T>(env, std::vector<T>{});
+    };
+    r.Set("kRow", static_cast<double>(c.k_keep));
+    r.Set("topkIndices", list(c.keep_idx));
+    r.Set("topkCosts", list(c.keep_cost));
     // The columns' own lists: b's candidates among a's rows (a cross-width pair oriented b-first
     // takes its --topk from them).
-    r.Set("kCol", static_cast<double>(result.cand.k_col));
-    r.Set("topkColIndices", toTyped<int32_t>(env, result.cand.col_idx));
-    r.Set("topkColCosts", toTyped<float>(env, result.cand.col_cost));
+    r.Set("kCol", static_cast<double>(c.k_col));
+    r.Set("topkColIndices", list(c.col_idx));
+    r.Set("topkColCosts", list(c.col_cost));
     r.Set("kernel", kernelName);
     Napi::Object s = Napi::Object::New(env);
     s.Set("freeAfterCold", static_cast<double>(result.solve.free_after_cold));
@@ -114,6 +121,7 @@ class SparseWorker : public PromiseWorker {
   int64_t na = 0, nb = 0;
   int threads = 0;
   sparse::Options opt;
+  bool lists = true;
   std::string kernelName;
   sparse::Result result;
 };

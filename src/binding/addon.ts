@@ -229,6 +229,8 @@ interface SparseCommon {
   streamOnly?: boolean;
   /** Entries a row keeps in its longer lists (0 or absent: max(256, 8 k)). */
   keep?: number;
+  /** false: the candidate lists are not returned (topkIndices and the rest come back empty). */
+  lists?: boolean;
   /** Graph edges a row takes from each of its lists (0 or absent: 2 k). */
   rowCandidates?: number;
 }

@@ -121,7 +121,7 @@ export async function matchFeatures(
   const decision = opts.precomputed ? { method: 'dense' as const, candidates: 0, reason: 'pipelined' } : decideMethod(a.rows, b.rows, opts.method, Math.max(opts.candidates ?? DEFAULT_CANDIDATES, opts.topk ?? 0));
   if (decision.method === 'sparse') {
     // The sparse method runs on the host (native/core/sparse/); the device backends do not have it yet.
-    const sp = await sparseAssignment(a, b, { metric, candidates: decision.candidates, engine: opts.engine, signal: opts.signal, onStep: opts.onStep });
+    const sp = await sparseAssignment(a, b, { metric, candidates: decision.candidates, lists: Boolean(opts.topk), engine: opts.engine, signal: opts.signal, onStep: opts.onStep });
     const t1 = performance.now();
     const k = opts.topk ? Math.min(opts.topk, sp.kRow) : 0;
     let topk: TopK | undefined;
