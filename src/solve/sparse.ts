@@ -52,8 +52,10 @@ export function sparseBytes(nRows: number, nCols: number, k: number, panelRows: 
   const rowLists = nRows * keep * 2 * 8 * 2 + nRows * 2 * (2 * k) * 8 + nRows * (keep / 2) * 8 + nRows * keep * 8;
   const colLists = nCols * k * 2 * (8 + 16);
   // ... with k kept entries a row that join before the solve, plus the rows pricing may add whole:
-  // at most keep nRows edges (native/core/sparse/pricing.cpp).
-  const graph = (nRows * 2 * (2 * k) + nCols * k * 2 + nRows * k) * (4 + 4) * 2 + nRows * keep * (8 + 12);
+  // at most keep nRows edges (native/core/sparse/pricing.cpp). An edge is 8 bytes in the graph, and
+  // beside it either 16 in the paths' arcs (its key with it) while they run or 8 in the graph's copy
+  // while it grows.
+  const graph = (nRows * 2 * (2 * k) + nCols * k * 2 + nRows * k + nRows * keep) * (8 + 16);
   // The duals v of the rounds that recompute rows (a few dozen rounds at most) and a row's scratch.
   // ... and, while open pairs are evaluated, each thread's heaps for 2048 rows of 4 keep entries.
   // ... and, on a BLAS whose rows keep their entries only in their tile slot, a chunk of slotted rows (64 MiB).

@@ -203,8 +203,8 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
   // key - h >= ub, every later edge being at least that far. Measured on the learned pair (flat rows,
   // long searches): 187 million edge scans became 10-13 million, the paths 1.24 -> 0.4 s
   // (BENCHMARKS.md, "seventh round"). Stale keys only make scans longer, so a row is keyed again
-  // when it is scanned more than kKeyAge augmentations after its last keying (64-512 measured alike;
-  // keying every row at every augmentation would cost the scans it saves). A row is first keyed when
+  // when it is scanned kKeyAge augmentations or more after its last keying (100-400 measured alike;
+  // 50 and 800 slower: keying too often costs the scans it saves, too seldom lets the keys go stale). A row is first keyed when
   // first scanned: the rows no search reaches are never sorted.
   struct Arc {
     int32_t j;
