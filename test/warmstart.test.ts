@@ -53,6 +53,32 @@ describe('parallel initialisation + warm-start phase 4', () => {
     expect((await be.solveAssignment(small)).stats.parallelRounds).toBe(0);
   });
 
+  test("init 'auto' (the CPU backend's): the rounds stop at the sequential phase 3's scan budget and at n / 4 scans without progress; the optimum is JV's", async () => {
+    const { CPU_PARALLEL_INIT_MIN: n, PARALLEL_INIT_ROUNDS } = await import('../src/solve/lap.js');
+    const budget = 2 * (4 * n + 1024);
+    // 2-D geometric costs: prices move by tiny steps and the unbudgeted rounds scan far past the
+    // budget; integer costs: ties trade columns, the free count stalls and the rounds idle.
+    for (const [family, seed] of [['geometric', 3], ['int', 4]] as const) {
+      const inst = testInstance(family, n, { seed, dtype: 'float32' });
+      const jv = await solveAssignment(inst, { init: 'jv' });
+      const free = await solveAssignment(inst, { init: 'parallel', parallelRounds: PARALLEL_INIT_ROUNDS });
+      const auto = await solveAssignment(inst, { init: 'auto' });
+      for (const r of [free, auto]) {
+        expect(Math.abs(r.totalCost - jv.totalCost)).toBeLessThanOrEqual(1e-9 * Math.abs(jv.totalCost) * n);
+        expect((await checkCertificate(inst, r)).ok).toBe(true);
+      }
+      expect(auto.stats.parallelRounds).toBeGreaterThan(0);
+      expect(auto.stats.arrRowScans).toBeLessThanOrEqual(budget);
+      expect(auto.stats.parallelRounds).toBeLessThan(free.stats.parallelRounds);
+      if (family === 'geometric') expect(free.stats.arrRowScans).toBeGreaterThan(budget);
+    }
+    // Below the size, or with the engine's cpuInit 'jv', 'auto' is the sequential JV.
+    const small = testInstance('sae', 200, { seed: 2, dim: 16 });
+    expect((await solveAssignment(small, { init: 'auto' })).stats.parallelRounds).toBe(0);
+    const big = testInstance('sae', n, { seed: 21, dim: 32 });
+    expect((await solveAssignment(big, { init: 'auto', engine: { cpuInit: 'jv' } })).stats.parallelRounds).toBe(0);
+  });
+
   test('forbidden pairs (+inf) and an infeasible matrix', async () => {
     const n = 50, rnd = prng(5);
     const data = new Float32Array(n * n).map(() => (rnd() < 0.3 ? Infinity : rnd()));

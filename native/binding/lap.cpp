@@ -62,9 +62,10 @@ struct CostProblem {
   }
 };
 
-// solveAssignment({cost, nRows, nCols, maximize, lapThreads, parallelRounds?, warmStart?}, token).
+// solveAssignment({cost, nRows, nCols, maximize, lapThreads, parallelRounds?, parallelBudget?, warmStart?}, token).
 // parallelRounds (square float32, minimise): the CUDA solver's data-parallel initialisation run on
-// the host (parallelInitReference) with that many bidding rounds, then phase 4 from its result.
+// the host (parallelInitReference) with that many bidding rounds, then phase 4 from its result;
+// parallelBudget: its rounds also stop at the sequential phase 3's scan bound (sequentialArrScans).
 // warmStart {rowToCol, colToRow, v}: phase 4 from that state, checked first (solveFromWarmStart).
 class SolveWorker : public PromiseWorker, private CostProblem {
  public:
@@ -73,6 +74,7 @@ class SolveWorker : public PromiseWorker, private CostProblem {
     readProblem(a, "solveAssignment");
     options.phase4_threads = a.i32("lapThreads");
     if (a.has("parallelRounds")) rounds = a.i32("parallelRounds");
+    if (a.has("parallelBudget")) budget = a.flag("parallelBudget");
     if (a.has("warmStart")) setWarmStart(a.object("warmStart"));
   }
   void Run() override {
@@ -84,7 +86,8 @@ class SolveWorker : public PromiseWorker, private CostProblem {
     if (rounds >= 0) {
       if (isDouble || maximize || nr != nc)
         throw InputError("the parallel initialisation takes square float32 matrices, minimised");
-      result = solveWithParallelInit(reinterpret_cast<const float*>(data), nr, rounds, options, cancel.get());
+      result = solveWithParallelInit(reinterpret_cast<const float*>(data), nr, rounds, options, cancel.get(),
+                                     budget ? sequentialArrScans(nr) : 0);
       return;
     }
     result = isDouble ? solveAssignment(reinterpret_cast<const double*>(data), nr, nc, maximize, options,
@@ -121,6 +124,7 @@ class SolveWorker : public PromiseWorker, private CostProblem {
   }
 
   int rounds = -1;
+  bool budget = false;
   SolverOptions options;
   std::optional<WarmStart> warm;
   LapResult result;

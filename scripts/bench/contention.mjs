@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The solver under load, in one run: each family quiet, with one busy process per core but one, and
-// with every core busy, `--repeat` solves each, and the single-thread solve (lapThreads 1) under the
+// with every core busy, `--repeat` solves each, and the single-thread solve (setThreads(1), as --threads 1) under the
 // same load as the reference a parallel solver must never fall far behind. Prints the median and the
 // worst per condition (the collapse this guards against was intermittent, so the worst is the figure
 // that matters). The load is `sh -c 'while :; do :; done'` per busy core, at normal priority.
@@ -19,7 +19,7 @@ const n = Number(opt('n', 8192));
 const repeat = Number(opt('repeat', 10));
 const cores = cpus().length;
 
-// Both solvers (phase 4 on two threads, and on one: the reference) under one load, alternating in
+// Both solvers (every core the process may use, and one thread: the reference) under one load, alternating in
 // one process (scripts/bench/contention-solves.mjs).
 function solvesBoth(family) {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'bench', 'contention-solves.mjs'), family, String(n), String(repeat)],

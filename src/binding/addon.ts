@@ -188,6 +188,8 @@ export interface SolveArgs extends MatrixArgs {
   lapThreads: 1 | 2;
   /** Present: the data-parallel initialisation with this many rounds, then phase 4 (square float32, minimised). */
   parallelRounds?: number;
+  /** true: those rounds also stop at the sequential phase 3's scan bound (lap.hpp sequentialArrScans). */
+  parallelBudget?: boolean;
   /** Present: phase 4 from this state, checked first (square float32, minimised). */
   warmStart?: { rowToCol: Int32Array; colToRow: Int32Array; v: Float64Array };
 }

@@ -28,29 +28,21 @@ export interface MatchBackend {
   checkCertificate(cost: CostMatrix, solution: Assignment, signal?: AbortSignal): Promise<Certificate>;
 }
 
-/**
- * How the CPU backend initialises JV for a square float32 pair of at least CPU_PARALLEL_INIT_MIN
- * features: the data-parallel phases 1-3 on all cores (the GPU solver's host reference), then phase 4
- * from that warm start; exact either way. On SAE-like matrices it is markedly faster than the
- * sequential JV (BENCHMARKS.md; `ROUNDS=2048 node scripts/bench/parallel-init-rounds.mjs 16384 sae`);
- * uniform and integer costs are on a par, 2-D geometric ones slower, which is why the general-purpose
- * solveAssignment keeps the sequential JV. Engine option cpuInit 'jv' restores it here.
- */
-export const CPU_PARALLEL_INIT_MIN = 4096;
-export const PARALLEL_INIT_ROUNDS = 2048;
+// The CPU backend's solver initialises with solveAssignment's init 'auto' (lap.ts,
+// CPU_PARALLEL_INIT_MIN): the data-parallel phases within the sequential one's scan budget for large
+// square pairs; engine option cpuInit 'jv' keeps the sequential JV.
+export { CPU_PARALLEL_INIT_MIN, PARALLEL_INIT_ROUNDS } from './lap.js';
 
 /** The CPU backend; `engine` (see engine.ts) is resolved once, here, for every pair it computes. */
 export function cpuBackend(engine?: EngineOptions): MatchBackend {
   const info = nativeInfo();
   const eng = resolveEngine(engine);
-  const parallelInit = (cost: CostMatrix) =>
-    eng.cpuInit !== 'jv' && cost.data instanceof Float32Array && cost.nRows === cost.nCols && cost.nRows >= CPU_PARALLEL_INIT_MIN;
   return {
     device: 'cpu',
     description: `cpu (${info.haveBlas ? info.blas.split(' ')[0] : 'built-in GEMM'}, ${info.threads} threads)`,
     costMatrix: (a, b, metric, out, signal) => costMatrix(a, b, { metric, out, signal, engine: eng }),
     solveAssignment: (cost, signal) =>
-      solveAssignment(cost, parallelInit(cost) ? { signal, init: 'parallel', parallelRounds: PARALLEL_INIT_ROUNDS, engine: eng } : { signal, engine: eng }),
+      solveAssignment(cost, { signal, init: 'auto', engine: eng }),
     checkCertificate: (cost, sol, signal) => checkCertificate(cost, sol, { signal }),
   };
 }

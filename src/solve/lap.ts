@@ -6,6 +6,19 @@ import { resolveEngine, type EngineOptions } from './engine.js';
 
 export type { SolverStats } from '../binding/addon.js';
 
+/**
+ * The CPU backend's ('auto') initialisation of a square float32 matrix of at least this many rows,
+ * minimised: JV's phases 1-3 in data-parallel form on all cores, within the sequential phase 3's scan
+ * budget, then phase 4. Measured against the sequential JV (BENCHMARKS.md, "The parallel
+ * initialisation's budget"): SAE-like 8192 0.31 -> 0.17 s, 16384 2.4 -> 0.82 s; uniform 8192 0.85
+ * -> 0.64 s; integer and 2-D geometric costs on a par (int 4096 0.13 -> 0.16 s). The general-purpose
+ * default stays 'jv': a solver that uses both cores quiet loses more when a core is taken (issue 11's
+ * "one core free" target: 1.53x the quiet median with it, within 1.3x without).
+ */
+export const CPU_PARALLEL_INIT_MIN = 4096;
+/** Bidding rounds of that initialisation (they stop earlier at a stall or at the scan budget). */
+export const PARALLEL_INIT_ROUNDS = 2048;
+
 /** A dense row-major cost matrix. float32 or float64; nothing is copied on the way to C++. */
 export interface CostMatrix {
   data: Float32Array | Float64Array;
@@ -18,12 +31,17 @@ export interface SolveOptions {
   maximize?: boolean;
   signal?: AbortSignal;
   /**
-   * 'parallel': JV's phases 1-3 in the data-parallel form the CUDA solver runs (see
-   * native/core/lap/lap.hpp, parallelInitReference), on the CPU, then phase 4 from that warm start.
-   * Square float32 matrices, minimised. The optimum is the same; this is the GPU path's reference.
+   * How JV's phases 1-3 run; the optimum is the same whichever.
+   * - 'jv' (default): the sequential phases of the paper.
+   * - 'auto': what the CPU backend runs for a pair: 'parallel' within the sequential phase 3's scan
+   *   budget for a square float32 matrix, minimised, of at least CPU_PARALLEL_INIT_MIN rows (unless
+   *   the engine's cpuInit is 'jv'), else 'jv'.
+   * - 'parallel': the data-parallel form the CUDA solver runs (see native/core/lap/lap.hpp,
+   *   parallelInitReference), on the CPU, then phase 4 from that warm start, with no budget: the GPU
+   *   path's reference. Square float32 matrices, minimised.
    */
-  init?: 'jv' | 'parallel';
-  /** Bidding rounds of the parallel initialisation (default 32). */
+  init?: 'auto' | 'jv' | 'parallel';
+  /** Bidding rounds of the parallel initialisation (default 32; 'auto' takes PARALLEL_INIT_ROUNDS). */
   parallelRounds?: number;
   /**
    * Start phase 4 from this state (square float32, minimised), e.g. a device's initialisation. It is
@@ -114,13 +132,19 @@ export async function solveAssignment(
 ): Promise<Assignment> {
   const m = toCostMatrix(cost);
   const maximize = opts.maximize ?? false;
+  const engine = resolveEngine(opts.engine);
   let rounds: number | undefined;
-  if (opts.init === 'parallel') {
+  let budget = false;
+  const init = opts.init ?? 'jv';
+  if (init === 'auto') {
+    if (engine.cpuInit !== 'jv' && m.data instanceof Float32Array && !maximize && m.nRows === m.nCols && m.nRows >= CPU_PARALLEL_INIT_MIN && !opts.warmStart)
+      rounds = opts.parallelRounds ?? PARALLEL_INIT_ROUNDS, budget = true;
+  } else if (init === 'parallel') {
     rounds = opts.parallelRounds ?? 32;
     if (!Number.isInteger(rounds) || rounds < 0 || rounds > 1e6) throw new SaeMatchInputError(`parallelRounds must be an integer in [0, 1e6], got ${rounds}`);
     if (!(m.data instanceof Float32Array) || maximize || m.nRows !== m.nCols)
       throw new SaeMatchInputError("init 'parallel' takes square float32 matrices, minimised");
-  } else if (opts.init !== undefined && opts.init !== 'jv') throw new SaeMatchInputError(`unknown init '${String(opts.init)}' (jv or parallel)`);
+  } else if (init !== 'jv') throw new SaeMatchInputError(`unknown init '${String(opts.init)}' (auto, jv or parallel)`);
   const w = opts.warmStart;
   if (w) {
     if (!(m.data instanceof Float32Array) || maximize || m.nRows !== m.nCols)
@@ -128,10 +152,10 @@ export async function solveAssignment(
     if (!(w.rowToCol instanceof Int32Array) || !(w.colToRow instanceof Int32Array) || !(w.v instanceof Float64Array))
       throw new SaeMatchInputError('warmStart needs rowToCol and colToRow as Int32Array and v as Float64Array');
   }
-  const { lapThreads } = resolveEngine(opts.engine);
+  const { lapThreads } = engine;
   const t0 = performance.now();
   const r = await callNative((a, token) => a.solveAssignment({
-    cost: m.data, nRows: m.nRows, nCols: m.nCols, maximize, lapThreads, parallelRounds: rounds, warmStart: w,
+    cost: m.data, nRows: m.nRows, nCols: m.nCols, maximize, lapThreads, parallelRounds: rounds, parallelBudget: budget, warmStart: w,
   }, token), opts.signal);
   const seconds = (performance.now() - t0) / 1000;
   if (!r.feasible) throw new InfeasibleError();

@@ -94,7 +94,7 @@ bool JonkerVolgenant<T, NEG>::augmentingRowReduction(std::vector<int32_t>& freeR
   // the rows still free when the bound is hit go to the exact shortest-path phase. The bound is
   // generous because a scan here is cheaper than the Dijkstra step that would replace it (the caps
   // tried are in BENCHMARKS.md).
-  const int64_t maxScans = 4 * nr_ + 1024;
+  const int64_t maxScans = sequentialArrScans(nr_) / 2;  // a pass's share
   int64_t scans = 0;
   size_t k = 0, prv = freeRows.size(), numfree = 0;
   while (k < prv) {

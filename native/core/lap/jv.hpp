@@ -61,7 +61,7 @@ class JonkerVolgenant {
   // Phases 1-3 as in the paper, then phase 4 (jv.cpp).
   LapResult run();
   // Phases 1-3 in data-parallel form: see parallelInitReference in lap.hpp (parallel_init.cpp).
-  WarmStart parallelInit(int rounds);
+  WarmStart parallelInit(int rounds, int64_t maxScans = 0);
   // Phase 4 from parallelInit()'s own result on this matrix (parallel_init.cpp).
   LapResult runFromInit(WarmStart ws);
   // Phase 4 from a caller's warm start, checked first (warm_start.cpp).

@@ -91,15 +91,22 @@ struct WarmStart {
 //      the previous holder. Lowering a v only makes that column worse for everyone else, so every
 //      assigned row still holds a row minimum after a round: the invariant WarmStart promises.
 // Rounds stop early once kArrStallRounds rounds in a row bring no new low of the free count.
-// Square matrices, minimisation, float32 (the device path's types).
+// Square matrices, minimisation, float32 (the device path's types). maxScans > 0 (the CPU's rules;
+// the device has neither) also stops the rounds before their row scans (stats.arr_row_scans) would
+// pass it, or once n / 4 scans bring no new low of the free count.
 constexpr int kArrStallRounds = 64;
-WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel);
+WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel,
+                                int64_t maxScans = 0);
+
+// The row scans the sequential phase 3 may make at most (two passes of 4 n + 1024, jv.cpp): the
+// budget the CPU gives the parallel one, so it never scans more than the phase it replaces.
+int64_t sequentialArrScans(int64_t n);
 
 // parallelInitReference followed by phase 4 on the same matrix, without re-checking what the
 // initialisation guarantees (the entries and the row minima): the CPU backend's solver for large
 // square pairs. An infeasible matrix returns feasible = false.
 LapResult solveWithParallelInit(const float* cost, int64_t n, int rounds, const SolverOptions& options,
-                                const std::atomic<bool>* cancel);
+                                const std::atomic<bool>* cancel, int64_t maxScans = 0);
 
 // JV phase 4 from a warm start (square, minimise). The warm start is checked, not trusted: malformed
 // x/y/v are an InputError; an assigned row whose column is not a row minimum under v is freed (counted

@@ -11,7 +11,7 @@ namespace saematch {
 namespace detail {
 
 template <typename T, bool NEG>
-WarmStart JonkerVolgenant<T, NEG>::parallelInit(int rounds) {
+WarmStart JonkerVolgenant<T, NEG>::parallelInit(int rounds, int64_t maxScans) {
   WarmStart ws;
   auto t0 = Clock::now();
   const int64_t n = nr_;
@@ -80,14 +80,25 @@ WarmStart JonkerVolgenant<T, NEG>::parallelInit(int rounds) {
   int round = 0;
   size_t best = freeRows.size();
   int lastGain = 0;
+  int64_t scansAtGain = 0;
   for (; round < rounds && !freeRows.empty(); ++round) {
     // Stall: no new low of the free count in kArrStallRounds rounds (ties make rows trade columns
     // without a price change, e.g. integer costs); phase 4 does better with what is left.
     if (round - lastGain >= kArrStallRounds) break;
+    // The CPU's rules (maxScans > 0; the device has neither): no more row scans than the sequential
+    // phase 3 may make, and a stall counted in scans, n / 4 of them without a new low. The rounds are
+    // a Jacobi auction: where prices move by tiny steps (2-D geometric costs) they ran 90 n scans
+    // where the sequential phase stops at 8 n, and where ties trade columns (integer costs) 64 idle
+    // rounds over 500 free rows; phase 4 settles what is left for less (BENCHMARKS.md, "The parallel
+    // initialisation by default").
+    if (maxScans > 0 && (ws.stats.arr_row_scans + static_cast<int64_t>(freeRows.size()) > maxScans ||
+                         ws.stats.arr_row_scans - scansAtGain > nr_ / 4))
+      break;
     checkCancel(cancel_);
     // Bids against the same v (read-only here), then the lowest bidder per column.
     std::atomic<bool> noColumn{false};
     const int64_t nf = static_cast<int64_t>(freeRows.size());
+    ws.stats.arr_row_scans += nf;
     auto bid = [&](int64_t b, int64_t e, int) {
       for (int64_t k = b; k < e; ++k) {
         const int32_t i = freeRows[k];
@@ -135,6 +146,7 @@ WarmStart JonkerVolgenant<T, NEG>::parallelInit(int rounds) {
     if (freeRows.size() < best) {
       best = freeRows.size();
       lastGain = round + 1;
+      scansAtGain = ws.stats.arr_row_scans;
     }
   }
   ws.stats.parallel_rounds = round;
@@ -164,15 +176,18 @@ LapResult JonkerVolgenant<T, NEG>::runFromInit(WarmStart ws) {
 
 }  // namespace detail
 
-WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel) {
+WarmStart parallelInitReference(const float* cost, int64_t n, int rounds, const std::atomic<bool>* cancel,
+                                int64_t maxScans) {
   if (n <= 0 || n > std::numeric_limits<int32_t>::max()) throw InputError("parallel init: n must be in [1, 2^31-1]");
   // The options are phase 4's, which this does not run.
-  return detail::JonkerVolgenant<float, false>(cost, n, n, SolverOptions{}, cancel).parallelInit(rounds);
+  return detail::JonkerVolgenant<float, false>(cost, n, n, SolverOptions{}, cancel).parallelInit(rounds, maxScans);
 }
 
+int64_t sequentialArrScans(int64_t n) { return 2 * (4 * n + 1024); }
+
 LapResult solveWithParallelInit(const float* cost, int64_t n, int rounds, const SolverOptions& options,
-                                const std::atomic<bool>* cancel) {
-  WarmStart ws = parallelInitReference(cost, n, rounds, cancel);
+                                const std::atomic<bool>* cancel, int64_t maxScans) {
+  WarmStart ws = parallelInitReference(cost, n, rounds, cancel, maxScans);
   if (ws.infeasible) return LapResult{};
   return detail::JonkerVolgenant<float, false>(cost, n, n, options, cancel).runFromInit(std::move(ws));
 }
