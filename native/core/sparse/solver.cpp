@@ -204,8 +204,11 @@ std::vector<int32_t> augmentFree(const Graph& g, State& s, SolveStats& stats, co
   // long searches): 187 million edge scans became 10-13 million, the paths 1.24 -> 0.4 s
   // (BENCHMARKS.md, "seventh round"). Stale keys only make scans longer, so a row is keyed again
   // when it is scanned kKeyAge augmentations or more after its last keying (100-400 measured alike;
-  // 50 and 800 slower: keying too often costs the scans it saves, too seldom lets the keys go stale). A row is first keyed when
-  // first scanned: the rows no search reaches are never sorted.
+  // 50 and 800 slower: keying too often costs the scans it saves, too seldom lets the keys go
+  // stale). A row is first keyed when first scanned: the rows no search reaches are never sorted.
+  // The stop is exact in floating point too: v_l only falls, so fl(c - v_l) >= fl(key) and
+  // fl(fl(c - v_l) - h) >= fl(key - h) by the monotonicity of rounding, and an edge past the stop
+  // would have failed nd < ub.
   struct Arc {
     int32_t j;
     float c;
