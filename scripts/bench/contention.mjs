@@ -10,7 +10,7 @@
 // Usage: node scripts/bench/contention.mjs [--families sae,uniform,geometric] [--n 8192] [--repeat 10]
 //        [--pair 16384 --pair-repeat 3 --d-model 2304] [--json]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, flag, opt, root } from './common.mjs';
