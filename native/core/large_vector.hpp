@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "io/fileio.hpp"
@@ -44,5 +45,27 @@ struct LargeAllocator {
 
 template <typename T>
 using LargeVector = std::vector<T, LargeAllocator<T>>;
+
+// A fixed-size array of trivial T from allocLarge, its entries not initialised (fresh anonymous
+// memory reads as zero, but nothing writes it first): for a buffer every entry of which is written
+// before it is read, whose first touch then falls to the threads that fill it instead of a
+// single-threaded zero fill in front of them.
+template <typename T>
+class LargeBuffer {
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_default_constructible_v<T>, "raw memory holds trivial types only");
+
+ public:
+  explicit LargeBuffer(size_t n) : n_(n), p_(static_cast<T*>(allocLarge(n * sizeof(T)))) {}
+  ~LargeBuffer() { freeLarge(p_, n_ * sizeof(T)); }
+  LargeBuffer(const LargeBuffer&) = delete;
+  LargeBuffer& operator=(const LargeBuffer&) = delete;
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  size_t size() const { return n_; }
+
+ private:
+  size_t n_;
+  T* p_;
+};
 
 }  // namespace saematch

@@ -108,7 +108,7 @@ Candidates streamCandidates(const PanelSource& panels, int64_t k, int64_t k_row,
   cols.init(n_b, c.k_col);
   if (two) cols2.init(n_b, c.k_col);
   const int64_t P = std::max<int64_t>(1, std::min(panel_rows, n_a));
-  LargeVector<float> panel(static_cast<size_t>(P * n_b));
+  LargeBuffer<float> panel(static_cast<size_t>(P * n_b));  // each panel's GEMM writes it whole
   // SAE_MATCH_SPARSE_TRACE set: where the stream's time goes, and how well the row thresholds filter.
   const bool trace = std::getenv("SAE_MATCH_SPARSE_TRACE") != nullptr;
   double tGemm = 0, tCols = 0;
