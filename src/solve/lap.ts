@@ -136,12 +136,15 @@ export async function solveAssignment(
   let rounds: number | undefined;
   let budget = false;
   const init = opts.init ?? 'jv';
+  const checkRounds = (r: number) => {
+    if (!Number.isInteger(r) || r < 0 || r > 1e6) throw new SaeMatchInputError(`parallelRounds must be an integer in [0, 1e6], got ${r}`);
+    return r;
+  };
   if (init === 'auto') {
     if (engine.cpuInit !== 'jv' && m.data instanceof Float32Array && !maximize && m.nRows === m.nCols && m.nRows >= CPU_PARALLEL_INIT_MIN && !opts.warmStart)
-      rounds = opts.parallelRounds ?? PARALLEL_INIT_ROUNDS, budget = true;
+      rounds = checkRounds(opts.parallelRounds ?? PARALLEL_INIT_ROUNDS), budget = true;
   } else if (init === 'parallel') {
-    rounds = opts.parallelRounds ?? 32;
-    if (!Number.isInteger(rounds) || rounds < 0 || rounds > 1e6) throw new SaeMatchInputError(`parallelRounds must be an integer in [0, 1e6], got ${rounds}`);
+    rounds = checkRounds(opts.parallelRounds ?? 32);
     if (!(m.data instanceof Float32Array) || maximize || m.nRows !== m.nCols)
       throw new SaeMatchInputError("init 'parallel' takes square float32 matrices, minimised");
   } else if (init !== 'jv') throw new SaeMatchInputError(`unknown init '${String(opts.init)}' (auto, jv or parallel)`);
