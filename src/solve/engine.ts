@@ -27,8 +27,9 @@ export interface EngineOptions {
   evalKernel?: 'auto' | 'generic';
   /**
    * How the CPU backend initialises JV on square float32 pairs of at least CPU_PARALLEL_INIT_MIN
-   * (4096) features: 'parallel' (default) the data-parallel phases 1-3 on all cores, then phase 4;
-   * 'jv' the sequential phases of the paper. Smaller or other pairs always take 'jv'. Was
+   * (4096) features: 'parallel' (default) the data-parallel phases 1-3 on all cores, within the
+   * row scans the sequential phase 3 may make, then phase 4 (solveAssignment's init 'auto'); 'jv'
+   * the sequential phases of the paper. Smaller or other pairs always take 'jv'. Was
    * SAE_MATCH_CPU_INIT=jv.
    */
   cpuInit?: 'parallel' | 'jv';
