@@ -9,7 +9,7 @@
 
 #include "../cost/cost.hpp"  // gemmNT, gemmNNBlas, haveBlas
 #include "../errors.hpp"
-#include "../io/fileio.hpp"  // allocLarge
+#include "../large_vector.hpp"  // LargeBuffer
 #include "../parallel.hpp"
 #include "../simd.hpp"  // cpuHasAvx2, SAE_MATCH_X86 (and immintrin.h there)
 
@@ -122,21 +122,12 @@ struct PairContext {
 // a strided slice (rows 9 KiB apart) maps onto a fraction of the cache sets and falls out of L3.
 // The slices live in huge pages: rows are visited at random, and 4 KiB pages would cost a TLB
 // miss on most of them.
-struct HugeFloats {
-  float* p = nullptr;
-  size_t n = 0;
-  explicit HugeFloats(size_t count) : p(static_cast<float*>(allocLarge(count * sizeof(float)))), n(count) {}
-  HugeFloats(const HugeFloats&) = delete;
-  HugeFloats& operator=(const HugeFloats&) = delete;
-  ~HugeFloats() { freeLarge(p, n * sizeof(float)); }
-  float* data() const { return p; }
-};
 
 struct PackedChunk {
   PackedChunk(int64_t St, int64_t Sn) : Wt(static_cast<size_t>(St) * kChunk), Wn(static_cast<size_t>(Sn) * kChunk) {}
   int64_t c0 = 0;
   int w = 0;  // valid columns
-  HugeFloats Wt, Wn;
+  LargeBuffer<float> Wt, Wn;
   std::vector<float> bt, bn;
 };
 
@@ -158,7 +149,7 @@ namespace avx2 {
 #endif
 
 void packChunk(const float* W, const float* b, int64_t rows, int64_t D, int64_t c0, int w, int threads,
-               HugeFloats& Wp, std::vector<float>& bp) {
+               LargeBuffer<float>& Wp, std::vector<float>& bp) {
   parallelFor(rows, threads, 256, [&](int64_t rb, int64_t re, int) {
     for (int64_t i = rb; i < re; ++i) {
       float* dst = Wp.data() + i * kChunk;

@@ -90,7 +90,7 @@ WarmStart JonkerVolgenant<T, NEG>::parallelInit(int rounds, int64_t maxScans) {
     // a Jacobi auction: where prices move by tiny steps (2-D geometric costs) they ran 90 n scans
     // where the sequential phase stops at 8 n, and where ties trade columns (integer costs) 64 idle
     // rounds over 500 free rows; phase 4 settles what is left for less (BENCHMARKS.md, "The parallel
-    // initialisation by default").
+    // initialisation's budget").
     if (maxScans > 0 && (ws.stats.arr_row_scans + static_cast<int64_t>(freeRows.size()) > maxScans ||
                          ws.stats.arr_row_scans - scansAtGain > nr_ / 4))
       break;

@@ -10,6 +10,7 @@
 
 #include "sparse.hpp"
 #include "../errors.hpp"
+#include "../lap/lap.hpp"  // sequentialArrScans
 
 namespace saematch::sparse {
 namespace {
@@ -76,7 +77,7 @@ void reduceRows(const Graph& g, State& s, SolveStats& stats) {
   std::vector<int32_t> freeRows;
   for (int64_t i = 0; i < g.n_rows; ++i)
     if (s.x[i] < 0) freeRows.push_back(static_cast<int32_t>(i));
-  const int64_t maxScans = 4 * g.n_rows + 1024;
+  const int64_t maxScans = sequentialArrScans(g.n_rows) / 2;  // a pass's share, as the dense phase's
   for (int pass = 0; pass < 2 && !freeRows.empty(); ++pass) {
     int64_t scans = 0;
     size_t k = 0, prv = freeRows.size(), numfree = 0;
