@@ -1,29 +1,62 @@
 #!/usr/bin/env node
-// One load condition of scripts/bench/contention.mjs: the family's instance (the `bench` default seed)
-// solved `repeat` times as `solveAssignment` runs by default (every core the process may use) and
-// `repeat` times on one thread (setThreads(1), as `--threads 1`: the initialisation's passes and phase
-// 4 alike), alternating in one process, so both see the same load, the same placement of threads on
-// cores and the same drift of the machine (run one after the other, a drift of a few seconds had
-// made one look 1.2x the other).
-// Prints {two: [s...], one: [s...], helperSteps, stepsTakenOver} as JSON.
+// The load conditions of scripts/bench/contention.mjs, interleaved in one process: the family's
+// instance (the `bench` default seed) solved as `solveAssignment` runs by default (every core the
+// process may use) and on one thread (setThreads(1), as `--threads 1`: the initialisation's passes and
+// phase 4 alike), quiet, with one busy process per core but one, and with every core busy. Each
+// repetition visits every condition once (in a rotated order), and within a condition the two
+// solvers alternate which goes first. So every figure of a condition is paired with the others taken
+// within the same second or two: a drift of the machine over the minute a run takes (this VM's host
+// moved a quiet single-thread solve by 1.25x between two runs minutes apart) falls on all conditions
+// alike instead of on whichever condition ran during it.
+// The busy processes (`sh -c 'while :; do :; done'`, normal priority) are started once, stopped with
+// SIGSTOP while a condition does not need them and resumed with SIGCONT, with SETTLE_MS before the
+// first solve so the scheduler has placed them.
+// Prints {conditions: {quiet|oneCoreFree|allBusy: {two: [s...], one: [s...], helperSteps,
+// stepsTakenOver}}} as JSON.
 // Usage: node scripts/bench/contention-solves.mjs FAMILY N REPEAT
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { root } from './common.mjs';
 
+const SETTLE_MS = 100;
 const [family, n, repeat] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 const { makeInstance } = await import(join(root, 'dist', 'tools', 'instances.js'));
 const { solveAssignment, setThreads } = await import(join(root, 'dist', 'index.js'));
+const cores = cpus().length;
 const inst = await makeInstance(family, n);
 await solveAssignment(inst);  // warm: the matrix's pages and the addon's first call
-const two = [], one = [];
-let helperSteps = 0, stepsTakenOver = 0;
-for (let r = 0; r < repeat; r++) {
-  setThreads(0);
-  const s2 = await solveAssignment(inst);
-  two.push(s2.seconds);
-  helperSteps += s2.stats.helperSteps;
-  stepsTakenOver += s2.stats.stepsTakenOver;
-  setThreads(1);
-  one.push((await solveAssignment(inst)).seconds);
+
+const busy = Array.from({ length: cores }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+const load = (k) => busy.forEach((p, i) => p.kill(i < k ? 'SIGCONT' : 'SIGSTOP'));
+const stopAll = () => busy.forEach((p) => p.kill('SIGKILL'));
+process.on('exit', stopAll);
+
+const conditions = [['quiet', 0], ...(cores > 1 ? [['oneCoreFree', cores - 1]] : []), ['allBusy', cores]];
+const out = Object.fromEntries(conditions.map(([name]) => [name, { two: [], one: [], helperSteps: 0, stepsTakenOver: 0 }]));
+try {
+  load(0);
+  for (let r = 0; r < repeat; r++) {
+    for (let c = 0; c < conditions.length; c++) {
+      const [name, k] = conditions[(r + c) % conditions.length];
+      load(k);
+      await sleep(SETTLE_MS);
+      for (const threads of r % 2 ? [1, 0] : [0, 1]) {
+        setThreads(threads);
+        const s = await solveAssignment(inst);
+        const o = out[name];
+        if (threads === 1) o.one.push(s.seconds);
+        else {
+          o.two.push(s.seconds);
+          o.helperSteps += s.stats.helperSteps;
+          o.stepsTakenOver += s.stats.stepsTakenOver;
+        }
+      }
+      load(0);
+    }
+  }
+} finally {
+  stopAll();
 }
-console.log(JSON.stringify({ two, one, helperSteps, stepsTakenOver }));
+console.log(JSON.stringify({ cores, conditions: out }));

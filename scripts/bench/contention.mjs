@@ -3,7 +3,9 @@
 // with every core busy, `--repeat` solves each, and the single-thread solve (setThreads(1), as --threads 1) under the
 // same load as the reference a parallel solver must never fall far behind. Prints the median and the
 // worst per condition (the collapse this guards against was intermittent, so the worst is the figure
-// that matters). The load is `sh -c 'while :; do :; done'` per busy core, at normal priority.
+// that matters). The load is `sh -c 'while :; do :; done'` per busy core, at normal priority. The
+// conditions are interleaved, each repetition visiting all of them, so a drift of the machine over
+// the run falls on every condition alike (scripts/bench/contention-solves.mjs says more).
 // With --pair W, also a whole `sae-match pair` of two synthetic SAE layers of W features (d_model
 // --d-model, default 2304: Gemma 2 2B) under the same conditions, --pair-repeat times each, its
 // single-thread reference being `--threads 1` (every pass, the GEMM included, on one thread).
@@ -19,17 +21,13 @@ const n = Number(opt('n', 8192));
 const repeat = Number(opt('repeat', 10));
 const cores = cpus().length;
 
-// Both solvers (every core the process may use, and one thread: the reference) under one load, alternating in
-// one process (scripts/bench/contention-solves.mjs).
-function solvesBoth(family) {
+// Both solvers (every core the process may use, and one thread: the reference) under every load,
+// interleaved in one process (scripts/bench/contention-solves.mjs).
+function solvesAll(family) {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'bench', 'contention-solves.mjs'), family, String(n), String(repeat)],
     { encoding: 'utf8', timeout: 1_800_000 });
-  if (r.status !== 0) {
-    const error = { error: (r.error?.message ?? r.stderr).slice(0, 200) };
-    return [error, error];
-  }
-  const o = JSON.parse(r.stdout);
-  return [{ ...spread(o.two), helperSteps: o.helperSteps, stepsTakenOver: o.stepsTakenOver }, spread(o.one)];
+  if (r.status !== 0) throw new Error(`contention-solves ${family}: ${(r.error?.message ?? r.stderr).slice(0, 300)}`);
+  return JSON.parse(r.stdout).conditions;
 }
 
 /** Median and worst of a run's times, with the times themselves. */
@@ -38,30 +36,33 @@ function spread(secs) {
   return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted.at(-1), all: secs };
 }
 
-function withLoad(busy, fn) {
-  const procs = Array.from({ length: busy }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
-  try {
-    return fn();
-  } finally {
-    for (const p of procs) p.kill('SIGKILL');
-  }
-}
+// Busy processes for the whole run, stopped (SIGSTOP) while a condition does not need them.
+const busy = Array.from({ length: cores }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+const load = (k) => busy.forEach((p, i) => p.kill(i < k ? 'SIGCONT' : 'SIGSTOP'));
+const stopAll = () => busy.forEach((p) => p.kill('SIGKILL'));
+process.on('exit', stopAll);
+load(0);
+const settle = () => spawnSync('sleep', ['0.1']);
 
 const results = [];
 for (const family of families) {
   const row = { family, n, repeat, cores };
-  [row.quiet, row.quietOneThread] = solvesBoth(family);
+  const c = solvesAll(family);
+  const two = (x) => ({ ...spread(x.two), helperSteps: x.helperSteps, stepsTakenOver: x.stepsTakenOver });
+  [row.quiet, row.quietOneThread] = [two(c.quiet), spread(c.quiet.one)];
   // The same load on the single-thread solve: what the machine itself loses to a busy neighbour
-  // (shared caches, memory bandwidth, clock), which no thread policy can win back.
-  if (cores > 1) [row.oneCoreFree, row.oneCoreFreeOneThread] = withLoad(cores - 1, () => solvesBoth(family));
-  [row.allBusy, row.allBusyOneThread] = withLoad(cores, () => solvesBoth(family));
+  // (shared caches, memory bandwidth, clock, where the scheduler puts the thread), which no thread
+  // policy can win back.
+  if (c.oneCoreFree) [row.oneCoreFree, row.oneCoreFreeOneThread] = [two(c.oneCoreFree), spread(c.oneCoreFree.one)];
+  [row.allBusy, row.allBusyOneThread] = [two(c.allBusy), spread(c.allBusy.one)];
   results.push(row);
   if (!flag('json')) {
-    const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(3)} s, worst ${x.worst.toFixed(3)} s`);
+    const f = (x) => `median ${x.median.toFixed(3)} s, worst ${x.worst.toFixed(3)} s`;
     console.log(`${family} n=${n}: quiet ${f(row.quiet)}; quiet 1 thread ${f(row.quietOneThread)}` +
       (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
       (row.oneCoreFreeOneThread ? `; one core free 1 thread ${f(row.oneCoreFreeOneThread)} (${(row.oneCoreFreeOneThread.worst / row.quietOneThread.median).toFixed(2)}x its quiet median)` : '') +
-      `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy 1 thread ${f(row.allBusyOneThread)}`);
+      `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy 1 thread ${f(row.allBusyOneThread)}` +
+      ` (its own worst ${(row.allBusyOneThread.worst / row.allBusyOneThread.median).toFixed(2)}x its median)`);
   }
 }
 const pairWidth = Number(opt('pair', 0));
@@ -75,22 +76,27 @@ if (pairWidth > 0) {
     if (s.status !== 0) throw new Error(s.stderr);
     const ls = JSON.parse(spawnSync(process.execPath, [cli, 'ls', suite, '--json'], { encoding: 'utf8' }).stdout);
     const [a, b] = ls.layers.map((l) => join(ls.root, l.rel));
-    const pairs = (threads) => {
-      const secs = [];
-      for (let k = 0; k < pairRepeat; k++) {
-        const args = [cli, ...(threads ? ['--threads', String(threads)] : []), 'pair', a, b, '--out', join(work, 'out'), '--force', '--json'];
-        const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 1_800_000 });
-        if (r.status !== 0) return { error: (r.error?.message ?? r.stderr).slice(0, 200) };
-        secs.push(JSON.parse(r.stdout).seconds);
-      }
-      return spread(secs);
+    const pairOnce = (threads) => {
+      const args = [cli, ...(threads ? ['--threads', String(threads)] : []), 'pair', a, b, '--out', join(work, 'out'), '--force', '--json'];
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 1_800_000 });
+      if (r.status !== 0) throw new Error(`pair: ${(r.error?.message ?? r.stderr).slice(0, 300)}`);
+      return JSON.parse(r.stdout).seconds;
     };
+    // Interleaved as the solves are: each repetition visits every condition, rotated.
+    const conds = [['quiet', 0, 0], ['quietOneThread', 0, 1], ...(cores > 1 ? [['oneCoreFree', cores - 1, 0]] : []),
+      ['allBusy', cores, 0], ['allBusyOneThread', cores, 1]];
+    const secs = Object.fromEntries(conds.map(([name]) => [name, []]));
+    for (let k = 0; k < pairRepeat; k++) {
+      for (let c = 0; c < conds.length; c++) {
+        const [name, busyCores, threads] = conds[(k + c) % conds.length];
+        load(busyCores);
+        settle();
+        secs[name].push(pairOnce(threads));
+        load(0);
+      }
+    }
     const row = { pair: pairWidth, dModel, repeat: pairRepeat, cores };
-    row.quiet = pairs(0);
-    row.quietOneThread = pairs(1);
-    if (cores > 1) row.oneCoreFree = withLoad(cores - 1, () => pairs(0));
-    row.allBusy = withLoad(cores, () => pairs(0));
-    row.allBusyOneThread = withLoad(cores, () => pairs(1));
+    for (const [name] of conds) row[name] = spread(secs[name]);
     results.push(row);
     if (!flag('json')) {
       const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(2)} s, worst ${x.worst.toFixed(2)} s`);
@@ -102,4 +108,5 @@ if (pairWidth > 0) {
     rmSync(work, { recursive: true, force: true });
   }
 }
+stopAll();
 if (flag('json')) console.log(JSON.stringify({ date: new Date().toISOString(), results }));
