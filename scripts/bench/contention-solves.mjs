@@ -8,30 +8,27 @@
 // within the same second or two: a drift of the machine over the minute a run takes (this VM's host
 // moved a quiet single-thread solve by 1.25x between two runs minutes apart) falls on all conditions
 // alike instead of on whichever condition ran during it.
-// The busy processes (`sh -c 'while :; do :; done'`, normal priority) are started once, stopped with
-// SIGSTOP while a condition does not need them and resumed with SIGCONT, with SETTLE_MS before the
-// first solve so the scheduler has placed them.
+// The busy processes are scripts/bench/load.mjs's ('pinned' one per CPU by default, or 'free'), with
+// SETTLE_MS before the first solve of a condition so the scheduler has placed them. The cores are the
+// CPUs this process may use (its affinity set), so under `taskset -c 0` every core busy is one busy
+// process on CPU 0.
 // Prints {conditions: {quiet|oneCoreFree|allBusy: {two: [s...], one: [s...], helperSteps,
 // stepsTakenOver}}} as JSON.
-// Usage: node scripts/bench/contention-solves.mjs FAMILY N REPEAT
-import { spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+// Usage: node scripts/bench/contention-solves.mjs FAMILY N REPEAT [pinned|free]
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { root } from './common.mjs';
+import { allowedCpus, busyLoads } from './load.mjs';
 
 const SETTLE_MS = 100;
-const [family, n, repeat] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const [family, n, repeat, placement = 'pinned'] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5]];
 const { makeInstance } = await import(join(root, 'dist', 'tools', 'instances.js'));
 const { solveAssignment, setThreads } = await import(join(root, 'dist', 'index.js'));
-const cores = cpus().length;
+const cores = allowedCpus().length;
 const inst = await makeInstance(family, n);
 await solveAssignment(inst);  // warm: the matrix's pages and the addon's first call
 
-const busy = Array.from({ length: cores }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
-const load = (k) => busy.forEach((p, i) => p.kill(i < k ? 'SIGCONT' : 'SIGSTOP'));
-const stopAll = () => busy.forEach((p) => p.kill('SIGKILL'));
-process.on('exit', stopAll);
+const { load, stopAll } = busyLoads(cores, placement);
 
 const conditions = [['quiet', 0], ...(cores > 1 ? [['oneCoreFree', cores - 1]] : []), ['allBusy', cores]];
 const out = Object.fromEntries(conditions.map(([name]) => [name, { two: [], one: [], helperSteps: 0, stepsTakenOver: 0 }]));
@@ -59,4 +56,4 @@ try {
 } finally {
   stopAll();
 }
-console.log(JSON.stringify({ cores, conditions: out }));
+console.log(JSON.stringify({ cores, placement, conditions: out }));

@@ -3,28 +3,31 @@
 // with every core busy, `--repeat` solves each, and the single-thread solve (setThreads(1), as --threads 1) under the
 // same load as the reference a parallel solver must never fall far behind. Prints the median and the
 // worst per condition (the collapse this guards against was intermittent, so the worst is the figure
-// that matters). The load is `sh -c 'while :; do :; done'` per busy core, at normal priority. The
+// that matters). The load is one busy process per busy core (scripts/bench/load.mjs: `--load pinned`,
+// the default, each on its own CPU; `--load free`, placed by the scheduler). The
 // conditions are interleaved, each repetition visiting all of them, so a drift of the machine over
 // the run falls on every condition alike (scripts/bench/contention-solves.mjs says more).
 // With --pair W, also a whole `sae-match pair` of two synthetic SAE layers of W features (d_model
 // --d-model, default 2304: Gemma 2 2B) under the same conditions, --pair-repeat times each, its
 // single-thread reference being `--threads 1` (every pass, the GEMM included, on one thread).
-// Usage: node scripts/bench/contention.mjs [--families sae,uniform,geometric] [--n 8192] [--repeat 10]
+// Usage: node scripts/bench/contention.mjs [--families sae,uniform,geometric] [--n 8192] [--repeat 10] [--load pinned|free]
 //        [--pair 16384 --pair-repeat 3 --d-model 2304] [--json]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, flag, opt, root } from './common.mjs';
+import { allowedCpus, busyLoads } from './load.mjs';
 const families = opt('families', 'sae,uniform,geometric').split(',').filter(Boolean);
 const n = Number(opt('n', 8192));
 const repeat = Number(opt('repeat', 10));
-const cores = cpus().length;
+const cores = allowedCpus().length;
+const placement = opt('load', 'pinned');
 
 // Both solvers (every core the process may use, and one thread: the reference) under every load,
 // interleaved in one process (scripts/bench/contention-solves.mjs).
 function solvesAll(family) {
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'bench', 'contention-solves.mjs'), family, String(n), String(repeat)],
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'bench', 'contention-solves.mjs'), family, String(n), String(repeat), placement],
     { encoding: 'utf8', timeout: 1_800_000 });
   if (r.status !== 0) throw new Error(`contention-solves ${family}: ${(r.error?.message ?? r.stderr).slice(0, 300)}`);
   return JSON.parse(r.stdout).conditions;
@@ -37,16 +40,12 @@ function spread(secs) {
 }
 
 // Busy processes for the whole run, stopped (SIGSTOP) while a condition does not need them.
-const busy = Array.from({ length: cores }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
-const load = (k) => busy.forEach((p, i) => p.kill(i < k ? 'SIGCONT' : 'SIGSTOP'));
-const stopAll = () => busy.forEach((p) => p.kill('SIGKILL'));
-process.on('exit', stopAll);
-load(0);
+const { load, stopAll } = busyLoads(cores, placement);
 const settle = () => spawnSync('sleep', ['0.1']);
 
 const results = [];
 for (const family of families) {
-  const row = { family, n, repeat, cores };
+  const row = { family, n, repeat, cores, placement };
   const c = solvesAll(family);
   const two = (x) => ({ ...spread(x.two), helperSteps: x.helperSteps, stepsTakenOver: x.stepsTakenOver });
   [row.quiet, row.quietOneThread] = [two(c.quiet), spread(c.quiet.one)];
@@ -58,7 +57,7 @@ for (const family of families) {
   results.push(row);
   if (!flag('json')) {
     const f = (x) => `median ${x.median.toFixed(3)} s, worst ${x.worst.toFixed(3)} s`;
-    console.log(`${family} n=${n}: quiet ${f(row.quiet)}; quiet 1 thread ${f(row.quietOneThread)}` +
+    console.log(`${family} n=${n} (${placement} load): quiet ${f(row.quiet)}; quiet 1 thread ${f(row.quietOneThread)}` +
       (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
       (row.oneCoreFreeOneThread ? `; one core free 1 thread ${f(row.oneCoreFreeOneThread)} (${(row.oneCoreFreeOneThread.worst / row.quietOneThread.median).toFixed(2)}x its quiet median)` : '') +
       `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy 1 thread ${f(row.allBusyOneThread)}` +
@@ -95,12 +94,12 @@ if (pairWidth > 0) {
         load(0);
       }
     }
-    const row = { pair: pairWidth, dModel, repeat: pairRepeat, cores };
+    const row = { pair: pairWidth, dModel, repeat: pairRepeat, cores, placement };
     for (const [name] of conds) row[name] = spread(secs[name]);
     results.push(row);
     if (!flag('json')) {
       const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(2)} s, worst ${x.worst.toFixed(2)} s`);
-      console.log(`pair ${pairWidth} (d_model ${dModel}): quiet ${f(row.quiet)}; quiet --threads 1 ${f(row.quietOneThread)}` +
+      console.log(`pair ${pairWidth} (d_model ${dModel}, ${placement} load): quiet ${f(row.quiet)}; quiet --threads 1 ${f(row.quietOneThread)}` +
         (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
         `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy --threads 1 ${f(row.allBusyOneThread)}`);
     }
