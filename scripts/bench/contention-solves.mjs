@@ -8,7 +8,7 @@
 // within the same second or two: a drift of the machine over the minute a run takes (this VM's host
 // moved a quiet single-thread solve by 1.25x between two runs minutes apart) falls on all conditions
 // alike instead of on whichever condition ran during it.
-// The busy processes are scripts/bench/load.mjs's ('pinned' one per CPU by default, or 'free'), with
+// The busy processes are scripts/bench/load.mjs's ('pinned' one per CPU by default, or 'free'), started
 // SETTLE_MS before the first solve of a condition so the scheduler has placed them. The cores are the
 // CPUs this process may use (its affinity set), so under `taskset -c 0` every core busy is one busy
 // process on CPU 0.
@@ -16,9 +16,8 @@
 // stepsTakenOver}}} as JSON.
 // Usage: node scripts/bench/contention-solves.mjs FAMILY N REPEAT [pinned|free]
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { root } from './common.mjs';
-import { allowedCpus, busyLoads } from './load.mjs';
+import { allowedCpus, busyLoads, interleaved } from './load.mjs';
 
 const SETTLE_MS = 100;
 const [family, n, repeat, placement = 'pinned'] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5]];
@@ -28,32 +27,24 @@ const cores = allowedCpus().length;
 const inst = await makeInstance(family, n);
 await solveAssignment(inst);  // warm: the matrix's pages and the addon's first call
 
-const { load, stopAll } = busyLoads(cores, placement);
-
+const loads = busyLoads(cores, placement);
 const conditions = [['quiet', 0], ...(cores > 1 ? [['oneCoreFree', cores - 1]] : []), ['allBusy', cores]];
 const out = Object.fromEntries(conditions.map(([name]) => [name, { two: [], one: [], helperSteps: 0, stepsTakenOver: 0 }]));
 try {
-  load(0);
-  for (let r = 0; r < repeat; r++) {
-    for (let c = 0; c < conditions.length; c++) {
-      const [name, k] = conditions[(r + c) % conditions.length];
-      load(k);
-      await sleep(SETTLE_MS);
-      for (const threads of r % 2 ? [1, 0] : [0, 1]) {
-        setThreads(threads);
-        const s = await solveAssignment(inst);
-        const o = out[name];
-        if (threads === 1) o.one.push(s.seconds);
-        else {
-          o.two.push(s.seconds);
-          o.helperSteps += s.stats.helperSteps;
-          o.stepsTakenOver += s.stats.stepsTakenOver;
-        }
+  await interleaved(loads, conditions, repeat, SETTLE_MS, async ([name], r) => {
+    const o = out[name];
+    for (const threads of r % 2 ? [1, 0] : [0, 1]) {
+      setThreads(threads);
+      const s = await solveAssignment(inst);
+      if (threads === 1) o.one.push(s.seconds);
+      else {
+        o.two.push(s.seconds);
+        o.helperSteps += s.stats.helperSteps;
+        o.stepsTakenOver += s.stats.stepsTakenOver;
       }
-      load(0);
     }
-  }
+  });
 } finally {
-  stopAll();
+  loads.stopAll();
 }
 console.log(JSON.stringify({ cores, placement, conditions: out }));

@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, flag, opt, root } from './common.mjs';
-import { allowedCpus, busyLoads } from './load.mjs';
+import { allowedCpus, busyLoads, interleaved } from './load.mjs';
 const families = opt('families', 'sae,uniform,geometric').split(',').filter(Boolean);
 const n = Number(opt('n', 8192));
 const repeat = Number(opt('repeat', 10));
@@ -38,10 +38,6 @@ function spread(secs) {
   const sorted = [...secs].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)], worst: sorted.at(-1), all: secs };
 }
-
-// Busy processes for the whole run, stopped (SIGSTOP) while a condition does not need them.
-const { load, stopAll } = busyLoads(cores, placement);
-const settle = () => spawnSync('sleep', ['0.1']);
 
 const results = [];
 for (const family of families) {
@@ -81,24 +77,21 @@ if (pairWidth > 0) {
       if (r.status !== 0) throw new Error(`pair: ${(r.error?.message ?? r.stderr).slice(0, 300)}`);
       return JSON.parse(r.stdout).seconds;
     };
-    // Interleaved as the solves are: each repetition visits every condition, rotated.
+    // Interleaved as the solves are (its own busy processes: the solves' live in their process).
     const conds = [['quiet', 0, 0], ['quietOneThread', 0, 1], ...(cores > 1 ? [['oneCoreFree', cores - 1, 0]] : []),
       ['allBusy', cores, 0], ['allBusyOneThread', cores, 1]];
     const secs = Object.fromEntries(conds.map(([name]) => [name, []]));
-    for (let k = 0; k < pairRepeat; k++) {
-      for (let c = 0; c < conds.length; c++) {
-        const [name, busyCores, threads] = conds[(k + c) % conds.length];
-        load(busyCores);
-        settle();
-        secs[name].push(pairOnce(threads));
-        load(0);
-      }
+    const loads = busyLoads(cores, placement);
+    try {
+      await interleaved(loads, conds, pairRepeat, 100, ([name, , threads]) => secs[name].push(pairOnce(threads)));
+    } finally {
+      loads.stopAll();
     }
     const row = { pair: pairWidth, dModel, repeat: pairRepeat, cores, placement };
     for (const [name] of conds) row[name] = spread(secs[name]);
     results.push(row);
     if (!flag('json')) {
-      const f = (x) => (x?.error ? `error: ${x.error}` : `median ${x.median.toFixed(2)} s, worst ${x.worst.toFixed(2)} s`);
+      const f = (x) => `median ${x.median.toFixed(2)} s, worst ${x.worst.toFixed(2)} s`;
       console.log(`pair ${pairWidth} (d_model ${dModel}, ${placement} load): quiet ${f(row.quiet)}; quiet --threads 1 ${f(row.quietOneThread)}` +
         (row.oneCoreFree ? `; one core free ${f(row.oneCoreFree)} (${(row.oneCoreFree.worst / row.quiet.median).toFixed(2)}x quiet median)` : '') +
         `; all busy ${f(row.allBusy)} (${(row.allBusy.worst / row.allBusyOneThread.median).toFixed(2)}x the 1-thread median under load); all busy --threads 1 ${f(row.allBusyOneThread)}`);
@@ -107,5 +100,4 @@ if (pairWidth > 0) {
     rmSync(work, { recursive: true, force: true });
   }
 }
-stopAll();
 if (flag('json')) console.log(JSON.stringify({ date: new Date().toISOString(), results }));

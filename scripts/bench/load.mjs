@@ -11,6 +11,7 @@
 // (BENCHMARKS.md, "The contention benchmark, conditions interleaved").
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The CPUs this process may run on (Cpus_allowed_list), e.g. [0, 1]. */
 export function allowedCpus() {
@@ -29,17 +30,35 @@ export function allowedCpus() {
  */
 export function busyLoads(count, placement = 'pinned') {
   if (placement !== 'pinned' && placement !== 'free') throw new Error(`--load: 'pinned' or 'free', not '${placement}'`);
+  if (placement === 'pinned' && spawnSync('taskset', ['--version']).status !== 0) throw new Error('--load pinned needs taskset (util-linux); use --load free');
   const cpus = allowedCpus();
-  const pin = placement === 'pinned' && spawnSync('taskset', ['--version']).status === 0;
-  if (placement === 'pinned' && !pin) throw new Error('--load pinned needs taskset (util-linux); use --load free');
   const loop = ['sh', '-c', 'while :; do :; done'];
   const procs = Array.from({ length: count }, (_, i) => {
-    const argv = pin ? ['taskset', '-c', String(cpus[(cpus.length - 1 - (i % cpus.length))]), ...loop] : loop;
+    const argv = placement === 'pinned' ? ['taskset', '-c', String(cpus[cpus.length - 1 - (i % cpus.length)]), ...loop] : loop;
     const p = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
     p.kill('SIGSTOP');
     return p;
   });
   const stopAll = () => procs.forEach((p) => p.kill('SIGKILL'));
   process.on('exit', stopAll);
-  return { load: (k) => procs.forEach((p, i) => p.kill(i < k ? 'SIGCONT' : 'SIGSTOP')), stopAll, placement };
+  return { load: (k) => procs.forEach((p, i) => p.kill(i < k ? 'SIGCONT' : 'SIGSTOP')), stopAll };
+}
+
+/**
+ * Runs `run(condition, r)` for every condition in every repetition r, each repetition visiting the
+ * conditions in an order rotated by r, under condition[1] busy processes of `loads`, started
+ * settleMs before the run so the scheduler has placed them, and stopped after it. So a drift of the
+ * machine over the minutes a benchmark takes falls on all conditions alike.
+ */
+export async function interleaved(loads, conditions, repeat, settleMs, run) {
+  loads.load(0);
+  for (let r = 0; r < repeat; r++) {
+    for (let c = 0; c < conditions.length; c++) {
+      const condition = conditions[(r + c) % conditions.length];
+      loads.load(condition[1]);
+      await sleep(settleMs);
+      await run(condition, r);
+      loads.load(0);
+    }
+  }
 }
